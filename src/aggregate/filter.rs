@@ -1,0 +1,175 @@
+//! Aggregate: which requests count — the time window (`--since/--until`) and the filters
+//! (`--user`, `--user-agent`, `--client`, `--namespace`, `--resource`, `--verb`). Patterns are
+//! globs; a pattern without `*`, `?` or `[` matches exactly. A repeated flag means "any of".
+
+use globset::{GlobSet, GlobSetBuilder};
+
+use crate::timefmt::Micros;
+
+/// A half-open time window `[since, until)` on the audit event's own time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    /// Inclusive start.
+    pub since: Option<Micros>,
+    /// Exclusive end.
+    pub until: Option<Micros>,
+}
+
+impl Window {
+    /// Whether a window was asked for.
+    #[must_use]
+    pub fn is_set(&self) -> bool {
+        self.since.is_some() || self.until.is_some()
+    }
+
+    /// Whether `t` falls inside.
+    #[must_use]
+    pub fn contains(&self, t: Micros) -> bool {
+        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u)
+    }
+}
+
+/// One filter: any of its globs matches.
+#[derive(Debug, Clone)]
+pub struct Patterns {
+    raw: Vec<String>,
+    set: GlobSet,
+}
+
+impl Patterns {
+    /// Compiles the patterns of one flag.
+    ///
+    /// # Errors
+    /// A message naming the bad pattern.
+    pub fn new(flag: &str, patterns: &[String]) -> Result<Option<Self>, String> {
+        if patterns.is_empty() {
+            return Ok(None);
+        }
+        let mut b = GlobSetBuilder::new();
+        for p in patterns {
+            let g = globset::GlobBuilder::new(p)
+                .literal_separator(false)
+                .build()
+                .map_err(|e| format!("invalid {flag} pattern '{p}': {e}"))?;
+            b.add(g);
+        }
+        let set = b
+            .build()
+            .map_err(|e| format!("invalid {flag} patterns: {e}"))?;
+        Ok(Some(Self {
+            raw: patterns.to_vec(),
+            set,
+        }))
+    }
+
+    /// Whether `s` matches any pattern.
+    #[must_use]
+    pub fn matches(&self, s: &str) -> bool {
+        self.set.is_match(s)
+    }
+
+    /// The patterns as given.
+    #[must_use]
+    pub fn raw(&self) -> &[String] {
+        &self.raw
+    }
+}
+
+/// All request filters; `None` fields let everything through.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    /// `--user` on `user.username`.
+    pub user: Option<Patterns>,
+    /// `--user-agent` on the raw userAgent.
+    pub user_agent: Option<Patterns>,
+    /// `--client` on the normalized client name.
+    pub client: Option<Patterns>,
+    /// `--namespace` on `objectRef.namespace`.
+    pub namespace: Option<Patterns>,
+    /// `--resource` on `objectRef.resource` (or `resource/subresource`).
+    pub resource: Option<Patterns>,
+    /// `--verb`.
+    pub verb: Option<Patterns>,
+}
+
+fn ok(p: Option<&Patterns>, s: &str) -> bool {
+    p.is_none_or(|p| p.matches(s))
+}
+
+impl Filters {
+    /// Whether no filter is set.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.user.is_none()
+            && self.user_agent.is_none()
+            && self.client.is_none()
+            && self.namespace.is_none()
+            && self.resource.is_none()
+            && self.verb.is_none()
+    }
+
+    /// Whether a request passes every filter.
+    #[must_use]
+    pub fn accepts(&self, r: &FilterView) -> bool {
+        ok(self.user.as_ref(), r.username)
+            && ok(self.user_agent.as_ref(), r.user_agent)
+            && ok(self.client.as_ref(), r.client)
+            && ok(self.namespace.as_ref(), r.namespace)
+            && ok(self.verb.as_ref(), r.verb)
+            && self.resource.as_ref().is_none_or(|p| {
+                p.matches(r.resource)
+                    || (!r.subresource.is_empty()
+                        && p.matches(&format!("{}/{}", r.resource, r.subresource)))
+            })
+    }
+}
+
+/// The fields of a request that filters look at.
+pub struct FilterView<'a> {
+    /// Username.
+    pub username: &'a str,
+    /// Raw userAgent (`""` if none).
+    pub user_agent: &'a str,
+    /// Client name.
+    pub client: &'a str,
+    /// Namespace.
+    pub namespace: &'a str,
+    /// Resource.
+    pub resource: &'a str,
+    /// Subresource.
+    pub subresource: &'a str,
+    /// Verb.
+    pub verb: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_and_exact() {
+        let p = Patterns::new(
+            "--client",
+            &["kube-controller-manager/*".into(), "kubelet".into()],
+        )
+        .unwrap()
+        .unwrap();
+        assert!(p.matches("kube-controller-manager/replicaset-controller"));
+        assert!(p.matches("kubelet"));
+        assert!(!p.matches("kubelet2"));
+        assert!(
+            Patterns::new("--client", &["[".into()])
+                .unwrap_err()
+                .contains("'['")
+        );
+    }
+
+    #[test]
+    fn window_is_half_open() {
+        let w = Window {
+            since: Some(10),
+            until: Some(20),
+        };
+        assert!(w.contains(10) && w.contains(19) && !w.contains(20) && !w.contains(9));
+    }
+}

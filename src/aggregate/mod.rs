@@ -1,0 +1,407 @@
+//! Aggregate: folds decoded events into mergeable tables. One [`Aggregates`] per rayon worker;
+//! they merge at the end (`a.merge(b)`), in any order, to the same result. Memory grows with the
+//! number of distinct keys (clients, userAgents, resources, minutes), never with the event count.
+
+pub mod filter;
+pub mod interner;
+pub mod objects;
+pub mod sketch;
+pub mod summary;
+pub mod tables;
+
+use rustc_hash::FxHashMap;
+
+use crate::decode::client::{client_name, node_name};
+use crate::decode::uri::Query;
+use crate::decode::{AuditEvent, Level, Stage};
+use crate::timefmt::{MINUTE_US, Micros};
+use filter::{FilterView, Filters, Window};
+use interner::Interner;
+use objects::{ObjectTable, ObjectWrite, object_key};
+use summary::SummaryAcc;
+use tables::{
+    CallStats, ClientStats, ErrorStats, ListStats, MinuteTotals, WatchStats, WriteStats,
+    ended_early, merge_map, rv_index,
+};
+
+/// API groups served by kube-apiserver itself; any other group is a CRD or an aggregated API.
+pub const BUILTIN_GROUPS: &[&str] = &[
+    "",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "apiregistration.k8s.io",
+    "apps",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+    "autoscaling",
+    "batch",
+    "certificates.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "events.k8s.io",
+    "extensions",
+    "flowcontrol.apiserver.k8s.io",
+    "internal.apiserver.k8s.io",
+    "networking.k8s.io",
+    "node.k8s.io",
+    "policy",
+    "rbac.authorization.k8s.io",
+    "resource.k8s.io",
+    "scheduling.k8s.io",
+    "storage.k8s.io",
+    "storagemigration.k8s.io",
+];
+
+/// Mutating verbs; a successful, non-dry-run one is an etcd write.
+pub const WRITE_VERBS: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
+
+/// Subresources whose requests hold a connection open.
+pub const LONG_RUNNING_SUBRESOURCES: &[&str] = &["exec", "attach", "portforward", "proxy"];
+
+/// What the aggregation is told about the run.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// `--since/--until`.
+    pub window: Window,
+    /// Request filters.
+    pub filters: Filters,
+}
+
+/// Key of the LIST table: (userAgent, client, resource), interned.
+pub type ListKey = (u32, u32, u32);
+/// Key of the CRD table: (group, resource, verb, client).
+pub type CrdKey = (u32, u32, u32, u32);
+/// Key of the writes table: (client, resource, verb, subresource).
+pub type WriteKey = (u32, u32, u32, u32);
+/// Key of the errors table: (client, code, reason, verb, resource).
+pub type ErrorKey = (u32, u16, u32, u32, u32);
+
+/// All tables of one run (or one worker's share of it).
+#[derive(Debug, Default)]
+pub struct Aggregates {
+    /// Interned strings of every table key.
+    pub strings: Interner,
+    /// Counters.
+    pub summary: SummaryAcc,
+    /// LISTs per userAgent × client × resource.
+    pub lists: FxHashMap<ListKey, ListStats>,
+    /// Per-client totals.
+    pub clients: FxHashMap<u32, ClientStats>,
+    /// Requests per (client, epoch minute).
+    pub client_minutes: FxHashMap<(u32, i64), u64>,
+    /// All requests per epoch minute.
+    pub minutes: FxHashMap<i64, MinuteTotals>,
+    /// Calls to non-built-in groups per group × resource × verb × client.
+    pub crds: FxHashMap<CrdKey, CallStats>,
+    /// Successful writes per client × resource × verb × subresource.
+    pub writes: FxHashMap<WriteKey, WriteStats>,
+    /// Most-written objects.
+    pub objects: ObjectTable,
+    /// Errors per client × code × reason × verb × resource.
+    pub errors: FxHashMap<ErrorKey, ErrorStats>,
+    /// Watches per client × resource.
+    pub watches: FxHashMap<(u32, u32), WatchStats>,
+    /// Highest kube-apiserver / kube-controller-manager version seen: (major, minor).
+    pub server_version: Option<(u32, u32)>,
+    client_cache: FxHashMap<Box<str>, u32>,
+    key_buf: String,
+}
+
+/// `kube-apiserver/v1.25.8+27e744f …` → (1, 25), for control-plane products only (kubelets skew).
+fn control_plane_version(ua: &str) -> Option<(u32, u32)> {
+    let rest = ua
+        .strip_prefix("kube-apiserver/v")
+        .or_else(|| ua.strip_prefix("kube-controller-manager/v"))?;
+    let mut it = rest.split(['.', ' ', '+', '-']);
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+fn is_success(code: u16) -> bool {
+    (200..400).contains(&code)
+}
+
+impl Aggregates {
+    fn client_id(&mut self, ua: Option<&str>, username: &str) -> u32 {
+        self.key_buf.clear();
+        self.key_buf.push_str(ua.unwrap_or("\u{0}"));
+        self.key_buf.push('\u{1}');
+        self.key_buf.push_str(username);
+        if let Some(&id) = self.client_cache.get(self.key_buf.as_str()) {
+            return id;
+        }
+        let id = self.strings.id(&client_name(ua, username));
+        self.client_cache.insert(self.key_buf.as_str().into(), id);
+        id
+    }
+
+    /// Folds one decoded event in.
+    pub fn observe(&mut self, ev: &AuditEvent, scope: &Scope) {
+        let stage = ev.stage.unwrap_or(Stage::Unknown);
+        self.summary
+            .event(stage, ev.level.unwrap_or(Level::Unknown));
+        self.summary.saw_events_resource |= ev.resource == "events";
+        if !stage.is_final() {
+            return;
+        }
+        let time = ev.time();
+        if scope.window.is_set() && !time.is_some_and(|t| scope.window.contains(t)) {
+            self.summary.outside_window += 1;
+            return;
+        }
+        let client = self.client_id(ev.user_agent, ev.username);
+        if !scope.filters.is_empty() {
+            let view = FilterView {
+                username: ev.username,
+                user_agent: ev.user_agent.unwrap_or(""),
+                client: self.strings.name(client),
+                namespace: ev.namespace,
+                resource: ev.resource,
+                subresource: ev.subresource,
+                verb: ev.verb,
+            };
+            if !scope.filters.accepts(&view) {
+                self.summary.filtered_out += 1;
+                return;
+            }
+        }
+        self.request(ev, client, time, stage);
+    }
+
+    fn request(&mut self, ev: &AuditEvent, client: u32, time: Option<Micros>, stage: Stage) {
+        let q = Query::parse(ev.request_uri);
+        let verb = ev.verb;
+        let is_watch = verb == "watch" || (verb == "list" && q.watch);
+        let is_list = verb == "list" && !is_watch;
+        let long_running = is_watch
+            || LONG_RUNNING_SUBRESOURCES.contains(&ev.subresource)
+            || (ev.subresource == "log" && q.follow);
+        // A Panic with no status is a server error.
+        let code = ev
+            .code
+            .unwrap_or(if stage == Stage::Panic { 500 } else { 0 });
+        let failed = code >= 400;
+        let is_write = WRITE_VERBS.contains(&verb) && is_success(code) && !q.dry_run;
+        let latency = if long_running { None } else { ev.latency_us() };
+
+        let s = &mut self.summary;
+        s.requests += 1;
+        s.long_running += u64::from(long_running);
+        s.untimed += u64::from(time.is_none());
+        s.span.observe(time);
+        s.no_user_agent += u64::from(ev.user_agent.is_none_or(str::is_empty));
+        s.no_latency += u64::from(!long_running && latency.is_none());
+
+        if let Some(v) = ev.user_agent.and_then(control_plane_version) {
+            self.server_version = self.server_version.max(Some(v));
+        }
+
+        let user = self.strings.id(ev.username);
+        let pod = (!ev.pod_name.is_empty()).then(|| self.strings.id(ev.pod_name));
+        let c = self.clients.entry(client).or_default();
+        c.requests += 1;
+        c.reads += u64::from(matches!(verb, "get" | "list" | "watch"));
+        c.writes += u64::from(is_write);
+        c.watches += u64::from(is_watch);
+        c.lists += u64::from(is_list);
+        c.errors += u64::from(failed);
+        c.long_running += u64::from(long_running);
+        if let Some(l) = latency {
+            c.latency.add(l);
+        }
+        *c.users.entry(user).or_default() += 1;
+        if let Some(p) = pod {
+            *c.pods.entry(p).or_default() += 1;
+        }
+        c.span.observe(time);
+
+        if let Some(t) = time {
+            let minute = t.div_euclid(MINUTE_US);
+            *self.client_minutes.entry((client, minute)).or_default() += 1;
+            let m = self.minutes.entry(minute).or_default();
+            m.requests += 1;
+            m.writes += u64::from(is_write);
+            if !long_running {
+                m.short += 1;
+                m.server_errors += u64::from(code >= 500);
+                m.throttled += u64::from(code == 429);
+            }
+        }
+
+        let resource = self.strings.id(ev.resource);
+        if is_list {
+            self.list(ev, &q, client, resource, time, latency, failed);
+        }
+        if is_watch {
+            let w = self.watches.entry((client, resource)).or_default();
+            w.count += 1;
+            w.errors += u64::from(failed);
+            w.initial_events += u64::from(q.send_initial_events);
+            w.span.observe(time);
+            if let Some(d) = ev.latency_us() {
+                w.duration.add(d);
+                if let Some(to) = q.timeout_seconds.filter(|&t| t > 0) {
+                    w.with_timeout += 1;
+                    w.timeout_sum_s += u64::from(to);
+                    w.ended_early += u64::from(ended_early(d, to));
+                }
+            }
+        }
+        let verb_id = self.strings.id(verb);
+        if !ev.resource.is_empty() && !BUILTIN_GROUPS.contains(&ev.api_group) {
+            let group = self.strings.id(ev.api_group);
+            let k = self
+                .crds
+                .entry((group, resource, verb_id, client))
+                .or_default();
+            k.count += 1;
+            k.errors += u64::from(failed);
+            if let Some(l) = latency {
+                k.latency.add(l);
+            }
+            k.span.observe(time);
+        }
+        if is_write {
+            self.write(ev, client, resource, verb_id, time);
+        }
+        if failed {
+            let reason = self.strings.id(ev.reason);
+            let e = self
+                .errors
+                .entry((client, code, reason, verb_id, resource))
+                .or_default();
+            e.count += 1;
+            e.span.observe(time);
+            e.samples.offer(time, ev.audit_id);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn list(
+        &mut self,
+        ev: &AuditEvent,
+        q: &Query,
+        client: u32,
+        resource: u32,
+        time: Option<Micros>,
+        latency: Option<Micros>,
+        failed: bool,
+    ) {
+        let ua = self.strings.id(ev.user_agent.unwrap_or(""));
+        let l = self.lists.entry((ua, client, resource)).or_default();
+        l.count += 1;
+        if let Some(lat) = latency {
+            l.latency.add(lat);
+        }
+        if ev.namespace.is_empty() {
+            l.cluster_scope += 1;
+        } else {
+            l.namespaced += 1;
+        }
+        l.rv[rv_index(q.rv_semantics())] += 1;
+        l.with_limit += u64::from(q.limit_value().is_some());
+        l.continued += u64::from(q.continue_token);
+        l.label_selector += u64::from(q.label_selector);
+        l.field_selector += u64::from(q.field_selector);
+        l.errors += u64::from(failed);
+        l.span.observe(time);
+        l.samples.offer(time, ev.audit_id);
+    }
+
+    fn write(
+        &mut self,
+        ev: &AuditEvent,
+        client: u32,
+        resource: u32,
+        verb: u32,
+        time: Option<Micros>,
+    ) {
+        let sub = self.strings.id(ev.subresource);
+        // A no-op update: the apiserver returned the object at the resourceVersion the client
+        // sent, so nothing was written to etcd.
+        let judged = matches!(ev.verb, "update" | "patch") && ev.response_rv.is_some();
+        let noop = judged && ev.request_rv.is_some() && ev.request_rv == ev.response_rv;
+        let w = self
+            .writes
+            .entry((client, resource, verb, sub))
+            .or_default();
+        w.count += 1;
+        w.judged += u64::from(judged);
+        w.noop += u64::from(noop);
+        w.span.observe(time);
+        if !ev.name.is_empty() {
+            let mut key = std::mem::take(&mut self.key_buf);
+            object_key(&mut key, ev.api_group, ev.resource, ev.namespace, ev.name);
+            self.objects.observe(&ObjectWrite {
+                key: &key,
+                client,
+                time,
+                status: ev.subresource == "status",
+                noop,
+                audit_id: ev.audit_id,
+            });
+            self.key_buf = key;
+        }
+    }
+
+    /// Merges another worker's tables in.
+    pub fn merge(&mut self, other: &Aggregates) {
+        let r = self.strings.remap(&other.strings);
+        let m = |id: &u32| r[*id as usize];
+        self.summary.merge(&other.summary);
+        merge_map(&mut self.lists, &other.lists, &r, |(a, b, c)| {
+            (m(a), m(b), m(c))
+        });
+        merge_map(&mut self.clients, &other.clients, &r, m);
+        merge_map(
+            &mut self.client_minutes,
+            &other.client_minutes,
+            &r,
+            |(c, t)| (m(c), *t),
+        );
+        merge_map(&mut self.minutes, &other.minutes, &r, |t| *t);
+        merge_map(&mut self.crds, &other.crds, &r, |(a, b, c, d)| {
+            (m(a), m(b), m(c), m(d))
+        });
+        merge_map(&mut self.writes, &other.writes, &r, |(a, b, c, d)| {
+            (m(a), m(b), m(c), m(d))
+        });
+        self.objects.merge(&other.objects, &r);
+        merge_map(&mut self.errors, &other.errors, &r, |(a, code, b, c, d)| {
+            (m(a), *code, m(b), m(c), m(d))
+        });
+        merge_map(&mut self.watches, &other.watches, &r, |(a, b)| (m(a), m(b)));
+        self.server_version = self.server_version.max(other.server_version);
+    }
+
+    /// Whether kube-apiserver serves consistent LISTs from the watch cache (1.31+), if known.
+    #[must_use]
+    pub fn consistent_list_from_cache(&self) -> Option<bool> {
+        self.server_version.map(|v| v >= (1, 31))
+    }
+
+    /// The node of a kubelet username, for evidence.
+    #[must_use]
+    pub fn node_of(username: &str) -> Option<&str> {
+        node_name(username)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_from_control_plane_agents_only() {
+        assert_eq!(
+            control_plane_version(
+                "kube-apiserver/v1.25.8+27e744f (linux/amd64) kubernetes/df8a1b9"
+            ),
+            Some((1, 25))
+        );
+        assert_eq!(
+            control_plane_version("kube-controller-manager/v1.31.2 (linux/amd64) kubernetes/x/y"),
+            Some((1, 31))
+        );
+        assert_eq!(control_plane_version("kubelet/v1.32.0 (linux/amd64)"), None);
+    }
+}

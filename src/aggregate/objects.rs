@@ -1,0 +1,236 @@
+//! Aggregate: the most-written objects. A cluster has millions of objects, so the table is
+//! bounded: past [`MAX_OBJECTS`] entries it keeps the most-written half and remembers the largest
+//! count it dropped, which bounds the error of every count it reports (Space-Saving style).
+//! Below the bound every count is exact and independent of thread count.
+
+use rustc_hash::FxHashMap;
+
+use super::sketch::{Samples, Span};
+use crate::timefmt::Micros;
+
+/// The most objects one accumulator tracks before pruning.
+pub const MAX_OBJECTS: usize = 50_000;
+
+/// Writes to one object.
+#[derive(Debug, Clone, Default)]
+pub struct ObjectStats {
+    /// Successful writes.
+    pub count: u64,
+    /// Of which to the `status` subresource.
+    pub status_writes: u64,
+    /// Of which no-op updates (RequestResponse level).
+    pub noop: u64,
+    /// Writers (interned client ids) with their counts; bit *i* of a minute's mask is writer *i*
+    /// (writers past 63 share bit 63).
+    pub writers: Vec<(u32, u64)>,
+    /// Writes per epoch minute, with the mask of writers seen in that minute.
+    pub minutes: FxHashMap<i64, (u32, u64)>,
+    /// First and last time.
+    pub span: Span,
+    /// Sample auditIDs.
+    pub samples: Samples,
+}
+
+impl ObjectStats {
+    fn writer_bit(&mut self, client: u32, n: u64) -> u64 {
+        let i = match self.writers.iter().position(|(c, _)| *c == client) {
+            Some(i) => {
+                self.writers[i].1 += n;
+                i
+            }
+            None => {
+                self.writers.push((client, n));
+                self.writers.len() - 1
+            }
+        };
+        1u64 << i.min(63)
+    }
+
+    /// The busiest minute: (epoch minute, writes).
+    #[must_use]
+    pub fn peak_minute(&self) -> Option<(i64, u32)> {
+        self.minutes
+            .iter()
+            .map(|(m, (c, _))| (*m, *c))
+            .max_by_key(|&(m, c)| (c, std::cmp::Reverse(m)))
+    }
+
+    /// Minutes in which two or more clients wrote the object (fighting writers).
+    #[must_use]
+    pub fn multi_writer_minutes(&self) -> u64 {
+        self.minutes
+            .values()
+            .filter(|(_, m)| m.count_ones() > 1)
+            .count() as u64
+    }
+}
+
+/// Object key → stats, bounded.
+#[derive(Debug, Clone, Default)]
+pub struct ObjectTable {
+    /// Objects keyed by `group \x1f resource \x1f namespace \x1f name`.
+    pub objects: FxHashMap<Box<str>, ObjectStats>,
+    /// Objects dropped by pruning.
+    pub pruned: u64,
+    /// The largest count dropped: the bound on how much any reported count may be short.
+    pub max_pruned_count: u64,
+}
+
+/// What one write contributes to the object table.
+pub struct ObjectWrite<'a> {
+    /// The object key (see [`object_key`]).
+    pub key: &'a str,
+    /// Writer (interned client id).
+    pub client: u32,
+    /// Event time.
+    pub time: Option<Micros>,
+    /// To the status subresource.
+    pub status: bool,
+    /// A no-op update.
+    pub noop: bool,
+    /// auditID.
+    pub audit_id: &'a str,
+}
+
+/// Builds the object key into `buf`.
+pub fn object_key(buf: &mut String, group: &str, resource: &str, namespace: &str, name: &str) {
+    buf.clear();
+    for (i, part) in [group, resource, namespace, name].iter().enumerate() {
+        if i > 0 {
+            buf.push('\x1f');
+        }
+        buf.push_str(part);
+    }
+}
+
+/// Splits an object key into (group, resource, namespace, name).
+#[must_use]
+pub fn split_key(key: &str) -> (&str, &str, &str, &str) {
+    let mut it = key.splitn(4, '\x1f');
+    let mut next = || it.next().unwrap_or("");
+    (next(), next(), next(), next())
+}
+
+impl ObjectTable {
+    /// Records one write.
+    pub fn observe(&mut self, w: &ObjectWrite) {
+        if !self.objects.contains_key(w.key) {
+            self.objects.insert(w.key.into(), ObjectStats::default());
+            self.prune_if_full();
+        }
+        let Some(o) = self.objects.get_mut(w.key) else {
+            return; // pruned straight away: it had the lowest count
+        };
+        o.count += 1;
+        o.status_writes += u64::from(w.status);
+        o.noop += u64::from(w.noop);
+        let bit = o.writer_bit(w.client, 1);
+        if let Some(t) = w.time {
+            let slot = o
+                .minutes
+                .entry(t.div_euclid(crate::timefmt::MINUTE_US))
+                .or_default();
+            slot.0 += 1;
+            slot.1 |= bit;
+        }
+        o.span.observe(w.time);
+        o.samples.offer(w.time, w.audit_id);
+    }
+
+    fn prune_if_full(&mut self) {
+        if self.objects.len() <= MAX_OBJECTS {
+            return;
+        }
+        let mut counts: Vec<u64> = self.objects.values().map(|o| o.count).collect();
+        let keep = MAX_OBJECTS / 2;
+        counts.select_nth_unstable_by(keep, |a, b| b.cmp(a));
+        let cut = counts[keep];
+        let before = self.objects.len();
+        let mut max_dropped = 0;
+        self.objects.retain(|_, o| {
+            let k = o.count > cut;
+            if !k {
+                max_dropped = max_dropped.max(o.count);
+            }
+            k
+        });
+        self.pruned += (before - self.objects.len()) as u64;
+        self.max_pruned_count = self.max_pruned_count.max(max_dropped);
+    }
+
+    /// Merges another table in, remapping writer ids.
+    pub fn merge(&mut self, other: &ObjectTable, remap: &[u32]) {
+        for (k, o) in &other.objects {
+            let dst = self.objects.entry(k.clone()).or_default();
+            dst.count += o.count;
+            dst.status_writes += o.status_writes;
+            dst.noop += o.noop;
+            let bits: Vec<u64> = o
+                .writers
+                .iter()
+                .map(|(c, n)| dst.writer_bit(remap[*c as usize], *n))
+                .collect();
+            for (m, (c, mask)) in &o.minutes {
+                let mut new_mask = 0;
+                for (i, b) in bits.iter().enumerate() {
+                    if mask & (1u64 << i.min(63)) != 0 {
+                        new_mask |= b;
+                    }
+                }
+                let slot = dst.minutes.entry(*m).or_default();
+                slot.0 += c;
+                slot.1 |= new_mask;
+            }
+            dst.span.merge(o.span);
+            dst.samples.merge(&o.samples);
+        }
+        self.pruned += other.pruned;
+        self.max_pruned_count = self.max_pruned_count.max(other.max_pruned_count);
+        self.prune_if_full();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(t: &mut ObjectTable, key: &str, client: u32, minute: i64) {
+        t.observe(&ObjectWrite {
+            key,
+            client,
+            time: Some(minute * crate::timefmt::MINUTE_US),
+            status: false,
+            noop: false,
+            audit_id: "x",
+        });
+    }
+
+    #[test]
+    fn merge_keeps_writer_masks() {
+        let mut a = ObjectTable::default();
+        let mut b = ObjectTable::default();
+        write(&mut a, "k", 0, 1);
+        write(&mut b, "k", 0, 1); // b's client 0 is a different client: remapped to 1
+        write(&mut b, "k", 0, 2);
+        a.merge(&b, &[1]);
+        let o = &a.objects["k"];
+        assert_eq!(o.count, 3);
+        assert_eq!(o.multi_writer_minutes(), 1);
+        assert_eq!(o.peak_minute(), Some((1, 2)));
+        assert_eq!(o.writers, vec![(0, 1), (1, 2)]);
+    }
+
+    #[test]
+    fn pruning_bounds_size_and_reports_error() {
+        let mut t = ObjectTable::default();
+        write(&mut t, "hot", 0, 0);
+        write(&mut t, "hot", 0, 0);
+        for i in 0..(MAX_OBJECTS + 10) {
+            write(&mut t, &format!("o{i}"), 0, 0);
+        }
+        assert!(t.objects.len() <= MAX_OBJECTS);
+        assert_eq!(t.objects["hot"].count, 2);
+        assert_eq!(t.max_pruned_count, 1);
+        assert!(t.pruned > 0);
+    }
+}

@@ -1,0 +1,313 @@
+//! Aggregate: the per-key statistics of each table. Every type merges exactly (integer counts,
+//! DDSketch bins, min/max spans), so folding chunks on any number of threads gives one answer.
+
+use rustc_hash::FxHashMap;
+
+use super::sketch::{LatencySketch, Samples, Span};
+use crate::decode::uri::RvSemantics;
+use crate::timefmt::Micros;
+
+/// Adds `b`'s counters into `a`.
+pub(crate) fn add_counts(a: &mut FxHashMap<u32, u64>, b: &FxHashMap<u32, u64>, remap: &[u32]) {
+    for (k, v) in b {
+        *a.entry(remap[*k as usize]).or_default() += v;
+    }
+}
+
+/// One row of the LIST table: userAgent × client × resource.
+#[derive(Debug, Clone, Default)]
+pub struct ListStats {
+    /// LIST requests.
+    pub count: u64,
+    /// Latency of those with both timestamps.
+    pub latency: LatencySketch,
+    /// Without a namespace.
+    pub cluster_scope: u64,
+    /// Within one namespace.
+    pub namespaced: u64,
+    /// Per [`RvSemantics`], indexed by [`rv_index`].
+    pub rv: [u64; 6],
+    /// With `limit` > 0.
+    pub with_limit: u64,
+    /// `continue` pages (also counted in `rv`).
+    pub continued: u64,
+    /// With a label selector.
+    pub label_selector: u64,
+    /// With a field selector.
+    pub field_selector: u64,
+    /// Answered with a code ≥ 400.
+    pub errors: u64,
+    /// First and last time.
+    pub span: Span,
+    /// Sample auditIDs.
+    pub samples: Samples,
+}
+
+/// The slot of an [`RvSemantics`] in [`ListStats::rv`].
+#[must_use]
+pub fn rv_index(s: RvSemantics) -> usize {
+    match s {
+        RvSemantics::Consistent => 0,
+        RvSemantics::Any => 1,
+        RvSemantics::NotOlderThan => 2,
+        RvSemantics::Exact => 3,
+        RvSemantics::LegacyExact => 4,
+        RvSemantics::Continue => 5,
+    }
+}
+
+/// The [`RvSemantics`] of each slot of [`ListStats::rv`].
+pub const RV_SLOTS: [RvSemantics; 6] = [
+    RvSemantics::Consistent,
+    RvSemantics::Any,
+    RvSemantics::NotOlderThan,
+    RvSemantics::Exact,
+    RvSemantics::LegacyExact,
+    RvSemantics::Continue,
+];
+
+impl ListStats {
+    /// Merges another row in.
+    pub fn merge(&mut self, o: &Self) {
+        self.count += o.count;
+        self.latency.merge(&o.latency);
+        self.cluster_scope += o.cluster_scope;
+        self.namespaced += o.namespaced;
+        for (a, b) in self.rv.iter_mut().zip(o.rv) {
+            *a += b;
+        }
+        self.with_limit += o.with_limit;
+        self.continued += o.continued;
+        self.label_selector += o.label_selector;
+        self.field_selector += o.field_selector;
+        self.errors += o.errors;
+        self.span.merge(o.span);
+        self.samples.merge(&o.samples);
+    }
+}
+
+/// One client's totals.
+#[derive(Debug, Clone, Default)]
+pub struct ClientStats {
+    /// Requests (final-stage events).
+    pub requests: u64,
+    /// get, list, watch.
+    pub reads: u64,
+    /// Successful, non-dry-run mutations.
+    pub writes: u64,
+    /// Watches (also reads).
+    pub watches: u64,
+    /// LISTs (also reads).
+    pub lists: u64,
+    /// Answered with a code ≥ 400.
+    pub errors: u64,
+    /// Long-running requests (watch, exec, attach, port-forward, proxy, log follow).
+    pub long_running: u64,
+    /// Latency of its short requests.
+    pub latency: LatencySketch,
+    /// Requests per username (interned): the nodes behind `kubelet`, the humans behind `kubectl`.
+    pub users: FxHashMap<u32, u64>,
+    /// Requests per pod (interned) from `authentication.kubernetes.io/pod-name`.
+    pub pods: FxHashMap<u32, u64>,
+    /// First and last time.
+    pub span: Span,
+}
+
+impl ClientStats {
+    /// Merges another client's totals in, remapping interned ids.
+    pub fn merge(&mut self, o: &Self, remap: &[u32]) {
+        self.requests += o.requests;
+        self.reads += o.reads;
+        self.writes += o.writes;
+        self.watches += o.watches;
+        self.lists += o.lists;
+        self.errors += o.errors;
+        self.long_running += o.long_running;
+        self.latency.merge(&o.latency);
+        add_counts(&mut self.users, &o.users, remap);
+        add_counts(&mut self.pods, &o.pods, remap);
+        self.span.merge(o.span);
+    }
+}
+
+/// Count and latency of a key (CRD calls).
+#[derive(Debug, Clone, Default)]
+pub struct CallStats {
+    /// Requests.
+    pub count: u64,
+    /// Answered with a code ≥ 400.
+    pub errors: u64,
+    /// Latency of the short ones.
+    pub latency: LatencySketch,
+    /// First and last time.
+    pub span: Span,
+}
+
+impl CallStats {
+    /// Merges another row in.
+    pub fn merge(&mut self, o: &Self) {
+        self.count += o.count;
+        self.errors += o.errors;
+        self.latency.merge(&o.latency);
+        self.span.merge(o.span);
+    }
+}
+
+/// Successful writes of a client × resource × verb × subresource.
+#[derive(Debug, Clone, Default)]
+pub struct WriteStats {
+    /// Writes.
+    pub count: u64,
+    /// Updates/patches whose bodies show no change (RequestResponse level only).
+    pub noop: u64,
+    /// Updates/patches whose bodies were logged, so `noop` could be judged.
+    pub judged: u64,
+    /// First and last time.
+    pub span: Span,
+}
+
+impl WriteStats {
+    /// Merges another row in.
+    pub fn merge(&mut self, o: &Self) {
+        self.count += o.count;
+        self.noop += o.noop;
+        self.judged += o.judged;
+        self.span.merge(o.span);
+    }
+}
+
+/// Errors of a client × code × reason × verb × resource.
+#[derive(Debug, Clone, Default)]
+pub struct ErrorStats {
+    /// Responses.
+    pub count: u64,
+    /// First and last time.
+    pub span: Span,
+    /// Sample auditIDs.
+    pub samples: Samples,
+}
+
+impl ErrorStats {
+    /// Merges another row in.
+    pub fn merge(&mut self, o: &Self) {
+        self.count += o.count;
+        self.span.merge(o.span);
+        self.samples.merge(&o.samples);
+    }
+}
+
+/// Watches of a client × resource, with how long they lasted against what they asked for.
+#[derive(Debug, Clone, Default)]
+pub struct WatchStats {
+    /// Completed watches.
+    pub count: u64,
+    /// Durations (stageTimestamp − requestReceivedTimestamp).
+    pub duration: LatencySketch,
+    /// Watches whose URI gave `timeoutSeconds`.
+    pub with_timeout: u64,
+    /// Sum of those timeouts, seconds.
+    pub timeout_sum_s: u64,
+    /// Watches that ended before half of their own `timeoutSeconds`.
+    pub ended_early: u64,
+    /// Watches with `sendInitialEvents=true` (watch-list: a relist without a LIST).
+    pub initial_events: u64,
+    /// Answered with a code ≥ 400.
+    pub errors: u64,
+    /// First and last time.
+    pub span: Span,
+}
+
+impl WatchStats {
+    /// Merges another row in.
+    pub fn merge(&mut self, o: &Self) {
+        self.count += o.count;
+        self.duration.merge(&o.duration);
+        self.with_timeout += o.with_timeout;
+        self.timeout_sum_s += o.timeout_sum_s;
+        self.ended_early += o.ended_early;
+        self.initial_events += o.initial_events;
+        self.errors += o.errors;
+        self.span.merge(o.span);
+    }
+}
+
+/// All requests of one minute, for the success-rate timeline.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MinuteTotals {
+    /// Every request.
+    pub requests: u64,
+    /// Requests that are not long-running (the success-rate base).
+    pub short: u64,
+    /// Short requests answered 5xx (or a Panic).
+    pub server_errors: u64,
+    /// Short requests answered 429.
+    pub throttled: u64,
+    /// Successful writes.
+    pub writes: u64,
+}
+
+impl MinuteTotals {
+    /// Merges another minute in.
+    pub fn merge(&mut self, o: &Self) {
+        self.requests += o.requests;
+        self.short += o.short;
+        self.server_errors += o.server_errors;
+        self.throttled += o.throttled;
+        self.writes += o.writes;
+    }
+}
+
+/// Helper so tables can share `merge_map`.
+pub trait Merge {
+    /// Merges `o` into `self`, remapping interned ids.
+    fn merge_with(&mut self, o: &Self, remap: &[u32]);
+}
+
+macro_rules! plain_merge {
+    ($($t:ty),*) => {$(
+        impl Merge for $t {
+            fn merge_with(&mut self, o: &Self, _remap: &[u32]) { self.merge(o) }
+        }
+    )*};
+}
+plain_merge!(
+    ListStats,
+    CallStats,
+    WriteStats,
+    ErrorStats,
+    WatchStats,
+    MinuteTotals
+);
+
+impl Merge for ClientStats {
+    fn merge_with(&mut self, o: &Self, remap: &[u32]) {
+        self.merge(o, remap);
+    }
+}
+
+impl Merge for u64 {
+    fn merge_with(&mut self, o: &Self, _remap: &[u32]) {
+        *self += o;
+    }
+}
+
+/// Merges `src` into `dst`, mapping each key with `key`.
+pub fn merge_map<K, V>(
+    dst: &mut FxHashMap<K, V>,
+    src: &FxHashMap<K, V>,
+    remap: &[u32],
+    key: impl Fn(&K) -> K,
+) where
+    K: Eq + std::hash::Hash,
+    V: Merge + Default,
+{
+    for (k, v) in src {
+        dst.entry(key(k)).or_default().merge_with(v, remap);
+    }
+}
+
+/// A duration in µs compared with half a timeout in seconds.
+#[must_use]
+pub fn ended_early(duration_us: Micros, timeout_s: u32) -> bool {
+    duration_us < i64::from(timeout_s) * 500_000
+}

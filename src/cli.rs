@@ -1,0 +1,151 @@
+//! CLI: clap-derive arguments and their validation into a run [`Config`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::aggregate::Scope;
+use crate::aggregate::filter::{Filters, Patterns, Window};
+use crate::report::Format;
+use crate::timefmt::{Micros, parse_time_arg};
+
+/// Which Kubernetes client is hurting the API server and etcd, and what should its owner change?
+///
+/// Reads kube-apiserver audit logs (JSON lines or EventList documents; plain, .gz or .zst) from
+/// files, directories, globs or stdin, and reports LIST cost, per-client load, writes, errors and
+/// watches.
+#[derive(Debug, Parser)]
+#[command(name = "audit-scan", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// A subcommand; otherwise scan INPUTs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// What to scan.
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a realistic synthetic audit log (for tests, benchmarks and demos).
+    Generate(GenerateArgs),
+}
+
+/// `audit-scan generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Approximate size to write, e.g. 100MB, 1GB (plain bytes).
+    #[arg(long, default_value = "10MB")]
+    pub size: String,
+    /// Where to write (`.gz`/`.zst` compress); `-` for stdout.
+    #[arg(short, long, default_value = "-")]
+    pub output: PathBuf,
+    /// Seed: the same seed and size give the same bytes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Kubelets (nodes) in the synthetic cluster.
+    #[arg(long, default_value_t = 50)]
+    pub nodes: u32,
+    /// Start time (RFC 3339).
+    #[arg(long, default_value = "2024-05-01T10:00:00Z")]
+    pub start: String,
+}
+
+/// Scan options.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Audit logs: files, directories (recursive), globs, or `-` for stdin.
+    ///
+    /// With none, a piped stdin is read. Compression (.gz, .zst) is detected from the bytes.
+    #[arg(value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    /// Only requests at or after this time: a duration back from now (7d, 36h, 90m) or RFC 3339.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only requests before this time: a duration back from now or RFC 3339.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Only these users (glob; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub user: Vec<String>,
+    /// Only these raw userAgents (glob; repeatable).
+    #[arg(long = "user-agent", value_name = "GLOB")]
+    pub user_agent: Vec<String>,
+    /// Only these clients, by normalized name (glob; repeatable), e.g. 'kube-controller-manager/*'.
+    #[arg(long, value_name = "GLOB")]
+    pub client: Vec<String>,
+    /// Only these namespaces (glob; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub namespace: Vec<String>,
+    /// Only these resources, `pods` or `pods/status` (glob; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub resource: Vec<String>,
+    /// Only these verbs (glob; repeatable).
+    #[arg(long, value_name = "VERB")]
+    pub verb: Vec<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the report here instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Rows per table in the text report.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Make any skipped line or unreadable input fatal (exit code 2).
+    #[arg(long)]
+    pub strict: bool,
+    /// Never draw a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// EKS cluster whose CloudWatch audit log to read (not built yet).
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+}
+
+impl ScanArgs {
+    /// The window and filters.
+    ///
+    /// # Errors
+    /// A message quoting the bad value.
+    pub fn scope(&self, now: Micros) -> Result<Scope, String> {
+        let window = Window {
+            since: self
+                .since
+                .as_deref()
+                .map(|s| parse_time_arg(s, now))
+                .transpose()?,
+            until: self
+                .until
+                .as_deref()
+                .map(|s| parse_time_arg(s, now))
+                .transpose()?,
+        };
+        if let (Some(s), Some(u)) = (window.since, window.until) {
+            if s >= u {
+                return Err(format!(
+                    "--since ({}) must be before --until ({})",
+                    self.since.as_deref().unwrap_or_default(),
+                    self.until.as_deref().unwrap_or_default()
+                ));
+            }
+        }
+        let filters = Filters {
+            user: Patterns::new("--user", &self.user)?,
+            user_agent: Patterns::new("--user-agent", &self.user_agent)?,
+            client: Patterns::new("--client", &self.client)?,
+            namespace: Patterns::new("--namespace", &self.namespace)?,
+            resource: Patterns::new("--resource", &self.resource)?,
+            verb: Patterns::new("--verb", &self.verb)?,
+        };
+        Ok(Scope { window, filters })
+    }
+}

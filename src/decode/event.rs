@@ -1,0 +1,489 @@
+//! Decode: one audit event (audit.k8s.io/v1 or v1beta1) from one JSON line into a borrowed view.
+//!
+//! The line is parsed in place by simd-json into typed structs whose strings borrow from the
+//! line buffer (simd-json unescapes into that buffer, so Go's `\u0026` arrives as `&`). Unknown
+//! fields — request and response bodies included — are skipped, never copied.
+
+use serde::de::{IgnoredAny, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+
+use crate::timefmt::{Micros, parse_rfc3339};
+
+/// The audit stage of an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Stage {
+    /// The apiserver received the request (omitted by EKS' policy).
+    RequestReceived,
+    /// Headers sent for a long-running request (watch, exec …).
+    ResponseStarted,
+    /// The response is complete: this event is the request.
+    ResponseComplete,
+    /// The handler panicked: also counted as the request.
+    Panic,
+    /// A stage this version does not know, or none.
+    Unknown,
+}
+
+impl Stage {
+    /// All stages, in report order.
+    pub const ALL: [Stage; 5] = [
+        Stage::RequestReceived,
+        Stage::ResponseStarted,
+        Stage::ResponseComplete,
+        Stage::Panic,
+        Stage::Unknown,
+    ];
+
+    fn parse(s: Option<&str>) -> Self {
+        match s {
+            Some("RequestReceived") => Self::RequestReceived,
+            Some("ResponseStarted") => Self::ResponseStarted,
+            Some("ResponseComplete") => Self::ResponseComplete,
+            Some("Panic") => Self::Panic,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// The stage's name as the audit API spells it.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::RequestReceived => "RequestReceived",
+            Self::ResponseStarted => "ResponseStarted",
+            Self::ResponseComplete => "ResponseComplete",
+            Self::Panic => "Panic",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// A request is counted once, on its final event.
+    #[must_use]
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::ResponseComplete | Self::Panic)
+    }
+}
+
+/// The audit level an event was logged at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Level {
+    /// Metadata only: no bodies.
+    Metadata,
+    /// Request body logged.
+    Request,
+    /// Request and response bodies logged.
+    RequestResponse,
+    /// Not given (e.g. flattened exports).
+    Unknown,
+}
+
+impl Level {
+    /// All levels, in report order.
+    pub const ALL: [Level; 4] = [
+        Level::Metadata,
+        Level::Request,
+        Level::RequestResponse,
+        Level::Unknown,
+    ];
+
+    fn parse(s: Option<&str>) -> Self {
+        match s {
+            Some("Metadata") => Self::Metadata,
+            Some("Request") => Self::Request,
+            Some("RequestResponse") => Self::RequestResponse,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// The level's name as the audit API spells it.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Metadata => "Metadata",
+            Self::Request => "Request",
+            Self::RequestResponse => "RequestResponse",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct RawUser<'a> {
+    #[serde(borrow, default)]
+    username: Option<&'a str>,
+    #[serde(borrow, default)]
+    extra: Option<RawExtra<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawExtra<'a> {
+    #[serde(borrow, rename = "authentication.kubernetes.io/pod-name", default)]
+    pod_name: FirstStr<'a>,
+}
+
+/// The first string of a JSON array of strings, without allocating a Vec.
+#[derive(Default)]
+struct FirstStr<'a>(Option<&'a str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for FirstStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = FirstStr<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of strings")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let first: Option<&'de str> = seq.next_element()?;
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(FirstStr(first))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(FirstStr(Some(v)))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(FirstStr(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct RawObjectRef<'a> {
+    #[serde(borrow, default)]
+    resource: Option<&'a str>,
+    #[serde(borrow, default)]
+    subresource: Option<&'a str>,
+    #[serde(borrow, default)]
+    namespace: Option<&'a str>,
+    #[serde(borrow, default)]
+    name: Option<&'a str>,
+    #[serde(borrow, rename = "apiGroup", default)]
+    api_group: Option<&'a str>,
+    #[serde(borrow, rename = "apiVersion", default)]
+    api_version: Option<&'a str>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawStatus<'a> {
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(borrow, default)]
+    reason: Option<&'a str>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawObjectHead<'a> {
+    #[serde(borrow, default)]
+    metadata: Option<RawMeta<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawMeta<'a> {
+    #[serde(borrow, rename = "resourceVersion", default)]
+    resource_version: Option<&'a str>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawAnnotations<'a> {
+    #[serde(borrow, rename = "apiserver.latency.k8s.io/etcd", default)]
+    latency_etcd: Option<&'a str>,
+    #[serde(borrow, rename = "apiserver.latency.k8s.io/apf-queue-wait", default)]
+    latency_apf_queue_wait: Option<&'a str>,
+    #[serde(borrow, rename = "k8s.io/deprecated", default)]
+    deprecated: Option<&'a str>,
+    #[serde(borrow, rename = "k8s.io/removed-release", default)]
+    removed_release: Option<&'a str>,
+}
+
+/// One JSON line as the audit API writes it: an `Event`, or an `EventList` with `items`.
+#[derive(Deserialize, Default)]
+pub(crate) struct RawEvent<'a> {
+    #[serde(borrow, default)]
+    kind: Option<&'a str>,
+    #[serde(borrow, default)]
+    level: Option<&'a str>,
+    #[serde(borrow, rename = "auditID", default)]
+    audit_id: Option<&'a str>,
+    #[serde(borrow, default)]
+    stage: Option<&'a str>,
+    #[serde(borrow, rename = "requestURI", default)]
+    request_uri: Option<&'a str>,
+    #[serde(borrow, default)]
+    verb: Option<&'a str>,
+    #[serde(borrow, default)]
+    user: Option<RawUser<'a>>,
+    #[serde(borrow, rename = "userAgent", default)]
+    user_agent: Option<&'a str>,
+    #[serde(borrow, rename = "objectRef", default)]
+    object_ref: Option<RawObjectRef<'a>>,
+    #[serde(borrow, rename = "responseStatus", default)]
+    response_status: Option<RawStatus<'a>>,
+    #[serde(borrow, rename = "requestObject", default)]
+    request_object: Option<RawObjectHead<'a>>,
+    #[serde(borrow, rename = "responseObject", default)]
+    response_object: Option<RawObjectHead<'a>>,
+    #[serde(borrow, rename = "requestReceivedTimestamp", default)]
+    request_received_timestamp: Option<&'a str>,
+    #[serde(borrow, rename = "stageTimestamp", default)]
+    stage_timestamp: Option<&'a str>,
+    /// v1beta1 only.
+    #[serde(borrow, default)]
+    timestamp: Option<&'a str>,
+    #[serde(borrow, default)]
+    annotations: Option<RawAnnotations<'a>>,
+    #[serde(borrow, default)]
+    items: Option<Vec<RawEvent<'a>>>,
+}
+
+/// A decoded audit event, borrowing its strings from the line buffer. Absent strings are `""`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditEvent<'a> {
+    /// The stage.
+    pub stage: Option<Stage>,
+    /// The level.
+    pub level: Option<Level>,
+    /// `auditID`.
+    pub audit_id: &'a str,
+    /// Lower-case verb (`list`, `watch`, `update` …).
+    pub verb: &'a str,
+    /// `requestURI`, JSON-unescaped.
+    pub request_uri: &'a str,
+    /// `user.username`.
+    pub username: &'a str,
+    /// `user.extra["authentication.kubernetes.io/pod-name"][0]`.
+    pub pod_name: &'a str,
+    /// `userAgent`, if logged.
+    pub user_agent: Option<&'a str>,
+    /// `objectRef.resource`.
+    pub resource: &'a str,
+    /// `objectRef.subresource`.
+    pub subresource: &'a str,
+    /// `objectRef.namespace`.
+    pub namespace: &'a str,
+    /// `objectRef.name`.
+    pub name: &'a str,
+    /// `objectRef.apiGroup` (`""` is the core group).
+    pub api_group: &'a str,
+    /// `objectRef.apiVersion`.
+    pub api_version: &'a str,
+    /// `responseStatus.code`.
+    pub code: Option<u16>,
+    /// `responseStatus.reason`.
+    pub reason: &'a str,
+    /// `requestReceivedTimestamp`.
+    pub received: Option<Micros>,
+    /// `stageTimestamp`.
+    pub stage_time: Option<Micros>,
+    /// v1beta1 `timestamp`.
+    pub legacy_time: Option<Micros>,
+    /// `requestObject.metadata.resourceVersion` (Request/RequestResponse level).
+    pub request_rv: Option<&'a str>,
+    /// `responseObject.metadata.resourceVersion` (RequestResponse level).
+    pub response_rv: Option<&'a str>,
+    /// `apiserver.latency.k8s.io/etcd` annotation, raw (Go duration).
+    pub latency_etcd: Option<&'a str>,
+    /// `apiserver.latency.k8s.io/apf-queue-wait` annotation, raw.
+    pub latency_apf_wait: Option<&'a str>,
+    /// `k8s.io/deprecated` annotation.
+    pub deprecated: bool,
+    /// `k8s.io/removed-release` annotation.
+    pub removed_release: Option<&'a str>,
+}
+
+impl<'a> AuditEvent<'a> {
+    /// The event's own time: `requestReceivedTimestamp`, else `stageTimestamp`, else v1beta1
+    /// `timestamp` (DESIGN.md).
+    #[must_use]
+    pub fn time(&self) -> Option<Micros> {
+        self.received.or(self.stage_time).or(self.legacy_time)
+    }
+
+    /// `stageTimestamp − requestReceivedTimestamp`, when both are logged and ordered.
+    #[must_use]
+    pub fn latency_us(&self) -> Option<Micros> {
+        match (self.received, self.stage_time) {
+            (Some(r), Some(s)) if s >= r => Some(s - r),
+            _ => None,
+        }
+    }
+
+    fn from_raw(raw: RawEvent<'a>) -> Self {
+        let user = raw.user.unwrap_or_default();
+        let obj = raw.object_ref.unwrap_or_default();
+        let status = raw.response_status.unwrap_or_default();
+        let ann = raw.annotations.unwrap_or_default();
+        let rv = |o: Option<RawObjectHead<'a>>| o.and_then(|o| o.metadata?.resource_version);
+        Self {
+            stage: Some(Stage::parse(raw.stage)),
+            level: Some(Level::parse(raw.level)),
+            audit_id: raw.audit_id.unwrap_or(""),
+            verb: raw.verb.unwrap_or(""),
+            request_uri: raw.request_uri.unwrap_or(""),
+            username: user.username.unwrap_or(""),
+            pod_name: user.extra.and_then(|e| e.pod_name.0).unwrap_or(""),
+            user_agent: raw.user_agent,
+            resource: obj.resource.unwrap_or(""),
+            subresource: obj.subresource.unwrap_or(""),
+            namespace: obj.namespace.unwrap_or(""),
+            name: obj.name.unwrap_or(""),
+            api_group: obj.api_group.unwrap_or(""),
+            api_version: obj.api_version.unwrap_or(""),
+            code: status.code.and_then(|c| u16::try_from(c).ok()),
+            reason: status.reason.unwrap_or(""),
+            received: raw.request_received_timestamp.and_then(parse_rfc3339),
+            stage_time: raw.stage_timestamp.and_then(parse_rfc3339),
+            legacy_time: raw.timestamp.and_then(parse_rfc3339),
+            request_rv: rv(raw.request_object),
+            response_rv: rv(raw.response_object),
+            latency_etcd: ann.latency_etcd,
+            latency_apf_wait: ann.latency_apf_queue_wait,
+            deprecated: ann.deprecated == Some("true"),
+            removed_release: ann.removed_release,
+        }
+    }
+}
+
+/// Why a line could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeFailure {
+    /// Not valid JSON, or a field of the wrong type; the message says which.
+    InvalidJson(String),
+    /// Valid JSON, but not an audit `Event` or `EventList` (e.g. no `kind`/`stage`/`verb`).
+    NotAnEvent,
+}
+
+impl DecodeFailure {
+    /// A stable, kebab-case reason for the summary's counts.
+    #[must_use]
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::InvalidJson(_) => "invalid-json",
+            Self::NotAnEvent => "not-an-audit-event",
+        }
+    }
+
+    /// A human message for examples.
+    #[must_use]
+    pub fn message(&self) -> String {
+        match self {
+            Self::InvalidJson(m) => format!("invalid JSON: {m}"),
+            Self::NotAnEvent => "valid JSON but not an audit Event (no kind/stage/verb)".into(),
+        }
+    }
+}
+
+/// Decodes one line (or document) in place, calling `sink` once per event (an `EventList` yields
+/// each item). `buffers` are simd-json's scratch buffers, reused across lines.
+///
+/// # Errors
+/// A [`DecodeFailure`] when the bytes are not an audit event.
+pub fn decode_in_place<'a>(
+    line: &'a mut [u8],
+    buffers: &mut simd_json::Buffers,
+    mut sink: impl FnMut(AuditEvent<'a>),
+) -> Result<usize, DecodeFailure> {
+    let raw: RawEvent<'a> = simd_json::serde::from_slice_with_buffers(line, buffers)
+        .map_err(|e| DecodeFailure::InvalidJson(e.to_string()))?;
+    emit(raw, &mut sink)
+}
+
+/// Decodes a whole JSON document: an `Event`, an `EventList`, or a JSON array of events.
+///
+/// # Errors
+/// A [`DecodeFailure`] when the document is not audit events.
+pub fn decode_document<'a>(
+    doc: &'a mut [u8],
+    buffers: &mut simd_json::Buffers,
+    mut sink: impl FnMut(AuditEvent<'a>),
+) -> Result<usize, DecodeFailure> {
+    let is_array = doc.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    if !is_array {
+        return decode_in_place(doc, buffers, sink);
+    }
+    let items: Vec<RawEvent<'a>> = simd_json::serde::from_slice_with_buffers(doc, buffers)
+        .map_err(|e| DecodeFailure::InvalidJson(e.to_string()))?;
+    let mut n = 0;
+    for item in items {
+        n += emit(item, &mut sink)?;
+    }
+    Ok(n)
+}
+
+pub(crate) fn emit<'a>(
+    raw: RawEvent<'a>,
+    sink: &mut impl FnMut(AuditEvent<'a>),
+) -> Result<usize, DecodeFailure> {
+    if let Some(items) = raw.items {
+        if raw.kind.is_some_and(|k| k != "EventList") {
+            return Err(DecodeFailure::NotAnEvent);
+        }
+        let mut n = 0;
+        for item in items {
+            n += emit(item, sink)?;
+        }
+        return Ok(n);
+    }
+    let is_event = raw
+        .kind
+        .map_or(raw.stage.is_some() && raw.verb.is_some(), |k| k == "Event");
+    if !is_event || raw.stage.is_none() {
+        return Err(DecodeFailure::NotAnEvent);
+    }
+    sink(AuditEvent::from_raw(raw));
+    Ok(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(line: &str) -> Result<(String, String, String, Option<i64>), DecodeFailure> {
+        let mut bytes = line.as_bytes().to_vec();
+        let mut buffers = simd_json::Buffers::default();
+        let mut out = None;
+        decode_in_place(&mut bytes, &mut buffers, |e| {
+            out = Some((
+                e.request_uri.to_owned(),
+                e.username.to_owned(),
+                e.pod_name.to_owned(),
+                e.latency_us(),
+            ));
+        })?;
+        Ok(out.unwrap())
+    }
+
+    #[test]
+    fn go_escapes_are_unescaped() {
+        let line = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a","stage":"ResponseComplete","requestURI":"/api/v1/pods?limit=500\u0026resourceVersion=0","verb":"list","user":{"username":"system:serviceaccount:ns:sa","extra":{"authentication.kubernetes.io/pod-name":["p-1"],"x":["y"]}},"requestReceivedTimestamp":"2023-06-12T13:20:01.000000Z","stageTimestamp":"2023-06-12T13:20:01.250000Z"}"#;
+        let (uri, user, pod, lat) = one(line).unwrap();
+        assert_eq!(uri, "/api/v1/pods?limit=500&resourceVersion=0");
+        assert_eq!(user, "system:serviceaccount:ns:sa");
+        assert_eq!(pod, "p-1");
+        assert_eq!(lat, Some(250_000));
+    }
+
+    #[test]
+    fn event_list_yields_items() {
+        let line = r#"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{"kind":"Event","stage":"ResponseComplete","verb":"get"},{"kind":"Event","stage":"RequestReceived","verb":"get"}]}"#;
+        let mut bytes = line.as_bytes().to_vec();
+        let mut n = 0;
+        let got = decode_in_place(&mut bytes, &mut simd_json::Buffers::default(), |_| n += 1);
+        assert_eq!(got, Ok(2));
+        assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn failures_have_reasons() {
+        assert_eq!(one(r#"{"a":1}"#).unwrap_err(), DecodeFailure::NotAnEvent);
+        assert!(matches!(
+            one("{nope").unwrap_err(),
+            DecodeFailure::InvalidJson(_)
+        ));
+        let wrong_type = r#"{"kind":"Event","stage":"ResponseComplete","verb":"get","responseStatus":{"code":"200"}}"#;
+        assert!(matches!(
+            one(wrong_type).unwrap_err(),
+            DecodeFailure::InvalidJson(_)
+        ));
+    }
+}

@@ -1,0 +1,8 @@
+//! Decode: bytes of one line → [`AuditEvent`], plus the request-URI query and client identity.
+
+pub mod client;
+pub mod event;
+pub mod salvage;
+pub mod uri;
+
+pub use event::{AuditEvent, DecodeFailure, Level, Stage, decode_in_place};

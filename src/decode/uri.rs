@@ -1,0 +1,205 @@
+//! Decode: the query string of a `requestURI` — resourceVersion semantics, pagination,
+//! selectors, watch timeouts. The URI arrives JSON-unescaped (Go's `\u0026` is already `&`);
+//! values are percent-decoded only when a caller needs their text.
+
+use std::borrow::Cow;
+
+use percent_encoding::percent_decode_str;
+
+/// The query parameters audit-scan reads from a `requestURI`. Values are raw (still
+/// percent-encoded); use [`decoded`] for their text.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Query<'a> {
+    /// The path before `?`.
+    pub path: &'a str,
+    /// `resourceVersion`.
+    pub resource_version: Option<&'a str>,
+    /// `resourceVersionMatch`.
+    pub resource_version_match: Option<&'a str>,
+    /// `limit`.
+    pub limit: Option<&'a str>,
+    /// `continue`.
+    pub continue_token: bool,
+    /// `watch=true` (or `1`).
+    pub watch: bool,
+    /// `labelSelector` present and non-empty.
+    pub label_selector: bool,
+    /// `fieldSelector` present and non-empty.
+    pub field_selector: bool,
+    /// `timeoutSeconds`.
+    pub timeout_seconds: Option<u32>,
+    /// `sendInitialEvents=true` (watch-list).
+    pub send_initial_events: bool,
+    /// `dryRun` present (`All`).
+    pub dry_run: bool,
+    /// `follow=true` (pods/log).
+    pub follow: bool,
+}
+
+fn truthy(v: &str) -> bool {
+    v.eq_ignore_ascii_case("true") || v == "1"
+}
+
+impl<'a> Query<'a> {
+    /// Splits a request URI into its path and the parameters of interest.
+    #[must_use]
+    pub fn parse(uri: &'a str) -> Self {
+        let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+        let mut q = Query {
+            path,
+            ..Query::default()
+        };
+        for pair in query.split('&') {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match k {
+                "resourceVersion" => q.resource_version = Some(v),
+                "resourceVersionMatch" => q.resource_version_match = Some(v),
+                "limit" => q.limit = Some(v),
+                "continue" => q.continue_token = !v.is_empty(),
+                "watch" => q.watch = truthy(v),
+                "labelSelector" => q.label_selector = !v.is_empty(),
+                "fieldSelector" => q.field_selector = !v.is_empty(),
+                "timeoutSeconds" => q.timeout_seconds = v.parse().ok(),
+                "sendInitialEvents" => q.send_initial_events = truthy(v),
+                "dryRun" => q.dry_run = !v.is_empty(),
+                "follow" => q.follow = truthy(v),
+                _ => {}
+            }
+        }
+        q
+    }
+
+    /// `limit` as a positive number (`limit=0` means no limit).
+    #[must_use]
+    pub fn limit_value(&self) -> Option<u64> {
+        self.limit.and_then(|l| l.parse().ok()).filter(|&l| l > 0)
+    }
+
+    /// How the apiserver is asked to serve this LIST (DESIGN.md "LIST semantics").
+    #[must_use]
+    pub fn rv_semantics(&self) -> RvSemantics {
+        if self.continue_token {
+            return RvSemantics::Continue;
+        }
+        match (self.resource_version, self.resource_version_match) {
+            (None | Some(""), _) => RvSemantics::Consistent,
+            (Some("0"), _) => RvSemantics::Any,
+            (Some(_), Some("Exact")) => RvSemantics::Exact,
+            (Some(_), Some(_)) => RvSemantics::NotOlderThan,
+            (Some(_), None) if self.limit_value().is_some() => RvSemantics::LegacyExact,
+            (Some(_), None) => RvSemantics::NotOlderThan,
+        }
+    }
+}
+
+/// The resourceVersion semantics of a LIST, from which the serving layer is inferred.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RvSemantics {
+    /// No resourceVersion: a consistent (quorum) read — etcd before 1.31, watch cache since.
+    Consistent,
+    /// `resourceVersion=0`: any version, from the watch cache; `limit` is ignored.
+    Any,
+    /// `resourceVersion=N` with `NotOlderThan` (or without limit): the watch cache.
+    NotOlderThan,
+    /// `resourceVersionMatch=Exact`: etcd.
+    Exact,
+    /// `resourceVersion=N` with `limit` and no match (legacy exact): etcd.
+    LegacyExact,
+    /// A `continue` page: etcd.
+    Continue,
+}
+
+impl RvSemantics {
+    /// Whether this read is served from the watch cache; `consistent_from_cache` says whether the
+    /// server version (≥ 1.31) serves consistent reads from the cache.
+    #[must_use]
+    pub fn from_cache(self, consistent_from_cache: bool) -> bool {
+        match self {
+            Self::Any | Self::NotOlderThan => true,
+            Self::Consistent => consistent_from_cache,
+            Self::Exact | Self::LegacyExact | Self::Continue => false,
+        }
+    }
+}
+
+/// Percent-decodes a query value (`cluster-network-operator%2Foperconfig` →
+/// `cluster-network-operator/operconfig`); `+` is a space, as in form encoding.
+#[must_use]
+pub fn decoded(v: &str) -> Cow<'_, str> {
+    if !v.contains(['%', '+']) {
+        return Cow::Borrowed(v);
+    }
+    let spaced = v.replace('+', " ");
+    Cow::Owned(percent_decode_str(&spaced).decode_utf8_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_watch_uri_from_ocp_sample() {
+        // requestURI of a watch in ocp-k8s1.25-RequestResponse.clo-audit_in.jsonl after JSON
+        // unescaping of its \u0026 separators.
+        let q = Query::parse(
+            "/api/v1/namespaces/openshift-x/secrets?allowWatchBookmarks=true&resourceVersion=8930952&timeout=5m36s&timeoutSeconds=336&watch=true",
+        );
+        assert!(q.watch);
+        assert_eq!(q.timeout_seconds, Some(336));
+        assert_eq!(q.resource_version, Some("8930952"));
+        assert_eq!(q.path, "/api/v1/namespaces/openshift-x/secrets");
+    }
+
+    #[test]
+    fn rv_semantics_table() {
+        let s = |u: &str| Query::parse(u).rv_semantics();
+        assert_eq!(s("/api/v1/pods"), RvSemantics::Consistent);
+        assert_eq!(s("/api/v1/pods?limit=500"), RvSemantics::Consistent);
+        assert_eq!(
+            s("/api/v1/pods?resourceVersion=0&limit=500"),
+            RvSemantics::Any
+        );
+        assert_eq!(
+            s("/api/v1/pods?resourceVersion=12"),
+            RvSemantics::NotOlderThan
+        );
+        assert_eq!(
+            s("/api/v1/pods?resourceVersion=12&limit=5"),
+            RvSemantics::LegacyExact
+        );
+        assert_eq!(
+            s("/api/v1/pods?resourceVersion=12&resourceVersionMatch=Exact&limit=5"),
+            RvSemantics::Exact
+        );
+        assert_eq!(
+            s("/api/v1/pods?resourceVersion=12&resourceVersionMatch=NotOlderThan&limit=5"),
+            RvSemantics::NotOlderThan
+        );
+        assert_eq!(
+            s("/api/v1/pods?limit=5&continue=abc"),
+            RvSemantics::Continue
+        );
+        assert!(!RvSemantics::Consistent.from_cache(false));
+        assert!(RvSemantics::Consistent.from_cache(true));
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(
+            decoded("cluster-network-operator%2Foperconfig"),
+            "cluster-network-operator/operconfig"
+        );
+        assert_eq!(decoded("a+b"), "a b");
+        assert!(matches!(decoded("plain"), Cow::Borrowed(_)));
+        assert_eq!(decoded("%ZZ"), "%ZZ");
+    }
+
+    #[test]
+    fn selectors_and_flags() {
+        let q = Query::parse(
+            "/api/v1/pods?fieldSelector=spec.nodeName%3Dn1&labelSelector=&dryRun=All&limit=0",
+        );
+        assert!(q.field_selector && !q.label_selector && q.dry_run);
+        assert_eq!(q.limit_value(), None);
+    }
+}

@@ -1,0 +1,290 @@
+//! Pipeline: source → decode → aggregate. A reader thread cuts inputs into chunks and sends them
+//! through a bounded channel; a rayon pool folds chunks into one [`Aggregates`] per worker and
+//! merges those at the end. In flight at any time: about two chunks per worker, so memory does
+//! not grow with the input's length.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Sender, channel, sync_channel};
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+
+use crate::aggregate::summary::Position;
+use crate::aggregate::{Aggregates, Scope};
+use crate::decode::event::decode_document;
+use crate::decode::salvage::{is_truncated, salvage};
+use crate::decode::{DecodeFailure, decode_in_place};
+use crate::source::chunk::{CHUNK_SIZE, ReadOutcome};
+use crate::source::{Chunk, Input, InputKind, open_input, read_chunks};
+
+/// How to run the pipeline.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Worker threads (0 = one per core).
+    pub threads: usize,
+    /// Stop at the first skipped line.
+    pub strict: bool,
+    /// Draw a progress bar on stderr when it is a terminal and the input is large.
+    pub progress: bool,
+    /// Chunk size (tests make it small to exercise chunk edges).
+    pub chunk_size: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            threads: 0,
+            strict: false,
+            progress: false,
+            chunk_size: CHUNK_SIZE,
+        }
+    }
+}
+
+/// What happened to one input.
+#[derive(Debug, Clone, Default)]
+pub struct InputStats {
+    /// Its name.
+    pub name: String,
+    /// Bytes read before decompression.
+    pub raw_bytes: u64,
+    /// Bytes after decompression.
+    pub bytes: u64,
+    /// Read as one JSON document.
+    pub document: bool,
+    /// The error that ended it early, with the plain-byte offset.
+    pub error: Option<String>,
+}
+
+/// The pipeline's result.
+#[derive(Debug)]
+pub struct Output {
+    /// All tables, merged.
+    pub aggregates: Aggregates,
+    /// Per input.
+    pub inputs: Vec<InputStats>,
+    /// Whether `--strict` stopped the run early.
+    pub stopped: bool,
+}
+
+/// Per-worker state: tables plus reusable parse buffers.
+struct Worker {
+    agg: Aggregates,
+    buffers: simd_json::Buffers,
+    scratch: Vec<u8>,
+}
+
+impl Worker {
+    fn new() -> Self {
+        Self {
+            agg: Aggregates::default(),
+            buffers: simd_json::Buffers::new(64 * 1024),
+            scratch: Vec::new(),
+        }
+    }
+
+    fn process(&mut self, chunk: &mut Chunk, scope: &Scope, strict: bool, stop: &AtomicBool) {
+        let Worker {
+            agg,
+            buffers,
+            scratch,
+        } = self;
+        let data = &mut chunk.data;
+        let mut pos = Position {
+            origin: chunk.origin,
+            chunk: chunk.seq,
+            line: 0,
+        };
+        let fail = |agg: &mut Aggregates, pos: Position, f: &DecodeFailure| {
+            agg.summary.skip(pos, f.reason(), || f.message());
+            if strict {
+                stop.store(true, Ordering::Relaxed);
+            }
+        };
+        if chunk.document {
+            pos.line = 1;
+            agg.summary.lines += 1;
+            if let Err(f) = decode_document(data, buffers, |ev| agg.observe(&ev, scope)) {
+                fail(agg, pos, &f);
+            }
+            agg.summary.chunk_lines.push((
+                chunk.origin,
+                chunk.seq,
+                memchr::memchr_iter(b'\n', data).count() as u64 + 1,
+            ));
+            return;
+        }
+        let len = data.len();
+        let mut start = 0;
+        while start < len {
+            let end = memchr::memchr(b'\n', &data[start..]).map_or(len, |i| start + i);
+            pos.line += 1;
+            let line = trim_mut(&mut data[start..end]);
+            start = end + 1;
+            if line.is_empty() {
+                agg.summary.blank_lines += 1;
+                continue;
+            }
+            agg.summary.lines += 1;
+            let result = if is_truncated(line) {
+                agg.summary.truncated += 1;
+                salvage(line, scratch, buffers, |ev| agg.observe(&ev, scope))
+            } else {
+                decode_in_place(line, buffers, |ev| agg.observe(&ev, scope))
+            };
+            if let Err(f) = result {
+                fail(agg, pos, &f);
+            }
+        }
+        agg.summary
+            .chunk_lines
+            .push((chunk.origin, chunk.seq, pos.line));
+    }
+}
+
+fn progress_bar(inputs: &[Input], enabled: bool) -> ProgressBar {
+    let total: u64 = inputs
+        .iter()
+        .filter_map(|i| match &i.kind {
+            InputKind::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            InputKind::Stdin => None,
+        })
+        .sum();
+    if !enabled || !std::io::stderr().is_terminal() || total < 64 << 20 {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb
+}
+
+fn read_all(
+    inputs: &[Input],
+    tx: &std::sync::mpsc::SyncSender<Chunk>,
+    pool: &std::sync::mpsc::Receiver<Vec<u8>>,
+    opts: &Options,
+    stop: &AtomicBool,
+    pb: &ProgressBar,
+) -> Vec<InputStats> {
+    let mut stats = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
+        let raw = Arc::new(AtomicU64::new(0));
+        let mut st = InputStats {
+            name: input.name.clone(),
+            ..InputStats::default()
+        };
+        if stop.load(Ordering::Relaxed) {
+            stats.push(st);
+            continue;
+        }
+        match open_input(input, raw.clone()) {
+            Ok(opened) => {
+                let origin = u32::try_from(i).unwrap_or(u32::MAX);
+                let ReadOutcome {
+                    bytes,
+                    document,
+                    error,
+                } = read_chunks(origin, opened.reader, tx, pool, opts.chunk_size, stop);
+                st.bytes = bytes;
+                st.document = document;
+                st.error = error.map(|e| format!("read error after {bytes} bytes: {e}"));
+            }
+            Err(e) => st.error = Some(format!("cannot open: {e}")),
+        }
+        st.raw_bytes = raw.load(Ordering::Relaxed);
+        pb.inc(st.raw_bytes);
+        stats.push(st);
+    }
+    stats
+}
+
+/// Runs the pipeline over `inputs`.
+///
+/// # Errors
+/// The thread pool cannot be built or the reader thread panicked.
+pub fn run(inputs: &[Input], scope: &Scope, opts: &Options) -> Result<Output> {
+    let threads = if opts.threads == 0 {
+        num_cpus()
+    } else {
+        opts.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("cannot start worker threads")?;
+    let (tx, rx) = sync_channel::<Chunk>(threads * 2);
+    let (ret_tx, ret_rx) = channel::<Vec<u8>>();
+    let stop = AtomicBool::new(false);
+    let pb = progress_bar(inputs, opts.progress);
+
+    let (aggregates, inputs_stats) = std::thread::scope(|s| {
+        let (stop, pb) = (&stop, &pb);
+        let reader = s.spawn(move || {
+            let stats = read_all(inputs, &tx, &ret_rx, opts, stop, pb);
+            drop(tx);
+            stats
+        });
+        let agg = pool.install(|| fold(rx, scope, opts.strict, stop, &ret_tx));
+        (agg, reader.join())
+    });
+    pb.finish_and_clear();
+    let inputs_stats = inputs_stats.map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
+    Ok(Output {
+        aggregates,
+        inputs: inputs_stats,
+        stopped: stop.load(Ordering::Relaxed),
+    })
+}
+
+fn fold(
+    rx: std::sync::mpsc::Receiver<Chunk>,
+    scope: &Scope,
+    strict: bool,
+    stop: &AtomicBool,
+    ret: &Sender<Vec<u8>>,
+) -> Aggregates {
+    rx.into_iter()
+        .par_bridge()
+        .fold(Worker::new, |mut w, mut chunk| {
+            if !stop.load(Ordering::Relaxed) {
+                w.process(&mut chunk, scope, strict, stop);
+            }
+            let _ = ret.send(chunk.data);
+            w
+        })
+        .map(|w| w.agg)
+        .reduce(Aggregates::default, |mut a, b| {
+            if a.summary.events < b.summary.events {
+                let mut b = b;
+                b.merge(&a);
+                return b;
+            }
+            a.merge(&b);
+            a
+        })
+}
+
+/// The line without surrounding ASCII whitespace (a CRLF's `\r` included).
+fn trim_mut(line: &mut [u8]) -> &mut [u8] {
+    let start = line
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(line.len());
+    let end = line
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
+    &mut line[start..end]
+}
+
+fn num_cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}

@@ -1,0 +1,553 @@
+//! Report: turns merged [`Aggregates`] into the [`Report`] document — interned ids back to
+//! strings, sketches to percentiles, rows sorted so the same input always gives the same bytes.
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+
+use super::model::{
+    ClientRow, CrdRow, ErrorRow, InputRow, LatencyRow, ListRow, MinuteRow, NameCount, ObjectRow,
+    ObjectTableRow, Report, RvRow, SCHEMA, Series, SkipRow, Skipped, Summary, Tool, WatchRow,
+    WindowRow, WriteRow,
+};
+use crate::aggregate::Aggregates;
+use crate::aggregate::filter::Window;
+use crate::aggregate::objects::split_key;
+use crate::aggregate::sketch::{LatencySketch, Span};
+use crate::aggregate::tables::{ClientStats, RV_SLOTS};
+use crate::decode::{Level, Stage};
+use crate::pipeline::InputStats;
+use crate::timefmt::{MINUTE_US, format_minute, format_rfc3339};
+
+/// Objects listed in the report.
+pub const MAX_OBJECT_ROWS: usize = 1000;
+
+/// What the report is built from.
+pub struct Inputs<'a> {
+    /// Merged tables.
+    pub aggregates: &'a Aggregates,
+    /// Per-input read results.
+    pub inputs: &'a [InputStats],
+    /// The asked-for window.
+    pub window: Window,
+    /// Warnings met on the way.
+    pub warnings: Vec<String>,
+}
+
+fn time(t: Option<i64>) -> Option<String> {
+    t.map(format_rfc3339)
+}
+
+fn latency(s: &LatencySketch) -> Option<LatencyRow> {
+    let round = |v: f64| (v * 1000.0).round() / 1000.0;
+    Some(LatencyRow {
+        p50: round(s.quantile_ms(0.5)?),
+        p90: round(s.quantile_ms(0.9)?),
+        p99: round(s.quantile_ms(0.99)?),
+        max: round(s.max_us as f64 / 1000.0),
+        mean: round(s.mean_ms()?),
+        samples: s.count,
+    })
+}
+
+fn top(counts: &FxHashMap<u32, u64>, a: &Aggregates, n: usize) -> Vec<NameCount> {
+    let mut v: Vec<NameCount> = counts
+        .iter()
+        .map(|(id, c)| NameCount {
+            name: a.strings.name(*id).to_owned(),
+            count: *c,
+        })
+        .collect();
+    v.sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.name.cmp(&y.name)));
+    v.truncate(n);
+    v
+}
+
+fn rate(count: u64, span_s: f64, per: f64) -> f64 {
+    let r = count as f64 / span_s.max(60.0) * per;
+    (r * 1000.0).round() / 1000.0
+}
+
+/// Builds the report.
+#[must_use]
+pub fn build(inp: &Inputs) -> Report {
+    let a = inp.aggregates;
+    let span = a.summary.span;
+    let span_s = match (span.first, span.last) {
+        (Some(f), Some(l)) => (l - f) as f64 / 1e6,
+        _ => 0.0,
+    };
+    let consistent_cache = a.consistent_list_from_cache();
+    let mut lists = list_rows(a, span_s, consistent_cache.unwrap_or(false));
+    lists.sort_by(|x, y| {
+        y.count.cmp(&x.count).then_with(|| {
+            (&x.user_agent, &x.client, &x.resource).cmp(&(&y.user_agent, &y.client, &y.resource))
+        })
+    });
+    Report {
+        schema: SCHEMA,
+        tool: Tool {
+            name: "audit-scan",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        summary: summary(inp, span_s),
+        timeline: timeline(a),
+        watches: watch_rows(a, &lists),
+        lists,
+        clients: client_rows(a, span, span_s),
+        crds: crd_rows(a),
+        writes: write_rows(a, span_s),
+        objects: object_rows(a),
+        errors: error_rows(a),
+        findings: Vec::new(),
+    }
+}
+
+fn summary(inp: &Inputs, span_s: f64) -> Summary {
+    let a = inp.aggregates;
+    let s = &a.summary;
+    let name_of = |origin: u32| {
+        inp.inputs
+            .get(origin as usize)
+            .map_or_else(String::new, |i| i.name.clone())
+    };
+    let examples = s
+        .examples
+        .iter()
+        .map(|e| SkipRow {
+            input: name_of(e.pos.origin),
+            line: s.line_number(e.pos),
+            reason: e.reason.to_owned(),
+            message: e.message.clone(),
+        })
+        .collect();
+    let by_stage = Stage::ALL
+        .iter()
+        .zip(s.by_stage)
+        .filter(|(_, n)| *n > 0)
+        .map(|(st, n)| (st.name().to_owned(), n))
+        .collect();
+    let by_level = Level::ALL
+        .iter()
+        .zip(s.by_level)
+        .filter(|(_, n)| *n > 0)
+        .map(|(l, n)| (l.name().to_owned(), n))
+        .collect();
+    let mut warnings = inp.warnings.clone();
+    for i in inp.inputs {
+        if let Some(e) = &i.error {
+            warnings.push(format!("{}: {e}", i.name));
+        }
+    }
+    Summary {
+        inputs: inp
+            .inputs
+            .iter()
+            .map(|i| InputRow {
+                name: i.name.clone(),
+                raw_bytes: i.raw_bytes,
+                bytes: i.bytes,
+                document: i.document,
+                error: i.error.clone(),
+            })
+            .collect(),
+        lines: s.lines,
+        blank_lines: s.blank_lines,
+        events: s.events,
+        events_by_stage: by_stage,
+        events_by_level: by_level,
+        requests: s.requests,
+        long_running: s.long_running,
+        untimed: s.untimed,
+        truncated: s.truncated,
+        outside_window: s.outside_window,
+        filtered_out: s.filtered_out,
+        skipped: Skipped {
+            total: s.skipped_total(),
+            by_reason: s
+                .skipped
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), *v))
+                .collect::<BTreeMap<_, _>>(),
+            examples,
+        },
+        first_timestamp: time(s.span.first),
+        last_timestamp: time(s.span.last),
+        span_seconds: span_s,
+        window: inp.window.is_set().then(|| WindowRow {
+            since: time(inp.window.since),
+            until: time(inp.window.until),
+        }),
+        server_version: a.server_version.map(|(ma, mi)| format!("{ma}.{mi}")),
+        consistent_list_from_cache: a.consistent_list_from_cache(),
+        object_table: ObjectTableRow {
+            tracked: a.objects.objects.len() as u64,
+            pruned: a.objects.pruned,
+            max_count_error: a.objects.max_pruned_count,
+        },
+        coverage: coverage(a),
+        warnings,
+    }
+}
+
+fn coverage(a: &Aggregates) -> Vec<String> {
+    let s = &a.summary;
+    let mut c = Vec::new();
+    if s.events == 0 {
+        c.push("no audit events were read".to_owned());
+        return c;
+    }
+    if s.by_stage[0] == 0 {
+        c.push("no RequestReceived events: the audit policy omits that stage (EKS' does); requests are counted from ResponseComplete".to_owned());
+    }
+    if !s.saw_events_resource {
+        c.push("no requests on the `events` resource: the policy may drop them (EKS' does), so event-recording load is not visible".to_owned());
+    }
+    if s.by_level[1] + s.by_level[2] == 0 {
+        c.push("no Request/RequestResponse-level events: without bodies, no-op updates cannot be judged".to_owned());
+    }
+    if s.no_user_agent > 0 {
+        c.push(format!(
+            "{} requests carry no userAgent: their client is named after the user",
+            s.no_user_agent
+        ));
+    }
+    if s.no_latency > 0 {
+        c.push(format!("{} short requests lack requestReceivedTimestamp or stageTimestamp: no latency for them", s.no_latency));
+    }
+    if s.untimed > 0 {
+        c.push(format!(
+            "{} requests have no timestamp at all: counted, but outside the per-minute series",
+            s.untimed
+        ));
+    }
+    if a.server_version.is_none() {
+        c.push("no kube-apiserver or kube-controller-manager userAgent: server version unknown, so consistent LISTs are assumed to be served by etcd".to_owned());
+    }
+    c
+}
+
+fn timeline(a: &Aggregates) -> Vec<MinuteRow> {
+    let mut mins: Vec<_> = a.minutes.iter().collect();
+    mins.sort_by_key(|(m, _)| **m);
+    mins.into_iter()
+        .map(|(m, t)| MinuteRow {
+            minute: format_minute(*m),
+            requests: t.requests,
+            short: t.short,
+            server_errors: t.server_errors,
+            throttled: t.throttled,
+            writes: t.writes,
+            success_rate: (t.short > 0).then(|| {
+                let ok = 1.0 - (t.server_errors + t.throttled) as f64 / t.short as f64;
+                (ok * 10_000.0).round() / 10_000.0
+            }),
+        })
+        .collect()
+}
+
+fn list_rows(a: &Aggregates, span_s: f64, consistent_cache: bool) -> Vec<ListRow> {
+    a.lists
+        .iter()
+        .map(|((ua, client, res), l)| {
+            let (mut cache, mut etcd) = (0, 0);
+            for (sem, n) in RV_SLOTS.iter().zip(l.rv) {
+                if sem.from_cache(consistent_cache) {
+                    cache += n
+                } else {
+                    etcd += n
+                }
+            }
+            ListRow {
+                user_agent: a.strings.name(*ua).to_owned(),
+                client: a.strings.name(*client).to_owned(),
+                resource: a.strings.name(*res).to_owned(),
+                count: l.count,
+                per_hour: rate(l.count, span_s, 3600.0),
+                latency_ms: latency(&l.latency),
+                cluster_scope: l.cluster_scope,
+                namespaced: l.namespaced,
+                resource_version: RvRow {
+                    consistent: l.rv[0],
+                    any: l.rv[1],
+                    not_older_than: l.rv[2],
+                    exact: l.rv[3],
+                    legacy_exact: l.rv[4],
+                    continue_pages: l.rv[5],
+                },
+                served_from_cache: cache,
+                served_from_etcd: etcd,
+                paginated: l.with_limit,
+                continue_pages: l.continued,
+                label_selector: l.label_selector,
+                field_selector: l.field_selector,
+                errors: l.errors,
+                first: time(l.span.first),
+                last: time(l.span.last),
+                sample_audit_ids: l.samples.ids(),
+            }
+        })
+        .collect()
+}
+
+fn series(a: &Aggregates, client: u32, span: Span) -> (Series, u64, Option<i64>, u64) {
+    let (Some(f), Some(l)) = (span.first, span.last) else {
+        return (
+            Series {
+                start: None,
+                counts: Vec::new(),
+            },
+            0,
+            None,
+            0,
+        );
+    };
+    let (f, l) = (f.div_euclid(MINUTE_US), l.div_euclid(MINUTE_US));
+    let counts: Vec<u64> = (f..=l)
+        .map(|m| a.client_minutes.get(&(client, m)).copied().unwrap_or(0))
+        .collect();
+    let (mut peak, mut peak_at) = (0, None);
+    for (i, c) in counts.iter().enumerate() {
+        if *c > peak {
+            peak = *c;
+            peak_at = Some(f + i as i64);
+        }
+    }
+    let mut sorted = counts.clone();
+    sorted.sort_unstable();
+    let rank = ((sorted.len() as f64 - 1.0) * 0.99).floor() as usize;
+    let p99 = sorted.get(rank).copied().unwrap_or(0);
+    (
+        Series {
+            start: Some(format_minute(f)),
+            counts,
+        },
+        peak,
+        peak_at,
+        p99,
+    )
+}
+
+fn client_row(a: &Aggregates, id: u32, c: &ClientStats, span: Span, span_s: f64) -> ClientRow {
+    let (per_minute, peak_qpm, peak_at, p99_qpm) = series(a, id, span);
+    let top_users = top(&c.users, a, 5);
+    ClientRow {
+        client: a.strings.name(id).to_owned(),
+        user: top_users
+            .first()
+            .map_or_else(String::new, |u| u.name.clone()),
+        distinct_users: c.users.len() as u64,
+        top_users,
+        top_pods: top(&c.pods, a, 5),
+        requests: c.requests,
+        reads: c.reads,
+        writes: c.writes,
+        lists: c.lists,
+        watches: c.watches,
+        errors: c.errors,
+        long_running: c.long_running,
+        mean_qps: rate(c.requests, span_s, 1.0),
+        peak_qpm,
+        peak_minute: peak_at.map(format_minute),
+        p99_qpm,
+        latency_ms: latency(&c.latency),
+        first: time(c.span.first),
+        last: time(c.span.last),
+        per_minute,
+    }
+}
+
+fn client_rows(a: &Aggregates, span: Span, span_s: f64) -> Vec<ClientRow> {
+    let mut rows: Vec<ClientRow> = a
+        .clients
+        .iter()
+        .map(|(id, c)| client_row(a, *id, c, span, span_s))
+        .collect();
+    rows.sort_by(|x, y| {
+        y.requests
+            .cmp(&x.requests)
+            .then_with(|| x.client.cmp(&y.client))
+    });
+    rows
+}
+
+fn crd_rows(a: &Aggregates) -> Vec<CrdRow> {
+    let n = |id: &u32| a.strings.name(*id).to_owned();
+    let mut rows: Vec<CrdRow> = a
+        .crds
+        .iter()
+        .map(|((g, r, v, c), s)| CrdRow {
+            group: n(g),
+            resource: n(r),
+            verb: n(v),
+            client: n(c),
+            count: s.count,
+            errors: s.errors,
+            latency_ms: latency(&s.latency),
+            first: time(s.span.first),
+            last: time(s.span.last),
+        })
+        .collect();
+    rows.sort_by(|x, y| {
+        y.count.cmp(&x.count).then_with(|| {
+            (&x.group, &x.resource, &x.verb, &x.client).cmp(&(
+                &y.group,
+                &y.resource,
+                &y.verb,
+                &y.client,
+            ))
+        })
+    });
+    rows
+}
+
+fn write_rows(a: &Aggregates, span_s: f64) -> Vec<WriteRow> {
+    let n = |id: &u32| a.strings.name(*id).to_owned();
+    let mut rows: Vec<WriteRow> = a
+        .writes
+        .iter()
+        .map(|((c, r, v, sub), w)| WriteRow {
+            client: n(c),
+            resource: n(r),
+            subresource: n(sub),
+            verb: n(v),
+            count: w.count,
+            per_second: rate(w.count, span_s, 1.0),
+            noop: w.noop,
+            noop_judged: w.judged,
+            first: time(w.span.first),
+            last: time(w.span.last),
+        })
+        .collect();
+    rows.sort_by(|x, y| {
+        y.count.cmp(&x.count).then_with(|| {
+            (&x.client, &x.resource, &x.verb, &x.subresource).cmp(&(
+                &y.client,
+                &y.resource,
+                &y.verb,
+                &y.subresource,
+            ))
+        })
+    });
+    rows
+}
+
+fn object_rows(a: &Aggregates) -> Vec<ObjectRow> {
+    let mut objs: Vec<_> = a.objects.objects.iter().collect();
+    objs.sort_by(|(ka, x), (kb, y)| y.count.cmp(&x.count).then_with(|| ka.cmp(kb)));
+    objs.truncate(MAX_OBJECT_ROWS);
+    objs.into_iter()
+        .map(|(k, o)| {
+            let (group, resource, namespace, name) = split_key(k);
+            let mut writers: Vec<NameCount> = o
+                .writers
+                .iter()
+                .map(|(c, n)| NameCount {
+                    name: a.strings.name(*c).to_owned(),
+                    count: *n,
+                })
+                .collect();
+            writers.sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.name.cmp(&y.name)));
+            let peak = o.peak_minute();
+            ObjectRow {
+                group: group.to_owned(),
+                resource: resource.to_owned(),
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+                writes: o.count,
+                status_writes: o.status_writes,
+                noop: o.noop,
+                writers,
+                peak_minute: peak.map(|(m, _)| format_minute(m)),
+                peak_writes: peak.map_or(0, |(_, c)| u64::from(c)),
+                multi_writer_minutes: o.multi_writer_minutes(),
+                first: time(o.span.first),
+                last: time(o.span.last),
+                sample_audit_ids: o.samples.ids(),
+            }
+        })
+        .collect()
+}
+
+/// Classifies an error response; a 409 is a conflict only when its reason says so.
+#[must_use]
+pub fn error_kind(code: u16, reason: &str) -> &'static str {
+    match (code, reason) {
+        (409, "AlreadyExists") => "already_exists",
+        (409, _) => "conflict",
+        (429, _) => "throttled",
+        (404, _) => "not_found",
+        (401 | 403, _) => "forbidden",
+        (500.., _) => "server_error",
+        _ => "client_error",
+    }
+}
+
+fn error_rows(a: &Aggregates) -> Vec<ErrorRow> {
+    let n = |id: &u32| a.strings.name(*id).to_owned();
+    let mut rows: Vec<ErrorRow> = a
+        .errors
+        .iter()
+        .map(|((c, code, reason, verb, res), e)| ErrorRow {
+            client: n(c),
+            code: *code,
+            reason: n(reason),
+            kind: error_kind(*code, a.strings.name(*reason)),
+            verb: n(verb),
+            resource: n(res),
+            count: e.count,
+            first: time(e.span.first),
+            last: time(e.span.last),
+            sample_audit_ids: e.samples.ids(),
+        })
+        .collect();
+    rows.sort_by(|x, y| {
+        y.count.cmp(&x.count).then_with(|| {
+            (&x.client, x.code, &x.reason, &x.verb, &x.resource).cmp(&(
+                &y.client,
+                y.code,
+                &y.reason,
+                &y.verb,
+                &y.resource,
+            ))
+        })
+    });
+    rows
+}
+
+fn watch_rows(a: &Aggregates, lists: &[ListRow]) -> Vec<WatchRow> {
+    let mut relists: FxHashMap<(&str, &str), u64> = FxHashMap::default();
+    for l in lists {
+        *relists
+            .entry((l.client.as_str(), l.resource.as_str()))
+            .or_default() += l.count;
+    }
+    let mut rows: Vec<WatchRow> = a
+        .watches
+        .iter()
+        .map(|((c, r), w)| {
+            let (client, resource) = (a.strings.name(*c), a.strings.name(*r));
+            WatchRow {
+                client: client.to_owned(),
+                resource: resource.to_owned(),
+                count: w.count,
+                duration_ms: latency(&w.duration),
+                with_timeout: w.with_timeout,
+                mean_timeout_s: (w.with_timeout > 0)
+                    .then(|| w.timeout_sum_s as f64 / w.with_timeout as f64),
+                ended_early: w.ended_early,
+                initial_events: w.initial_events,
+                lists: relists.get(&(client, resource)).copied().unwrap_or(0),
+                errors: w.errors,
+                first: time(w.span.first),
+                last: time(w.span.last),
+            }
+        })
+        .collect();
+    rows.sort_by(|x, y| {
+        y.count
+            .cmp(&x.count)
+            .then_with(|| (&x.client, &x.resource).cmp(&(&y.client, &y.resource)))
+    });
+    rows
+}

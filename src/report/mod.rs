@@ -1,0 +1,50 @@
+//! Report: renders one [`Report`] value in each output format. Only this module and `main.rs`
+//! write to the terminal.
+
+pub mod build;
+pub mod model;
+pub mod table;
+pub mod text;
+
+use std::io::Write;
+
+pub use model::Report;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Tables for the terminal.
+    Text,
+    /// The `audit-scan/report/v1` document.
+    Json,
+}
+
+/// How to render text.
+#[derive(Debug, Clone, Copy)]
+pub struct TextStyle {
+    /// Columns available.
+    pub width: usize,
+    /// Rows per section.
+    pub top: usize,
+    /// ANSI bold for headers.
+    pub color: bool,
+}
+
+/// Writes `report` in `format`.
+///
+/// # Errors
+/// Writing fails (a closed pipe is the caller's to treat as success).
+pub fn render(
+    report: &Report,
+    format: Format,
+    style: TextStyle,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, report)?;
+            out.write_all(b"\n")
+        }
+        Format::Text => out.write_all(text::render(report, style).as_bytes()),
+    }
+}

@@ -1,0 +1,452 @@
+//! Report: the `audit-scan/report/v1` document — the JSON contract (docs/report-schema.md) that
+//! every output format renders. Field names are snake_case, times RFC 3339 UTC, durations ms.
+//! Adding a field is compatible; renaming or removing one bumps the schema version.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// The schema id.
+pub const SCHEMA: &str = "audit-scan/report/v1";
+
+/// The whole report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Always [`SCHEMA`].
+    pub schema: &'static str,
+    /// The producing tool.
+    pub tool: Tool,
+    /// Counts, window, coverage.
+    pub summary: Summary,
+    /// All requests per minute with the success rate.
+    pub timeline: Vec<MinuteRow>,
+    /// LISTs per userAgent × resource.
+    pub lists: Vec<ListRow>,
+    /// Per client.
+    pub clients: Vec<ClientRow>,
+    /// Calls to CRDs and aggregated APIs.
+    pub crds: Vec<CrdRow>,
+    /// Successful writes per client × resource × verb × subresource.
+    pub writes: Vec<WriteRow>,
+    /// The most-written objects.
+    pub objects: Vec<ObjectRow>,
+    /// Error responses per client × code × reason × verb × resource.
+    pub errors: Vec<ErrorRow>,
+    /// Watches per client × resource.
+    pub watches: Vec<WatchRow>,
+    /// Ranked findings (the detection rules fill this; empty until they run).
+    pub findings: Vec<serde_json::Value>,
+}
+
+/// Tool name and version.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    /// `audit-scan`.
+    pub name: &'static str,
+    /// Crate version.
+    pub version: &'static str,
+}
+
+/// One input.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputRow {
+    /// Path or `<stdin>`.
+    pub name: String,
+    /// Bytes read from disk or pipe.
+    pub raw_bytes: u64,
+    /// Bytes after decompression.
+    pub bytes: u64,
+    /// Read as one JSON document rather than JSON lines.
+    pub document: bool,
+    /// The error that ended it early.
+    pub error: Option<String>,
+}
+
+/// A skipped line.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkipRow {
+    /// Input name.
+    pub input: String,
+    /// 1-based line.
+    pub line: u64,
+    /// Stable reason.
+    pub reason: String,
+    /// Message.
+    pub message: String,
+}
+
+/// Skipped lines.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    /// Total.
+    pub total: u64,
+    /// Per reason.
+    pub by_reason: BTreeMap<String, u64>,
+    /// The first few, in input order.
+    pub examples: Vec<SkipRow>,
+}
+
+/// The asked-for window.
+#[derive(Debug, Clone, Serialize)]
+pub struct WindowRow {
+    /// Inclusive start.
+    pub since: Option<String>,
+    /// Exclusive end.
+    pub until: Option<String>,
+}
+
+/// State of the bounded object table.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectTableRow {
+    /// Objects still tracked at the end.
+    pub tracked: u64,
+    /// Objects dropped by pruning.
+    pub pruned: u64,
+    /// Upper bound on how much any reported object count may be short (0 = exact).
+    pub max_count_error: u64,
+}
+
+/// Counts, window, coverage.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Inputs read.
+    pub inputs: Vec<InputRow>,
+    /// Non-blank lines.
+    pub lines: u64,
+    /// Blank lines.
+    pub blank_lines: u64,
+    /// Audit events decoded.
+    pub events: u64,
+    /// Events per stage.
+    pub events_by_stage: BTreeMap<String, u64>,
+    /// Events per level.
+    pub events_by_level: BTreeMap<String, u64>,
+    /// Requests: ResponseComplete/Panic events in window and through the filters.
+    pub requests: u64,
+    /// Of which long-running (not latency samples).
+    pub long_running: u64,
+    /// Requests with no timestamp.
+    pub untimed: u64,
+    /// Lines cut by CloudWatch and salvaged.
+    pub truncated: u64,
+    /// Final-stage events outside the window.
+    pub outside_window: u64,
+    /// Final-stage events the filters left out.
+    pub filtered_out: u64,
+    /// Skipped lines.
+    pub skipped: Skipped,
+    /// Earliest request time.
+    pub first_timestamp: Option<String>,
+    /// Latest request time.
+    pub last_timestamp: Option<String>,
+    /// Seconds between them.
+    pub span_seconds: f64,
+    /// The window asked for, if any.
+    pub window: Option<WindowRow>,
+    /// kube-apiserver version seen in control-plane userAgents (`1.25`).
+    pub server_version: Option<String>,
+    /// Whether consistent LISTs are served from the watch cache (1.31+); null if unknown.
+    pub consistent_list_from_cache: Option<bool>,
+    /// The object table's bound.
+    pub object_table: ObjectTableRow,
+    /// What this log cannot show.
+    pub coverage: Vec<String>,
+    /// Non-fatal problems met on the way.
+    pub warnings: Vec<String>,
+}
+
+/// Percentiles in ms; null when there were no samples.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct LatencyRow {
+    /// Median.
+    pub p50: f64,
+    /// 90th.
+    pub p90: f64,
+    /// 99th.
+    pub p99: f64,
+    /// Exact maximum.
+    pub max: f64,
+    /// Exact mean.
+    pub mean: f64,
+    /// Samples behind the figures.
+    pub samples: u64,
+}
+
+/// One minute of all traffic.
+#[derive(Debug, Clone, Serialize)]
+pub struct MinuteRow {
+    /// Minute start.
+    pub minute: String,
+    /// All requests.
+    pub requests: u64,
+    /// Not long-running.
+    pub short: u64,
+    /// Short ones answered 5xx.
+    pub server_errors: u64,
+    /// Short ones answered 429.
+    pub throttled: u64,
+    /// Successful writes.
+    pub writes: u64,
+    /// 1 − (5xx + 429) / short; null with no short requests.
+    pub success_rate: Option<f64>,
+}
+
+/// resourceVersion semantics counts of LISTs.
+#[derive(Debug, Clone, Serialize)]
+pub struct RvRow {
+    /// No resourceVersion (consistent read).
+    pub consistent: u64,
+    /// `resourceVersion=0`.
+    pub any: u64,
+    /// `NotOlderThan` (or rv=N without limit).
+    pub not_older_than: u64,
+    /// `resourceVersionMatch=Exact`.
+    pub exact: u64,
+    /// rv=N with limit, no match (legacy exact).
+    pub legacy_exact: u64,
+    /// `continue` pages.
+    #[serde(rename = "continue")]
+    pub continue_pages: u64,
+}
+
+/// One LIST row.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListRow {
+    /// Raw userAgent (attacker-controlled text: escape before display).
+    pub user_agent: String,
+    /// Normalized client.
+    pub client: String,
+    /// Resource.
+    pub resource: String,
+    /// LISTs.
+    pub count: u64,
+    /// LISTs per hour of the report's span.
+    pub per_hour: f64,
+    /// Latency.
+    pub latency_ms: Option<LatencyRow>,
+    /// Without namespace.
+    pub cluster_scope: u64,
+    /// Within a namespace.
+    pub namespaced: u64,
+    /// How the reads asked to be served.
+    pub resource_version: RvRow,
+    /// Inferred: served from the watch cache.
+    pub served_from_cache: u64,
+    /// Inferred: served from etcd.
+    pub served_from_etcd: u64,
+    /// With `limit`.
+    pub paginated: u64,
+    /// `continue` pages.
+    pub continue_pages: u64,
+    /// With a label selector.
+    pub label_selector: u64,
+    /// With a field selector.
+    pub field_selector: u64,
+    /// Answered ≥ 400.
+    pub errors: u64,
+    /// First time.
+    pub first: Option<String>,
+    /// Last time.
+    pub last: Option<String>,
+    /// Earliest auditIDs.
+    pub sample_audit_ids: Vec<String>,
+}
+
+/// A name with a count.
+#[derive(Debug, Clone, Serialize)]
+pub struct NameCount {
+    /// Name.
+    pub name: String,
+    /// Count.
+    pub count: u64,
+}
+
+/// Requests per minute of one client, dense from `start`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Series {
+    /// The first minute.
+    pub start: Option<String>,
+    /// Requests in each minute from `start`.
+    pub counts: Vec<u64>,
+}
+
+/// One client.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientRow {
+    /// Normalized client name.
+    pub client: String,
+    /// Its most frequent username.
+    pub user: String,
+    /// Distinct usernames (nodes, for `kubelet`).
+    pub distinct_users: u64,
+    /// Top usernames.
+    pub top_users: Vec<NameCount>,
+    /// Top pods from the service-account token.
+    pub top_pods: Vec<NameCount>,
+    /// Requests.
+    pub requests: u64,
+    /// get/list/watch.
+    pub reads: u64,
+    /// Successful writes.
+    pub writes: u64,
+    /// LISTs.
+    pub lists: u64,
+    /// Watches.
+    pub watches: u64,
+    /// Answered ≥ 400.
+    pub errors: u64,
+    /// Long-running.
+    pub long_running: u64,
+    /// Requests per second over the report's span.
+    pub mean_qps: f64,
+    /// Busiest minute's requests.
+    pub peak_qpm: u64,
+    /// That minute.
+    pub peak_minute: Option<String>,
+    /// 99th percentile of requests per minute over the report's minutes (zeros included).
+    pub p99_qpm: u64,
+    /// Latency of its short requests.
+    pub latency_ms: Option<LatencyRow>,
+    /// First time.
+    pub first: Option<String>,
+    /// Last time.
+    pub last: Option<String>,
+    /// Requests per minute.
+    pub per_minute: Series,
+}
+
+/// One CRD/aggregated-API row.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrdRow {
+    /// API group.
+    pub group: String,
+    /// Resource.
+    pub resource: String,
+    /// Verb.
+    pub verb: String,
+    /// Client.
+    pub client: String,
+    /// Requests.
+    pub count: u64,
+    /// Answered ≥ 400.
+    pub errors: u64,
+    /// Latency.
+    pub latency_ms: Option<LatencyRow>,
+    /// First time.
+    pub first: Option<String>,
+    /// Last time.
+    pub last: Option<String>,
+}
+
+/// One write row.
+#[derive(Debug, Clone, Serialize)]
+pub struct WriteRow {
+    /// Client.
+    pub client: String,
+    /// Resource.
+    pub resource: String,
+    /// Subresource (`""` for the object itself).
+    pub subresource: String,
+    /// Verb.
+    pub verb: String,
+    /// Successful writes.
+    pub count: u64,
+    /// Writes per second over the report's span.
+    pub per_second: f64,
+    /// No-op updates (bodies logged).
+    pub noop: u64,
+    /// Updates whose bodies allowed judging no-ops.
+    pub noop_judged: u64,
+    /// First time.
+    pub first: Option<String>,
+    /// Last time.
+    pub last: Option<String>,
+}
+
+/// One most-written object.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectRow {
+    /// API group.
+    pub group: String,
+    /// Resource.
+    pub resource: String,
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Successful writes.
+    pub writes: u64,
+    /// Of which to `status`.
+    pub status_writes: u64,
+    /// No-op updates.
+    pub noop: u64,
+    /// Writers by writes.
+    pub writers: Vec<NameCount>,
+    /// Busiest minute.
+    pub peak_minute: Option<String>,
+    /// Writes in it.
+    pub peak_writes: u64,
+    /// Minutes with two or more writers.
+    pub multi_writer_minutes: u64,
+    /// First time.
+    pub first: Option<String>,
+    /// Last time.
+    pub last: Option<String>,
+    /// Earliest auditIDs.
+    pub sample_audit_ids: Vec<String>,
+}
+
+/// One error row.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorRow {
+    /// Client.
+    pub client: String,
+    /// HTTP code.
+    pub code: u16,
+    /// `responseStatus.reason`.
+    pub reason: String,
+    /// `conflict`, `already_exists`, `throttled`, `not_found`, `forbidden`, `server_error`,
+    /// `client_error`.
+    pub kind: &'static str,
+    /// Verb.
+    pub verb: String,
+    /// Resource.
+    pub resource: String,
+    /// Responses.
+    pub count: u64,
+    /// First time.
+    pub first: Option<String>,
+    /// Last time.
+    pub last: Option<String>,
+    /// Earliest auditIDs.
+    pub sample_audit_ids: Vec<String>,
+}
+
+/// One watch row.
+#[derive(Debug, Clone, Serialize)]
+pub struct WatchRow {
+    /// Client.
+    pub client: String,
+    /// Resource.
+    pub resource: String,
+    /// Completed watches.
+    pub count: u64,
+    /// How long they lasted.
+    pub duration_ms: Option<LatencyRow>,
+    /// With `timeoutSeconds`.
+    pub with_timeout: u64,
+    /// Their mean `timeoutSeconds`.
+    pub mean_timeout_s: Option<f64>,
+    /// Ended before half of their own timeout.
+    pub ended_early: u64,
+    /// With `sendInitialEvents=true`.
+    pub initial_events: u64,
+    /// LISTs by the same client of the same resource (relists).
+    pub lists: u64,
+    /// Answered ≥ 400.
+    pub errors: u64,
+    /// First time.
+    pub first: Option<String>,
+    /// Last time.
+    pub last: Option<String>,
+}

@@ -1,0 +1,130 @@
+//! Report: width-aware plain-text tables for the terminal. Numbers align right; when a table is
+//! wider than the terminal, its widest text column is cut with `…`. Control characters in log
+//! text are replaced, so a hostile userAgent cannot move the cursor or recolor the terminal.
+
+use unicode_width::UnicodeWidthStr;
+
+/// Column alignment.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    /// Text.
+    Left,
+    /// Numbers.
+    Right,
+}
+
+/// A table under construction.
+pub struct Table {
+    headers: Vec<(&'static str, Align)>,
+    rows: Vec<Vec<String>>,
+}
+
+/// Replaces control characters (ESC, CR, …) with `?`.
+#[must_use]
+pub fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+fn cut(s: &str, width: usize) -> String {
+    if s.width() <= width {
+        return s.to_owned();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if w + cw + 1 > width {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    out
+}
+
+impl Table {
+    /// A table with these headers.
+    #[must_use]
+    pub fn new(headers: &[(&'static str, Align)]) -> Self {
+        Self {
+            headers: headers.to_vec(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row (as many cells as headers).
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows
+            .push(cells.into_iter().map(|c| sanitize(&c)).collect());
+    }
+
+    /// Renders to at most `max_width` columns.
+    #[must_use]
+    pub fn render(&self, max_width: usize, bold: bool) -> String {
+        let n = self.headers.len();
+        let mut widths: Vec<usize> = self.headers.iter().map(|(h, _)| h.width()).collect();
+        for r in &self.rows {
+            for (i, c) in r.iter().enumerate().take(n) {
+                widths[i] = widths[i].max(c.width());
+            }
+        }
+        let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1);
+        while total(&widths) > max_width {
+            let Some((i, _)) = widths
+                .iter()
+                .enumerate()
+                .filter(|(i, w)| self.headers[*i].1 == Align::Left && **w > 12)
+                .max_by_key(|(_, w)| **w)
+            else {
+                break;
+            };
+            let over = total(&widths) - max_width;
+            widths[i] = (widths[i] - over).max(12);
+        }
+        let mut out = String::new();
+        let line = |cells: Vec<&str>, out: &mut String| {
+            let mut parts = Vec::with_capacity(n);
+            for (i, c) in cells.into_iter().enumerate() {
+                let c = cut(c, widths[i]);
+                let pad = widths[i].saturating_sub(c.width());
+                parts.push(match self.headers[i].1 {
+                    Align::Left => format!("{c}{}", " ".repeat(pad)),
+                    Align::Right => format!("{}{c}", " ".repeat(pad)),
+                });
+            }
+            out.push_str(parts.join("  ").trim_end());
+            out.push('\n');
+        };
+        let head: Vec<&str> = self.headers.iter().map(|(h, _)| *h).collect();
+        if bold {
+            out.push_str("\x1b[1m");
+        }
+        line(head, &mut out);
+        if bold {
+            out.insert_str(out.len() - 1, "\x1b[0m");
+        }
+        for r in &self.rows {
+            line(r.iter().map(String::as_str).collect(), &mut out);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fits_width_and_neutralizes_escapes() {
+        let mut t = Table::new(&[("NAME", Align::Left), ("N", Align::Right)]);
+        t.row(vec!["\x1b[31mred".into(), "1".into()]);
+        t.row(vec!["x".repeat(200), "22".into()]);
+        let s = t.render(40, false);
+        assert!(s.lines().all(|l| l.width() <= 40), "{s}");
+        assert!(!s.contains('\x1b'));
+        assert!(s.contains('…'));
+    }
+}

@@ -1,0 +1,341 @@
+//! Report: the terminal report — a summary block, then the top rows of each table.
+
+use std::fmt::Write as _;
+
+use super::TextStyle;
+use super::model::{LatencyRow, Report};
+use super::table::{Align, Table, sanitize};
+
+fn num(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn ms(l: Option<&LatencyRow>, f: impl Fn(&LatencyRow) -> f64) -> String {
+    l.map_or_else(|| "-".into(), |l| format!("{:.0}", f(l)))
+}
+
+fn hhmm(t: Option<&String>) -> String {
+    t.map_or_else(|| "-".into(), |t| t.get(11..16).unwrap_or(t).to_owned())
+}
+
+fn section(
+    out: &mut String,
+    title: &str,
+    shown: usize,
+    total: usize,
+    table: &Table,
+    style: TextStyle,
+) {
+    if total == 0 {
+        return;
+    }
+    let more = if total > shown {
+        format!(" (top {shown} of {total}; --top N for more)")
+    } else {
+        String::new()
+    };
+    let _ = writeln!(out, "\n{title}{more}");
+    out.push_str(&table.render(style.width, style.color));
+}
+
+/// Renders the text report.
+#[must_use]
+pub fn render(r: &Report, style: TextStyle) -> String {
+    let mut out = String::new();
+    summary(&mut out, r);
+    let top = style.top;
+
+    let mut t = Table::new(&[
+        ("CLIENT", Align::Left),
+        ("REQUESTS", Align::Right),
+        ("READS", Align::Right),
+        ("WRITES", Align::Right),
+        ("WATCHES", Align::Right),
+        ("ERRORS", Align::Right),
+        ("QPS", Align::Right),
+        ("PEAK/MIN", Align::Right),
+        ("AT", Align::Left),
+        ("P99/MIN", Align::Right),
+        ("P99 MS", Align::Right),
+    ]);
+    for c in r.clients.iter().take(top) {
+        t.row(vec![
+            c.client.clone(),
+            num(c.requests),
+            num(c.reads),
+            num(c.writes),
+            num(c.watches),
+            num(c.errors),
+            format!("{:.2}", c.mean_qps),
+            num(c.peak_qpm),
+            hhmm(c.peak_minute.as_ref()),
+            num(c.p99_qpm),
+            ms(c.latency_ms.as_ref(), |l| l.p99),
+        ]);
+    }
+    section(
+        &mut out,
+        "Clients",
+        top.min(r.clients.len()),
+        r.clients.len(),
+        &t,
+        style,
+    );
+
+    let mut t = Table::new(&[
+        ("USER AGENT", Align::Left),
+        ("RESOURCE", Align::Left),
+        ("LISTS", Align::Right),
+        ("/HOUR", Align::Right),
+        ("P50 MS", Align::Right),
+        ("P99 MS", Align::Right),
+        ("MAX MS", Align::Right),
+        ("CLUSTER", Align::Right),
+        ("ETCD*", Align::Right),
+        ("PAGED", Align::Right),
+    ]);
+    for l in r.lists.iter().take(top) {
+        let ua = if l.user_agent.is_empty() {
+            format!("({})", l.client)
+        } else {
+            l.user_agent.clone()
+        };
+        t.row(vec![
+            ua,
+            l.resource.clone(),
+            num(l.count),
+            format!("{:.0}", l.per_hour),
+            ms(l.latency_ms.as_ref(), |x| x.p50),
+            ms(l.latency_ms.as_ref(), |x| x.p99),
+            ms(l.latency_ms.as_ref(), |x| x.max),
+            num(l.cluster_scope),
+            num(l.served_from_etcd),
+            num(l.paginated),
+        ]);
+    }
+    section(
+        &mut out,
+        "LISTs per userAgent (ETCD* inferred from resourceVersion)",
+        top.min(r.lists.len()),
+        r.lists.len(),
+        &t,
+        style,
+    );
+
+    let mut t = Table::new(&[
+        ("CLIENT", Align::Left),
+        ("RESOURCE", Align::Left),
+        ("VERB", Align::Left),
+        ("WRITES", Align::Right),
+        ("PER SEC", Align::Right),
+    ]);
+    for w in r.writes.iter().take(top) {
+        let res = if w.subresource.is_empty() {
+            w.resource.clone()
+        } else {
+            format!("{}/{}", w.resource, w.subresource)
+        };
+        t.row(vec![
+            w.client.clone(),
+            res,
+            w.verb.clone(),
+            num(w.count),
+            format!("{:.3}", w.per_second),
+        ]);
+    }
+    section(
+        &mut out,
+        "Writes",
+        top.min(r.writes.len()),
+        r.writes.len(),
+        &t,
+        style,
+    );
+
+    let mut t = Table::new(&[
+        ("OBJECT", Align::Left),
+        ("WRITES", Align::Right),
+        ("PEAK/MIN", Align::Right),
+        ("WRITERS", Align::Right),
+        ("TOP WRITER", Align::Left),
+    ]);
+    for o in r.objects.iter().take(top) {
+        let ns = if o.namespace.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", o.namespace)
+        };
+        t.row(vec![
+            format!("{}:{ns}{}", o.resource, o.name),
+            num(o.writes),
+            num(o.peak_writes),
+            num(o.writers.len() as u64),
+            o.writers
+                .first()
+                .map_or_else(String::new, |w| w.name.clone()),
+        ]);
+    }
+    section(
+        &mut out,
+        "Most-written objects",
+        top.min(r.objects.len()),
+        r.objects.len(),
+        &t,
+        style,
+    );
+
+    let mut t = Table::new(&[
+        ("CLIENT", Align::Left),
+        ("CODE", Align::Right),
+        ("REASON", Align::Left),
+        ("VERB", Align::Left),
+        ("RESOURCE", Align::Left),
+        ("COUNT", Align::Right),
+    ]);
+    for e in r.errors.iter().take(top) {
+        t.row(vec![
+            e.client.clone(),
+            e.code.to_string(),
+            e.reason.clone(),
+            e.verb.clone(),
+            e.resource.clone(),
+            num(e.count),
+        ]);
+    }
+    section(
+        &mut out,
+        "Errors",
+        top.min(r.errors.len()),
+        r.errors.len(),
+        &t,
+        style,
+    );
+
+    let mut t = Table::new(&[
+        ("CLIENT", Align::Left),
+        ("RESOURCE", Align::Left),
+        ("WATCHES", Align::Right),
+        ("P50 S", Align::Right),
+        ("EARLY", Align::Right),
+        ("RELISTS", Align::Right),
+    ]);
+    for w in r.watches.iter().take(top) {
+        t.row(vec![
+            w.client.clone(),
+            w.resource.clone(),
+            num(w.count),
+            w.duration_ms
+                .as_ref()
+                .map_or_else(|| "-".into(), |d| format!("{:.0}", d.p50 / 1000.0)),
+            num(w.ended_early),
+            num(w.lists),
+        ]);
+    }
+    section(
+        &mut out,
+        "Watches",
+        top.min(r.watches.len()),
+        r.watches.len(),
+        &t,
+        style,
+    );
+
+    let mut t = Table::new(&[
+        ("GROUP", Align::Left),
+        ("RESOURCE", Align::Left),
+        ("VERB", Align::Left),
+        ("CLIENT", Align::Left),
+        ("COUNT", Align::Right),
+        ("P99 MS", Align::Right),
+    ]);
+    for c in r.crds.iter().take(top) {
+        t.row(vec![
+            c.group.clone(),
+            c.resource.clone(),
+            c.verb.clone(),
+            c.client.clone(),
+            num(c.count),
+            ms(c.latency_ms.as_ref(), |l| l.p99),
+        ]);
+    }
+    section(
+        &mut out,
+        "CRD and aggregated API calls",
+        top.min(r.crds.len()),
+        r.crds.len(),
+        &t,
+        style,
+    );
+    out
+}
+
+fn summary(out: &mut String, r: &Report) {
+    let s = &r.summary;
+    let bytes: u64 = s.inputs.iter().map(|i| i.bytes).sum();
+    let _ = writeln!(
+        out,
+        "audit-scan: {} events in {} input(s), {:.1} MB; {} → {} ({:.0} s)",
+        num(s.events),
+        s.inputs.len(),
+        bytes as f64 / 1e6,
+        s.first_timestamp.as_deref().unwrap_or("-"),
+        s.last_timestamp.as_deref().unwrap_or("-"),
+        s.span_seconds,
+    );
+    let _ = writeln!(
+        out,
+        "requests {} (long-running {}) · skipped lines {} · truncated {} · untimed {} · outside window {} · filtered out {}",
+        num(s.requests),
+        num(s.long_running),
+        num(s.skipped.total),
+        num(s.truncated),
+        num(s.untimed),
+        num(s.outside_window),
+        num(s.filtered_out),
+    );
+    if let Some(v) = &s.server_version {
+        let cache = if s.consistent_list_from_cache == Some(true) {
+            "from the watch cache"
+        } else {
+            "from etcd"
+        };
+        let _ = writeln!(
+            out,
+            "server version {v}: consistent LISTs are served {cache}"
+        );
+    }
+    if let Some(w) = &s.window {
+        let _ = writeln!(
+            out,
+            "window {} → {}",
+            w.since.as_deref().unwrap_or("start"),
+            w.until.as_deref().unwrap_or("now")
+        );
+    }
+    for (reason, n) in &s.skipped.by_reason {
+        let _ = writeln!(out, "skipped {reason}: {}", num(*n));
+    }
+    for e in &s.skipped.examples {
+        let _ = writeln!(
+            out,
+            "  {}:{}: {}",
+            sanitize(&e.input),
+            e.line,
+            sanitize(&e.message)
+        );
+    }
+    for c in &s.coverage {
+        let _ = writeln!(out, "note: {c}");
+    }
+    for w in &s.warnings {
+        let _ = writeln!(out, "warning: {}", sanitize(w));
+    }
+}

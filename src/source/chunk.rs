@@ -1,0 +1,198 @@
+//! Source: cutting a byte stream into chunks of whole lines for the workers. A chunk is about
+//! [`CHUNK_SIZE`] bytes and ends at a newline; a longer line grows its chunk, so lines of any
+//! length work. Buffers come back from the workers through `pool` and are reused, so steady-state
+//! reading allocates nothing. A stream that starts as a pretty-printed JSON document (`[` or a
+//! lone `{` line, as `kubectl get --raw` or `jq .` write an `EventList`) is sent whole as one
+//! document chunk: its size is bounded by that one document.
+
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender};
+
+/// Target chunk size.
+pub const CHUNK_SIZE: usize = 4 << 20;
+
+/// Whole lines of one input, or a whole JSON document.
+#[derive(Debug)]
+pub struct Chunk {
+    /// Input index.
+    pub origin: u32,
+    /// Sequence number within the input, from 0.
+    pub seq: u64,
+    /// The bytes: complete lines (the last may lack its newline at end of input).
+    pub data: Vec<u8>,
+    /// The bytes are one JSON document, not JSON lines.
+    pub document: bool,
+}
+
+/// What reading one input produced.
+#[derive(Debug, Default)]
+pub struct ReadOutcome {
+    /// Plain (decompressed) bytes read.
+    pub bytes: u64,
+    /// The input was read as one JSON document.
+    pub document: bool,
+    /// A read error after `bytes` bytes (a truncated gzip, an I/O error).
+    pub error: Option<io::Error>,
+}
+
+/// Whether the stream starts like a multi-line JSON document rather than JSON lines.
+fn looks_like_document(head: &[u8]) -> bool {
+    let start = head.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(start) = start else { return false };
+    match head[start] {
+        b'[' => true,
+        b'{' => {
+            let line_end = memchr::memchr(b'\n', &head[start..]).map_or(head.len(), |i| start + i);
+            head[start + 1..line_end].trim_ascii().is_empty()
+        }
+        _ => false,
+    }
+}
+
+/// Reads `reader` to its end (or until `stop` is set), sending chunks to `tx`.
+pub fn read_chunks(
+    origin: u32,
+    mut reader: impl Read,
+    tx: &SyncSender<Chunk>,
+    pool: &Receiver<Vec<u8>>,
+    chunk_size: usize,
+    stop: &AtomicBool,
+) -> ReadOutcome {
+    let mut out = ReadOutcome::default();
+    let mut seq = 0u64;
+    let mut buf = pool.try_recv().unwrap_or_default();
+    buf.clear();
+    let mut scanned = 0usize; // bytes of `buf` known to hold no newline
+    let mut target = chunk_size;
+    let mut first = true;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return out;
+        }
+        let want = target.saturating_sub(buf.len()).max(1) as u64;
+        let n = match (&mut reader).take(want).read_to_end(&mut buf) {
+            Ok(n) => n,
+            Err(e) => {
+                out.error = Some(e);
+                0
+            }
+        };
+        out.bytes += n as u64;
+        let eof = n == 0;
+        if first && !eof && looks_like_document(&buf) {
+            out.document = true;
+            if let Err(e) = reader.read_to_end(&mut buf) {
+                out.error = Some(e);
+            }
+            out.bytes = buf.len() as u64;
+            let _ = tx.send(Chunk {
+                origin,
+                seq,
+                data: buf,
+                document: true,
+            });
+            return out;
+        }
+        first = false;
+        if eof {
+            if !buf.is_empty() {
+                let _ = tx.send(Chunk {
+                    origin,
+                    seq,
+                    data: buf,
+                    document: false,
+                });
+            }
+            return out;
+        }
+        if buf.len() < target {
+            continue;
+        }
+        match memchr::memrchr(b'\n', &buf[scanned..]) {
+            Some(i) => {
+                let cut = scanned + i + 1;
+                let mut next = pool.try_recv().unwrap_or_default();
+                next.clear();
+                next.extend_from_slice(&buf[cut..]);
+                buf.truncate(cut);
+                let full = std::mem::replace(&mut buf, next);
+                if tx
+                    .send(Chunk {
+                        origin,
+                        seq,
+                        data: full,
+                        document: false,
+                    })
+                    .is_err()
+                {
+                    return out;
+                }
+                seq += 1;
+                scanned = 0;
+                target = chunk_size.max(buf.len() + chunk_size / 2);
+            }
+            None => {
+                // One line longer than the chunk: keep reading into the same buffer.
+                scanned = buf.len();
+                target = buf.len() + chunk_size;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::{channel, sync_channel};
+
+    fn chunks(data: &[u8], size: usize) -> Vec<Chunk> {
+        let (tx, rx) = sync_channel(1000);
+        let (_ptx, prx) = channel();
+        let stop = AtomicBool::new(false);
+        let out = read_chunks(0, data, &tx, &prx, size, &stop);
+        assert!(out.error.is_none());
+        assert_eq!(out.bytes, data.len() as u64);
+        drop(tx);
+        rx.into_iter().collect()
+    }
+
+    #[test]
+    fn chunks_hold_whole_lines_and_nothing_is_lost() {
+        let mut data = Vec::new();
+        for i in 0..1000 {
+            data.extend_from_slice(format!("{{\"line\":{i}}}\n").as_bytes());
+        }
+        data.extend_from_slice(b"{\"last\":true}");
+        let got = chunks(&data, 100);
+        assert!(got.len() > 10);
+        let joined: Vec<u8> = got.iter().flat_map(|c| c.data.clone()).collect();
+        assert_eq!(joined, data);
+        for c in &got[..got.len() - 1] {
+            assert_eq!(c.data.last(), Some(&b'\n'));
+        }
+        assert!(got.iter().enumerate().all(|(i, c)| c.seq == i as u64));
+    }
+
+    #[test]
+    fn long_lines_grow_the_chunk() {
+        let long = vec![b'x'; 1000];
+        let mut data = b"{}\n".to_vec();
+        data.extend_from_slice(&long);
+        data.extend_from_slice(b"\n{}\n");
+        let got = chunks(&data, 64);
+        let joined: Vec<u8> = got.iter().flat_map(|c| c.data.clone()).collect();
+        assert_eq!(joined, data);
+        assert!(got.iter().any(|c| c.data.len() > 1000));
+    }
+
+    #[test]
+    fn documents_are_detected() {
+        assert!(looks_like_document(b"{\n  \"kind\": \"EventList\""));
+        assert!(looks_like_document(b"  [\n{}"));
+        assert!(!looks_like_document(b"{\"kind\":\"Event\"}\n"));
+        let got = chunks(b"{\n \"kind\": \"EventList\",\n \"items\": []\n}\n", 8);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].document);
+    }
+}

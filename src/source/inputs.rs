@@ -1,0 +1,186 @@
+//! Source: expanding INPUT arguments — files, directories (recursive, sorted, hidden entries
+//! skipped), globs and `-` for stdin — into a list of inputs. An input named on the command line
+//! that cannot be found is an error; an unreadable entry met while walking a directory is a
+//! warning, counted.
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+/// Where an input's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputKind {
+    /// A file on disk.
+    File(PathBuf),
+    /// Standard input.
+    Stdin,
+}
+
+/// One input to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// The name shown in messages and the report.
+    pub name: String,
+    /// What to open.
+    pub kind: InputKind,
+}
+
+impl Input {
+    /// An input for a path.
+    #[must_use]
+    pub fn file(path: &Path) -> Self {
+        Self {
+            name: path.display().to_string(),
+            kind: InputKind::File(path.to_path_buf()),
+        }
+    }
+
+    /// Standard input.
+    #[must_use]
+    pub fn stdin() -> Self {
+        Self {
+            name: "<stdin>".into(),
+            kind: InputKind::Stdin,
+        }
+    }
+}
+
+/// An input argument that names nothing readable.
+#[derive(Debug, Error)]
+pub enum InputError {
+    /// No such file, and not a glob.
+    #[error("{0}: no such file or directory")]
+    NotFound(String),
+    /// A glob that matched nothing.
+    #[error("{0}: the pattern matches no file")]
+    NoMatch(String),
+    /// A malformed glob.
+    #[error("{0}: invalid glob pattern: {1}")]
+    BadGlob(String, String),
+    /// A path that exists but cannot be read.
+    #[error("{0}: {1}")]
+    Unreadable(String, std::io::Error),
+}
+
+fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+fn walk_dir(dir: &Path, out: &mut Vec<Input>, warnings: &mut Vec<String>) {
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        match entry {
+            Ok(e) if e.file_type().is_file() => out.push(Input::file(e.path())),
+            Ok(_) => {}
+            Err(e) => {
+                let path = e
+                    .path()
+                    .map_or_else(|| dir.display().to_string(), |p| p.display().to_string());
+                warnings.push(format!(
+                    "{path}: skipped: {}",
+                    e.io_error()
+                        .map_or_else(|| e.to_string(), ToString::to_string)
+                ));
+            }
+        }
+    }
+}
+
+fn add_path(
+    path: &Path,
+    out: &mut Vec<Input>,
+    warnings: &mut Vec<String>,
+) -> Result<(), InputError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| InputError::Unreadable(path.display().to_string(), e))?;
+    if meta.is_dir() {
+        walk_dir(path, out, warnings);
+    } else {
+        out.push(Input::file(path));
+    }
+    Ok(())
+}
+
+/// Expands INPUT arguments. Warnings (unreadable directory entries) are appended to `warnings`.
+///
+/// # Errors
+/// An argument that is missing, unreadable, or a glob that matches nothing.
+pub fn expand_inputs(
+    args: &[String],
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Input>, InputError> {
+    let mut out = Vec::new();
+    for arg in args {
+        if arg == "-" {
+            out.push(Input::stdin());
+            continue;
+        }
+        let path = Path::new(arg);
+        if path.exists() {
+            add_path(path, &mut out, warnings)?;
+        } else if is_glob(arg) {
+            let paths =
+                glob::glob(arg).map_err(|e| InputError::BadGlob(arg.clone(), e.to_string()))?;
+            let before = out.len();
+            for p in paths {
+                match p {
+                    Ok(p) => add_path(&p, &mut out, warnings)?,
+                    Err(e) => {
+                        warnings.push(format!("{}: skipped: {}", e.path().display(), e.error()))
+                    }
+                }
+            }
+            if out.len() == before {
+                return Err(InputError::NoMatch(arg.clone()));
+            }
+        } else if std::fs::symlink_metadata(path).is_ok() {
+            return Err(InputError::Unreadable(
+                arg.clone(),
+                std::io::Error::other("broken symbolic link"),
+            ));
+        } else {
+            return Err(InputError::NotFound(arg.clone()));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dirs_globs_and_errors() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("sub")).unwrap();
+        std::fs::write(d.path().join("b.log"), "").unwrap();
+        std::fs::write(d.path().join("sub/a.log"), "").unwrap();
+        std::fs::write(d.path().join(".hidden"), "").unwrap();
+        let mut w = Vec::new();
+        let got = expand_inputs(&[d.path().display().to_string()], &mut w).unwrap();
+        let names: Vec<_> = got
+            .iter()
+            .map(|i| i.name.rsplit('/').next().unwrap().to_owned())
+            .collect();
+        assert_eq!(names, ["b.log", "a.log"]);
+        let pat = format!("{}/*.log", d.path().display());
+        assert_eq!(expand_inputs(&[pat], &mut w).unwrap().len(), 1);
+        let none = format!("{}/*.zst", d.path().display());
+        assert!(matches!(
+            expand_inputs(&[none], &mut w),
+            Err(InputError::NoMatch(_))
+        ));
+        assert!(matches!(
+            expand_inputs(&["/no/such/file".into()], &mut w),
+            Err(InputError::NotFound(_))
+        ));
+        assert_eq!(
+            expand_inputs(&["-".into()], &mut w).unwrap(),
+            vec![Input::stdin()]
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! Source: turns command-line inputs (files, directories, globs, `-`) into readers of plain
+//! bytes, whatever their compression, and those into chunks of whole lines. Knows nothing of
+//! Kubernetes.
+
+pub mod chunk;
+pub mod inputs;
+pub mod open;
+
+pub use chunk::{Chunk, read_chunks};
+pub use inputs::{Input, InputKind, expand_inputs};
+pub use open::open_input;

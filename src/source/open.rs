@@ -1,0 +1,94 @@
+//! Source: opening an input as plain bytes. Compression is detected by magic bytes, not by file
+//! name: gzip (`1f 8b`, all concatenated members read — exported logs are often several) and
+//! zstd (`28 b5 2f fd`, all frames).
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::inputs::{Input, InputKind};
+
+/// The compression of an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Plain text.
+    None,
+    /// gzip, possibly several members.
+    Gzip,
+    /// zstd, possibly several frames.
+    Zstd,
+}
+
+impl Compression {
+    /// Detects compression from the first bytes.
+    #[must_use]
+    pub fn detect(head: &[u8]) -> Self {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Self::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Self::Zstd
+        } else {
+            Self::None
+        }
+    }
+}
+
+/// Counts bytes read from the underlying file or pipe (before decompression), for progress.
+pub struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// An opened input.
+pub struct Opened {
+    /// Plain bytes.
+    pub reader: Box<dyn Read + Send>,
+    /// Detected compression.
+    pub compression: Compression,
+}
+
+/// Opens an input, detecting its compression; `raw_bytes` counts bytes read before
+/// decompression.
+///
+/// # Errors
+/// The file cannot be opened or its first bytes cannot be read.
+pub fn open_input(input: &Input, raw_bytes: Arc<AtomicU64>) -> io::Result<Opened> {
+    let raw: Box<dyn Read + Send> = match &input.kind {
+        InputKind::File(p) => Box::new(File::open(p)?),
+        InputKind::Stdin => Box::new(io::stdin()),
+    };
+    let mut counted = Counting {
+        inner: raw,
+        count: raw_bytes,
+    };
+    // Read the magic bytes in a loop: a pipe may deliver fewer than four at a time.
+    let mut head = Vec::with_capacity(4);
+    while head.len() < 4 {
+        let mut byte = [0u8; 4];
+        let n = counted.read(&mut byte[..4 - head.len()])?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&byte[..n]);
+    }
+    let compression = Compression::detect(&head);
+    let buffered = BufReader::with_capacity(256 * 1024, io::Cursor::new(head).chain(counted));
+    let reader: Box<dyn Read + Send> = match compression {
+        Compression::None => Box::new(buffered),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
+    };
+    Ok(Opened {
+        reader,
+        compression,
+    })
+}

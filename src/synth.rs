@@ -1,0 +1,4 @@
+//! placeholder
+pub fn run(_g: &crate::cli::GenerateArgs) -> anyhow::Result<()> {
+    Ok(())
+}

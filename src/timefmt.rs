@@ -1,0 +1,208 @@
+//! Time helpers shared by decode, CLI and report: RFC 3339 parsing on the hot path (a fixed-format
+//! fast path with a chrono fallback), relative durations for `--since 7d`, and RFC 3339 output.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// Microseconds since the Unix epoch.
+pub type Micros = i64;
+
+/// Microseconds in one minute.
+pub const MINUTE_US: Micros = 60_000_000;
+
+/// Parses an RFC 3339 timestamp to microseconds. The apiserver always writes
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ`; that shape is parsed by hand because chrono costs more per event
+/// than the rest of the decode. Anything else (offsets, fewer digits) goes through chrono.
+#[must_use]
+pub fn parse_rfc3339(s: &str) -> Option<Micros> {
+    fast_utc(s.as_bytes()).or_else(|| {
+        DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&Utc).timestamp_micros())
+    })
+}
+
+fn digits(b: &[u8]) -> Option<i64> {
+    let mut v = 0i64;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i64::from(c - b'0');
+    }
+    Some(v)
+}
+
+fn fast_utc(b: &[u8]) -> Option<Micros> {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    if *b.last()? != b'Z' {
+        return None;
+    }
+    let (y, mo, d) = (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
+    let (h, mi, s) = (
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+    );
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let frac = &b[19..b.len() - 1];
+    let micros = match frac {
+        [] => 0,
+        [b'.', rest @ ..] if !rest.is_empty() && rest.len() <= 9 => {
+            let v = digits(rest)?;
+            let scale = 10i64.pow(u32::try_from(rest.len()).ok()?);
+            v * 1_000_000 / scale
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y, mo, d);
+    Some(((days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000) + micros)
+}
+
+/// Howard Hinnant's days-from-civil: days since 1970-01-01 in the proleptic Gregorian calendar.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Formats microseconds as RFC 3339 UTC (`2023-06-12T13:20:01.123456Z`, trailing zeros trimmed
+/// to whole seconds when there is no fraction).
+#[must_use]
+pub fn format_rfc3339(us: Micros) -> String {
+    DateTime::<Utc>::from_timestamp_micros(us).map_or_else(
+        || us.to_string(),
+        |t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+    )
+}
+
+/// Formats an epoch minute as `2023-06-12T13:20Z`-style RFC 3339 (seconds included for parsers).
+#[must_use]
+pub fn format_minute(minute: i64) -> String {
+    format_rfc3339(minute * MINUTE_US)
+}
+
+/// Parses a relative duration such as `7d`, `90m`, `36h`, `45s`, `2w`, or a combination like
+/// `1h30m`. Returns microseconds.
+///
+/// # Errors
+/// A message naming the bad value.
+pub fn parse_duration(s: &str) -> Result<Micros, String> {
+    let mut total: Micros = 0;
+    let mut num = String::new();
+    let mut seen_unit = false;
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit: Micros = match c {
+            's' => 1_000_000,
+            'm' => MINUTE_US,
+            'h' => 60 * MINUTE_US,
+            'd' => 24 * 60 * MINUTE_US,
+            'w' => 7 * 24 * 60 * MINUTE_US,
+            _ => {
+                return Err(format!(
+                    "unknown unit '{c}' in '{s}'; use s, m, h, d or w, e.g. 7d"
+                ));
+            }
+        };
+        let n: Micros = num
+            .parse()
+            .map_err(|_| format!("'{s}' needs a number before '{c}', e.g. 7d"))?;
+        total = total.saturating_add(n.saturating_mul(unit));
+        num.clear();
+        seen_unit = true;
+    }
+    if !num.is_empty() || !seen_unit {
+        return Err(format!("'{s}' needs a unit (s, m, h, d, w), e.g. 90m"));
+    }
+    Ok(total)
+}
+
+/// Parses a `--since`/`--until` value: a relative duration counted back from `now`, or an
+/// absolute RFC 3339 time (a bare date `2024-05-01` means its midnight UTC).
+///
+/// # Errors
+/// A message that quotes the value and shows both accepted forms.
+pub fn parse_time_arg(s: &str, now: Micros) -> Result<Micros, String> {
+    if let Some(t) = parse_rfc3339(s) {
+        return Ok(t);
+    }
+    if s.len() == 10 {
+        if let Some(t) = parse_rfc3339(&format!("{s}T00:00:00Z")) {
+            return Ok(t);
+        }
+    }
+    parse_duration(s).map(|d| now - d).map_err(|e| {
+        format!("invalid time '{s}': {e}; or give an RFC 3339 time like 2024-05-01T12:00:00Z")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_path_matches_chrono() {
+        for s in [
+            "2023-06-12T13:20:01.123456Z",
+            "2017-09-11T19:55:05Z",
+            "2024-02-29T23:59:59.9Z",
+            "1999-12-31T00:00:00.000000001Z",
+        ] {
+            let slow = DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros();
+            assert_eq!(fast_utc(s.as_bytes()), Some(slow), "{s}");
+        }
+    }
+
+    #[test]
+    fn offsets_use_the_fallback() {
+        let a = parse_rfc3339("2023-06-12T15:20:01+02:00").unwrap();
+        let b = parse_rfc3339("2023-06-12T13:20:01Z").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(parse_rfc3339("not a time"), None);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("7d").unwrap(), 7 * 86_400_000_000);
+        assert_eq!(parse_duration("90m").unwrap(), 90 * MINUTE_US);
+        assert_eq!(parse_duration("1h30m").unwrap(), 90 * MINUTE_US);
+        assert!(parse_duration("7").is_err());
+        assert!(parse_duration("7x").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn time_args() {
+        let now = parse_rfc3339("2024-05-08T00:00:00Z").unwrap();
+        assert_eq!(
+            parse_time_arg("7d", now).unwrap(),
+            parse_rfc3339("2024-05-01T00:00:00Z").unwrap()
+        );
+        assert_eq!(
+            parse_time_arg("2024-05-01", now).unwrap(),
+            parse_rfc3339("2024-05-01T00:00:00Z").unwrap()
+        );
+        assert!(
+            parse_time_arg("yesterday", now)
+                .unwrap_err()
+                .contains("yesterday")
+        );
+    }
+}
