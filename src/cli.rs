@@ -129,14 +129,14 @@ impl ScanArgs {
                 .map(|s| parse_time_arg(s, now))
                 .transpose()?,
         };
-        if let (Some(s), Some(u)) = (window.since, window.until) {
-            if s >= u {
-                return Err(format!(
-                    "--since ({}) must be before --until ({})",
-                    self.since.as_deref().unwrap_or_default(),
-                    self.until.as_deref().unwrap_or_default()
-                ));
-            }
+        if let (Some(s), Some(u)) = (window.since, window.until)
+            && s >= u
+        {
+            return Err(format!(
+                "--since ({}) must be before --until ({})",
+                self.since.as_deref().unwrap_or_default(),
+                self.until.as_deref().unwrap_or_default()
+            ));
         }
         let filters = Filters {
             user: Patterns::new("--user", &self.user)?,

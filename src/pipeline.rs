@@ -14,9 +14,9 @@ use rayon::prelude::*;
 
 use crate::aggregate::summary::Position;
 use crate::aggregate::{Aggregates, Scope};
-use crate::decode::event::decode_document;
+use crate::decode::DecodeFailure;
+use crate::decode::event::{LINE_PADDING, LineDecoder, decode_document};
 use crate::decode::salvage::{is_truncated, salvage};
-use crate::decode::{DecodeFailure, decode_in_place};
 use crate::source::chunk::{CHUNK_SIZE, ReadOutcome};
 use crate::source::{Chunk, Input, InputKind, open_input, read_chunks};
 
@@ -73,6 +73,7 @@ pub struct Output {
 /// Per-worker state: tables plus reusable parse buffers.
 struct Worker {
     agg: Aggregates,
+    decoder: LineDecoder,
     buffers: simd_json::Buffers,
     scratch: Vec<u8>,
 }
@@ -81,7 +82,8 @@ impl Worker {
     fn new() -> Self {
         Self {
             agg: Aggregates::default(),
-            buffers: simd_json::Buffers::new(64 * 1024),
+            decoder: LineDecoder::default(),
+            buffers: simd_json::Buffers::new(1024),
             scratch: Vec::new(),
         }
     }
@@ -89,6 +91,7 @@ impl Worker {
     fn process(&mut self, chunk: &mut Chunk, scope: &Scope, strict: bool, stop: &AtomicBool) {
         let Worker {
             agg,
+            decoder,
             buffers,
             scratch,
         } = self;
@@ -118,27 +121,31 @@ impl Worker {
             return;
         }
         let len = data.len();
+        // The bytes after each line pad its parse; the last line needs real padding.
+        data.resize(len + LINE_PADDING, b' ');
         let mut start = 0;
         while start < len {
-            let end = memchr::memchr(b'\n', &data[start..]).map_or(len, |i| start + i);
+            let end = memchr::memchr(b'\n', &data[start..len]).map_or(len, |i| start + i);
             pos.line += 1;
-            let line = trim_mut(&mut data[start..end]);
+            let (s, e) = trimmed(&data[start..end]);
+            let (s, e) = (start + s, start + e);
             start = end + 1;
-            if line.is_empty() {
+            if s == e {
                 agg.summary.blank_lines += 1;
                 continue;
             }
             agg.summary.lines += 1;
-            let result = if is_truncated(line) {
+            let result = if is_truncated(&data[s..e]) {
                 agg.summary.truncated += 1;
-                salvage(line, scratch, buffers, |ev| agg.observe(&ev, scope))
+                salvage(&data[s..e], scratch, buffers, |ev| agg.observe(&ev, scope))
             } else {
-                decode_in_place(line, buffers, |ev| agg.observe(&ev, scope))
+                decoder.decode(&mut data[s..], e - s, |ev| agg.observe(&ev, scope))
             };
             if let Err(f) = result {
                 fail(agg, pos, &f);
             }
         }
+        data.truncate(len);
         agg.summary
             .chunk_lines
             .push((chunk.origin, chunk.seq, pos.line));
@@ -272,8 +279,8 @@ fn fold(
         })
 }
 
-/// The line without surrounding ASCII whitespace (a CRLF's `\r` included).
-fn trim_mut(line: &mut [u8]) -> &mut [u8] {
+/// The bounds of a line without surrounding ASCII whitespace (a CRLF's `\r` included).
+fn trimmed(line: &[u8]) -> (usize, usize) {
     let start = line
         .iter()
         .position(|b| !b.is_ascii_whitespace())
@@ -282,7 +289,7 @@ fn trim_mut(line: &mut [u8]) -> &mut [u8] {
         .iter()
         .rposition(|b| !b.is_ascii_whitespace())
         .map_or(start, |i| i + 1);
-    &mut line[start..end]
+    (start, end)
 }
 
 fn num_cpus() -> usize {

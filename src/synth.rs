@@ -289,7 +289,7 @@ fn request<'a>(r: &mut Rng, nodes: u64) -> Req<'a> {
             q = Req {
                 verb,
                 group,
-                version: if group.is_empty() { "v1" } else { "v1" },
+                version: "v1",
                 resource: res,
                 sub,
                 ns,

@@ -143,10 +143,10 @@ pub fn parse_time_arg(s: &str, now: Micros) -> Result<Micros, String> {
     if let Some(t) = parse_rfc3339(s) {
         return Ok(t);
     }
-    if s.len() == 10 {
-        if let Some(t) = parse_rfc3339(&format!("{s}T00:00:00Z")) {
-            return Ok(t);
-        }
+    if s.len() == 10
+        && let Some(t) = parse_rfc3339(&format!("{s}T00:00:00Z"))
+    {
+        return Ok(t);
     }
     parse_duration(s).map(|d| now - d).map_err(|e| {
         format!("invalid time '{s}': {e}; or give an RFC 3339 time like 2024-05-01T12:00:00Z")

@@ -388,6 +388,59 @@ pub fn decode_in_place<'a>(
     emit(raw, &mut sink)
 }
 
+/// Padding a [`LineDecoder`] needs after the last line of a buffer (simd-json reads ahead in
+/// 64-byte blocks; the bytes are left as they are).
+pub const LINE_PADDING: usize = simd_json::INPUT_PADDING;
+
+/// The hot-path decoder: parses a line where it lies in the chunk buffer — the lines after it
+/// serve as simd-json's read-ahead padding, so nothing is copied — and reuses simd-json's
+/// buffers and tape across lines, so steady-state decoding allocates nothing.
+pub struct LineDecoder {
+    buffers: simd_json::Buffers,
+    tape: Option<simd_json::Tape<'static>>,
+}
+
+impl Default for LineDecoder {
+    fn default() -> Self {
+        Self {
+            buffers: simd_json::Buffers::new(64 * 1024),
+            tape: Some(simd_json::Tape(Vec::new())),
+        }
+    }
+}
+
+impl LineDecoder {
+    /// Decodes `buf[..len]`, calling `sink` per event; `buf` must extend at least
+    /// [`LINE_PADDING`] bytes past `len` (with any content).
+    ///
+    /// # Errors
+    /// A [`DecodeFailure`] when the line is not an audit event.
+    pub fn decode<'a>(
+        &mut self,
+        buf: &'a mut [u8],
+        len: usize,
+        mut sink: impl FnMut(AuditEvent<'a>),
+    ) -> Result<usize, DecodeFailure> {
+        let mut tape: simd_json::Tape<'a> = self
+            .tape
+            .take()
+            .unwrap_or(simd_json::Tape(Vec::new()))
+            .reset();
+        if let Err(e) = simd_json::fill_tape_padded(buf, len, &mut self.buffers, &mut tape) {
+            self.tape = Some(tape.reset());
+            return Err(DecodeFailure::InvalidJson(e.to_string()));
+        }
+        let mut de = simd_json::Deserializer::from_tape(tape);
+        let raw = RawEvent::deserialize(&mut de);
+        let result = match raw {
+            Ok(raw) => emit(raw, &mut sink),
+            Err(e) => Err(DecodeFailure::InvalidJson(e.to_string())),
+        };
+        self.tape = Some(de.into_tape().reset());
+        result
+    }
+}
+
 /// Decodes a whole JSON document: an `Event`, an `EventList`, or a JSON array of events.
 ///
 /// # Errors

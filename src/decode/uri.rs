@@ -44,7 +44,10 @@ impl<'a> Query<'a> {
     /// Splits a request URI into its path and the parameters of interest.
     #[must_use]
     pub fn parse(uri: &'a str) -> Self {
-        let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+        let (path, query) = match memchr::memchr(b'?', uri.as_bytes()) {
+            Some(i) => (&uri[..i], &uri[i + 1..]),
+            None => (uri, ""),
+        };
         let mut q = Query {
             path,
             ..Query::default()

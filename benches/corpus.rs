@@ -1,0 +1,32 @@
+//! Shared by the benches: a seeded synthetic corpus (see `audit-scan generate`).
+#![allow(dead_code)] // each bench uses part of it
+
+use audit_scan::synth::{SynthConfig, generate};
+
+/// `bytes` of generated audit log, always the same for the same size.
+pub fn corpus(bytes: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes as usize + 4096);
+    generate(
+        &SynthConfig {
+            bytes,
+            seed: 5,
+            ..SynthConfig::default()
+        },
+        &mut out,
+    )
+    .expect("generate");
+    out
+}
+
+/// The corpus cut into ~4 MiB pieces at line ends, as the reader would send them.
+pub fn line_chunks(data: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < data.len() {
+        let target = (start + (4 << 20)).min(data.len());
+        let end = memchr::memchr(b'\n', &data[target..]).map_or(data.len(), |i| target + i + 1);
+        out.push(&data[start..end]);
+        start = end;
+    }
+    out
+}
