@@ -111,7 +111,7 @@ fn list_latencies(events: &[Value]) -> BTreeMap<(String, String), Vec<i64>> {
     for e in events.iter().filter(|e| is_request(e) && is_plain_list(e)) {
         let key = (
             e["userAgent"].as_str().unwrap_or("").to_owned(),
-            e["objectRef"]["resource"].as_str().unwrap_or("").to_owned(),
+            qualified_resource(e),
         );
         let lat = match (ts(&e["requestReceivedTimestamp"]), ts(&e["stageTimestamp"])) {
             (Some(a), Some(b)) if b >= a => b - a,
@@ -197,7 +197,7 @@ fn generated_log_percentiles_peaks_and_writes() {
     // Writes per resource × verb.
     let mut writes: BTreeMap<(String, String), u64> = BTreeMap::new();
     for e in events.iter().filter(|e| is_request(e) && is_write(e)) {
-        let res = e["objectRef"]["resource"].as_str().unwrap().to_owned();
+        let res = qualified_resource(e);
         *writes
             .entry((res, e["verb"].as_str().unwrap().to_owned()))
             .or_default() += 1;

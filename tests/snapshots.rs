@@ -14,24 +14,40 @@ fn run_in_repo(args: &[&str]) -> String {
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]
 fn json_report_of_the_small_ocp_sample() {
-    let json = run_in_repo(&["--format", "json", "fixtures/realdata/ocp-clo-apiaudit-testdata-audit.jsonl"]);
+    let json = run_in_repo(&[
+        "--format",
+        "json",
+        "fixtures/realdata/ocp-clo-apiaudit-testdata-audit.jsonl",
+    ]);
     insta::assert_snapshot!(json);
 }
 
 #[test]
 fn text_report_of_the_ocp_sample() {
-    let text = run_in_repo(&["--top", "5", "fixtures/realdata/ocp-k8s1.25-RequestResponse.clo-audit_in.jsonl"]);
+    let text = run_in_repo(&[
+        "--top",
+        "5",
+        "fixtures/realdata/ocp-k8s1.25-RequestResponse.clo-audit_in.jsonl",
+    ]);
     insta::assert_snapshot!(text);
 }
 
 #[test]
 fn json_report_of_the_v1beta1_sample() {
-    let json = run_in_repo(&["--format", "json", "fixtures/realdata/audit2rbac-demo-v1-2022.jsonl"]);
+    let json = run_in_repo(&[
+        "--format",
+        "json",
+        "fixtures/realdata/audit2rbac-demo-v1-2022.jsonl",
+    ]);
     insta::assert_snapshot!(json);
 }

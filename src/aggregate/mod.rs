@@ -162,6 +162,20 @@ impl Aggregates {
         who
     }
 
+    /// Interned id of a resource qualified by its API group as kubectl names it (`pods`,
+    /// `deployments.apps`, `events.events.k8s.io`), so same-named resources of two groups stay
+    /// apart.
+    fn resource_id(&mut self, resource: &str, group: &str) -> u32 {
+        if group.is_empty() {
+            return self.strings.id(resource);
+        }
+        self.key_buf.clear();
+        self.key_buf.push_str(resource);
+        self.key_buf.push('.');
+        self.key_buf.push_str(group);
+        self.strings.id(&self.key_buf)
+    }
+
     /// Interned id of a verb; the standard verbs skip the hash lookup.
     fn verb_id(&mut self, verb: &str) -> u32 {
         let slot = match verb {
@@ -274,7 +288,7 @@ impl Aggregates {
             }
         }
 
-        let resource = self.strings.id(ev.resource);
+        let resource = self.resource_id(ev.resource, ev.api_group);
         if is_list {
             self.list(ev, &q, who, resource, time, latency, failed);
         }
@@ -284,11 +298,15 @@ impl Aggregates {
             w.errors += u64::from(failed);
             w.initial_events += u64::from(q.send_initial_events);
             w.span.observe(time);
+            let timeout = q.timeout_seconds.filter(|&t| t > 0);
+            if let Some(to) = timeout {
+                w.with_timeout += 1;
+                w.timeout_sum_s += u64::from(to);
+            }
             if let Some(d) = ev.latency_us() {
                 w.duration.add(d);
-                if let Some(to) = q.timeout_seconds.filter(|&t| t > 0) {
-                    w.with_timeout += 1;
-                    w.timeout_sum_s += u64::from(to);
+                if let Some(to) = timeout {
+                    w.timed_with_timeout += 1;
                     w.ended_early += u64::from(ended_early(d, to));
                 }
             }
@@ -296,6 +314,7 @@ impl Aggregates {
         let verb_id = self.verb_id(verb);
         if !ev.resource.is_empty() && !is_builtin_group(ev.api_group) {
             let group = self.strings.id(ev.api_group);
+            let resource = self.strings.id(ev.resource);
             let k = self
                 .crds
                 .entry((group, resource, verb_id, client))
@@ -346,7 +365,9 @@ impl Aggregates {
         } else {
             l.namespaced += 1;
         }
-        l.rv[rv_index(q.rv_semantics())] += 1;
+        let slot = rv_index(q.rv_semantics());
+        l.rv[slot] += 1;
+        l.rv_limited[slot] += u64::from(q.limit_value().is_some());
         l.with_limit += u64::from(q.limit_value().is_some());
         l.continued += u64::from(q.continue_token);
         l.label_selector += u64::from(q.label_selector);
@@ -367,8 +388,12 @@ impl Aggregates {
         let sub = self.strings.id(ev.subresource);
         // A no-op update: the apiserver returned the object at the resourceVersion the client
         // sent, so nothing was written to etcd.
-        let judged = matches!(ev.verb, "update" | "patch") && ev.response_rv.is_some();
-        let noop = judged && ev.request_rv.is_some() && ev.request_rv == ev.response_rv;
+        // Judged only when both bodies carry a resourceVersion (RequestResponse level; patches
+        // rarely send one).
+        let judged = matches!(ev.verb, "update" | "patch")
+            && ev.response_rv.is_some()
+            && ev.request_rv.is_some();
+        let noop = judged && ev.request_rv == ev.response_rv;
         let w = self
             .writes
             .entry((client, resource, verb, sub))

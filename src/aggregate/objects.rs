@@ -1,15 +1,29 @@
 //! Aggregate: the most-written objects. A cluster has millions of objects, so the table is
-//! bounded: past [`MAX_OBJECTS`] entries it keeps the most-written half and remembers the largest
-//! count it dropped, which bounds the error of every count it reports (Space-Saving style).
-//! Below the bound every count is exact and independent of thread count.
+//! bounded: past [`MAX_OBJECTS`] entries it keeps the most-written half (fewer when many counts
+//! tie) and adds the largest count it dropped to an error bound, so a heavy hitter survives and
+//! every reported count is short by at most that bound. Below the bound every count is exact and
+//! independent of thread count; once pruning happens, which objects survive can depend on how
+//! the work was split.
 
 use rustc_hash::FxHashMap;
 
 use super::sketch::{Samples, Span};
 use crate::timefmt::Micros;
 
-/// The most objects one accumulator tracks before pruning.
-pub const MAX_OBJECTS: usize = 50_000;
+/// The most objects one accumulator tracks before pruning: just under 7/8 of 32,768, hashbrown's
+/// load limit, so the table never doubles to 65,536 buckets of inline stats.
+pub const MAX_OBJECTS: usize = 28_000;
+
+/// Writes to an object in one minute.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MinuteWrites {
+    /// Epoch minute.
+    pub minute: i64,
+    /// Writes.
+    pub count: u32,
+    /// Writers seen (bits of [`ObjectStats::writers`]).
+    pub mask: u64,
+}
 
 /// Writes to one object.
 #[derive(Debug, Clone, Default)]
@@ -23,8 +37,9 @@ pub struct ObjectStats {
     /// Writers (interned client ids) with their counts; bit *i* of a minute's mask is writer *i*
     /// (writers past 63 share bit 63).
     pub writers: Vec<(u32, u64)>,
-    /// Writes per epoch minute, with the mask of writers seen in that minute.
-    pub minutes: FxHashMap<i64, (u32, u64)>,
+    /// Writes per epoch minute with the mask of writers seen in it, sorted by minute. A sorted
+    /// Vec: most objects are written in one or two minutes, and a map per object costs 4× more.
+    pub minutes: Vec<MinuteWrites>,
     /// First and last time.
     pub span: Span,
     /// Sample auditIDs.
@@ -46,12 +61,42 @@ impl ObjectStats {
         1u64 << i.min(63)
     }
 
+    /// Adds `count` writes by `mask` in `minute`.
+    fn add_minute(&mut self, minute: i64, count: u32, mask: u64) {
+        // Events arrive roughly in time order: check the last slot first.
+        let at = match self.minutes.last() {
+            Some(last) if last.minute == minute => self.minutes.len() - 1,
+            Some(last) if last.minute < minute => {
+                self.minutes.push(MinuteWrites {
+                    minute,
+                    ..MinuteWrites::default()
+                });
+                self.minutes.len() - 1
+            }
+            _ => match self.minutes.binary_search_by_key(&minute, |m| m.minute) {
+                Ok(i) => i,
+                Err(i) => {
+                    self.minutes.insert(
+                        i,
+                        MinuteWrites {
+                            minute,
+                            ..MinuteWrites::default()
+                        },
+                    );
+                    i
+                }
+            },
+        };
+        self.minutes[at].count += count;
+        self.minutes[at].mask |= mask;
+    }
+
     /// The busiest minute: (epoch minute, writes).
     #[must_use]
     pub fn peak_minute(&self) -> Option<(i64, u32)> {
         self.minutes
             .iter()
-            .map(|(m, (c, _))| (*m, *c))
+            .map(|m| (m.minute, m.count))
             .max_by_key(|&(m, c)| (c, std::cmp::Reverse(m)))
     }
 
@@ -59,8 +104,8 @@ impl ObjectStats {
     #[must_use]
     pub fn multi_writer_minutes(&self) -> u64 {
         self.minutes
-            .values()
-            .filter(|(_, m)| m.count_ones() > 1)
+            .iter()
+            .filter(|m| m.mask.count_ones() > 1)
             .count() as u64
     }
 }
@@ -70,9 +115,10 @@ impl ObjectStats {
 pub struct ObjectTable {
     /// Objects keyed by `group \x1f resource \x1f namespace \x1f name`.
     pub objects: FxHashMap<Box<str>, ObjectStats>,
-    /// Objects dropped by pruning.
+    /// Entries dropped by pruning (an object dropped twice counts twice).
     pub pruned: u64,
-    /// The largest count dropped: the bound on how much any reported count may be short.
+    /// The sum, over every prune, of the largest count it dropped: an object that was dropped
+    /// (once or more) and written again is short by at most this much.
     pub max_pruned_count: u64,
 }
 
@@ -126,12 +172,7 @@ impl ObjectTable {
         o.noop += u64::from(w.noop);
         let bit = o.writer_bit(w.client, 1);
         if let Some(t) = w.time {
-            let slot = o
-                .minutes
-                .entry(t.div_euclid(crate::timefmt::MINUTE_US))
-                .or_default();
-            slot.0 += 1;
-            slot.1 |= bit;
+            o.add_minute(t.div_euclid(crate::timefmt::MINUTE_US), 1, bit);
         }
         o.span.observe(w.time);
         o.samples.offer(w.time, w.audit_id);
@@ -155,7 +196,7 @@ impl ObjectTable {
             k
         });
         self.pruned += (before - self.objects.len()) as u64;
-        self.max_pruned_count = self.max_pruned_count.max(max_dropped);
+        self.max_pruned_count += max_dropped;
     }
 
     /// Merges another table in, remapping writer ids.
@@ -170,22 +211,20 @@ impl ObjectTable {
                 .iter()
                 .map(|(c, n)| dst.writer_bit(remap[*c as usize], *n))
                 .collect();
-            for (m, (c, mask)) in &o.minutes {
+            for m in &o.minutes {
                 let mut new_mask = 0;
                 for (i, b) in bits.iter().enumerate() {
-                    if mask & (1u64 << i.min(63)) != 0 {
+                    if m.mask & (1u64 << i.min(63)) != 0 {
                         new_mask |= b;
                     }
                 }
-                let slot = dst.minutes.entry(*m).or_default();
-                slot.0 += c;
-                slot.1 |= new_mask;
+                dst.add_minute(m.minute, m.count, new_mask);
             }
             dst.span.merge(o.span);
             dst.samples.merge(&o.samples);
         }
         self.pruned += other.pruned;
-        self.max_pruned_count = self.max_pruned_count.max(other.max_pruned_count);
+        self.max_pruned_count += other.max_pruned_count;
         self.prune_if_full();
     }
 }

@@ -25,6 +25,8 @@ pub struct LatencySketch {
     pub sum_us: u64,
     /// Exact maximum in µs.
     pub max_us: u64,
+    /// Exact minimum in µs.
+    pub min_us: u64,
 }
 
 impl std::fmt::Debug for LatencySketch {
@@ -33,6 +35,7 @@ impl std::fmt::Debug for LatencySketch {
             .field("count", &self.count)
             .field("sum_us", &self.sum_us)
             .field("max_us", &self.max_us)
+            .field("min_us", &self.min_us)
             .finish_non_exhaustive()
     }
 }
@@ -44,6 +47,7 @@ impl Default for LatencySketch {
             count: 0,
             sum_us: 0,
             max_us: 0,
+            min_us: u64::MAX,
         }
     }
 }
@@ -56,6 +60,7 @@ impl LatencySketch {
         self.count += 1;
         self.sum_us += us;
         self.max_us = self.max_us.max(us);
+        self.min_us = self.min_us.min(us);
     }
 
     /// Merges another sketch in.
@@ -69,18 +74,28 @@ impl LatencySketch {
         self.count += other.count;
         self.sum_us += other.sum_us;
         self.max_us = self.max_us.max(other.max_us);
+        self.min_us = self.min_us.min(other.min_us);
     }
 
-    /// The `q` quantile in ms (rank ⌊q·(n−1)⌋), within [`RELATIVE_ERROR`].
+    /// The `q` quantile in ms by nearest rank (the ⌈q·n⌉-th smallest sample, so the p99 of two
+    /// samples is the larger), within [`RELATIVE_ERROR`] and clamped to the exact min and max.
     #[must_use]
     pub fn quantile_ms(&self, q: f64) -> Option<f64> {
         if self.count == 0 {
             return None;
         }
-        if q >= 1.0 {
-            return Some(self.max_us as f64 / 1000.0);
+        let (min, max) = (self.min_us as f64 / 1000.0, self.max_us as f64 / 1000.0);
+        let rank = nearest_rank(q, self.count);
+        if rank + 1 >= self.count {
+            return Some(max);
         }
-        self.sketch.quantile(q).ok().flatten()
+        if rank == 0 {
+            return Some(min);
+        }
+        // The crate ranks by ⌊q'·(n−1)⌋: aim q' at the middle of the wanted rank.
+        let q_crate = (rank as f64 + 0.5) / (self.count - 1) as f64;
+        let v = self.sketch.quantile(q_crate.min(1.0)).ok().flatten()?;
+        Some(v.clamp(min, max))
     }
 
     /// Exact mean in ms.
@@ -88,6 +103,12 @@ impl LatencySketch {
     pub fn mean_ms(&self) -> Option<f64> {
         (self.count > 0).then(|| self.sum_us as f64 / self.count as f64 / 1000.0)
     }
+}
+
+/// The 0-based nearest rank of quantile `q` among `n` samples: ⌈q·n⌉ − 1.
+#[must_use]
+pub fn nearest_rank(q: f64, n: u64) -> u64 {
+    ((q * n as f64).ceil() as u64).clamp(1, n.max(1)) - 1
 }
 
 /// First and last event time of a key.

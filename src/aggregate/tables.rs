@@ -27,6 +27,8 @@ pub struct ListStats {
     pub namespaced: u64,
     /// Per [`RvSemantics`], indexed by [`rv_index`].
     pub rv: [u64; 6],
+    /// Of those, with `limit` > 0 (which sends all but `rv=0` to etcd).
+    pub rv_limited: [u64; 6],
     /// With `limit` > 0.
     pub with_limit: u64,
     /// `continue` pages (also counted in `rv`).
@@ -74,6 +76,9 @@ impl ListStats {
         self.cluster_scope += o.cluster_scope;
         self.namespaced += o.namespaced;
         for (a, b) in self.rv.iter_mut().zip(o.rv) {
+            *a += b;
+        }
+        for (a, b) in self.rv_limited.iter_mut().zip(o.rv_limited) {
             *a += b;
         }
         self.with_limit += o.with_limit;
@@ -205,6 +210,8 @@ pub struct WatchStats {
     pub duration: LatencySketch,
     /// Watches whose URI gave `timeoutSeconds`.
     pub with_timeout: u64,
+    /// Of those, with a known duration (both timestamps): the base of `ended_early`.
+    pub timed_with_timeout: u64,
     /// Sum of those timeouts, seconds.
     pub timeout_sum_s: u64,
     /// Watches that ended before half of their own `timeoutSeconds`.
@@ -223,6 +230,7 @@ impl WatchStats {
         self.count += o.count;
         self.duration.merge(&o.duration);
         self.with_timeout += o.with_timeout;
+        self.timed_with_timeout += o.timed_with_timeout;
         self.timeout_sum_s += o.timeout_sum_s;
         self.ended_early += o.ended_early;
         self.initial_events += o.initial_events;

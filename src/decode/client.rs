@@ -7,15 +7,16 @@
 //!    as do operators that call `rest.AddUserAgent`). Version, platform and commit are dropped.
 //! 2. With a suffix the client is `PRODUCT/SUFFIX`; a suffix that is a service-account username
 //!    is cut to the account's name (`kube-controller-manager/replicaset-controller`).
-//! 3. Every kubelet (`system:node:*` users, or a `kubelet` product) is the one client `kubelet`;
-//!    the node stays in the client's evidence.
+//! 3. Every kubelet (a `kubelet` product, or a `system:node:*` user with no usable userAgent) is
+//!    the one client `kubelet`; the node stays in the client's evidence (its users).
 //! 4. For a service account the client is `PRODUCT@NAMESPACE/NAME`: many kubebuilder operators
 //!    all send `manager/v0.0.0 …`, so the product alone does not say whose it is.
 //! 5. Otherwise the client is the product (`kubectl`, `kube-apiserver`).
 //! 6. With no usable userAgent (absent, empty, or only a version such as `v2.6.0`) the client is
-//!    `sa:NAMESPACE/NAME` for service accounts, or the username (`system:kube-scheduler`).
+//!    `sa:NAMESPACE/NAME` for service accounts, or the username (`system:kube-scheduler`), or
+//!    `unknown` when there is no username either.
 //!
-//! Names are capped at 200 characters: a userAgent is attacker-controlled text.
+//! Names are capped at 200 bytes (on a character boundary): a userAgent is attacker-controlled.
 
 /// The longest client name kept.
 pub const MAX_CLIENT_LEN: usize = 200;

@@ -113,14 +113,21 @@ pub enum RvSemantics {
 }
 
 impl RvSemantics {
-    /// Whether this read is served from the watch cache; `consistent_from_cache` says whether the
-    /// server version (≥ 1.31) serves consistent reads from the cache.
+    /// Whether this read is served from the watch cache, following kube-apiserver's
+    /// `shouldDelegateList` (staging/src/k8s.io/apiserver/pkg/storage/cacher): continuations,
+    /// `Exact` matches and any `limit` with a resourceVersion other than `0` go to etcd; a
+    /// consistent read goes to etcd unless the server serves consistent reads from the cache
+    /// (`ConsistentListFromCache`, on by default from 1.31). `limited`: `limit` > 0 was given.
+    /// Releases with cache snapshots (`ListFromCacheSnapshot`) may serve paginated LISTs from the
+    /// cache too; this inference does not assume it.
     #[must_use]
-    pub fn from_cache(self, consistent_from_cache: bool) -> bool {
+    pub fn from_cache(self, limited: bool, consistent_from_cache: bool) -> bool {
         match self {
-            Self::Any | Self::NotOlderThan => true,
-            Self::Consistent => consistent_from_cache,
+            Self::Any => true,
             Self::Exact | Self::LegacyExact | Self::Continue => false,
+            _ if limited => false,
+            Self::NotOlderThan => true,
+            Self::Consistent => consistent_from_cache,
         }
     }
 }
@@ -182,8 +189,18 @@ mod tests {
             s("/api/v1/pods?limit=5&continue=abc"),
             RvSemantics::Continue
         );
-        assert!(!RvSemantics::Consistent.from_cache(false));
-        assert!(RvSemantics::Consistent.from_cache(true));
+        assert!(!RvSemantics::Consistent.from_cache(false, false));
+        assert!(RvSemantics::Consistent.from_cache(false, true));
+        assert!(
+            !RvSemantics::Consistent.from_cache(true, true),
+            "paginated: etcd"
+        );
+        assert!(
+            RvSemantics::Any.from_cache(true, false),
+            "rv=0 ignores limit"
+        );
+        assert!(!RvSemantics::NotOlderThan.from_cache(true, true));
+        assert!(RvSemantics::NotOlderThan.from_cache(false, false));
     }
 
     #[test]

@@ -203,8 +203,8 @@ fn coverage(a: &Aggregates) -> Vec<String> {
     if !s.saw_events_resource {
         c.push("no requests on the `events` resource: the policy may drop them (EKS' does), so event-recording load is not visible".to_owned());
     }
-    if s.by_level[1] + s.by_level[2] == 0 {
-        c.push("no Request/RequestResponse-level events: without bodies, no-op updates cannot be judged".to_owned());
+    if s.by_level[2] == 0 {
+        c.push("no RequestResponse-level events: without response bodies, no-op updates cannot be judged".to_owned());
     }
     if s.no_user_agent > 0 {
         c.push(format!(
@@ -251,11 +251,13 @@ fn list_rows(a: &Aggregates, span_s: f64, consistent_cache: bool) -> Vec<ListRow
         .iter()
         .map(|((ua, client, res), l)| {
             let (mut cache, mut etcd) = (0, 0);
-            for (sem, n) in RV_SLOTS.iter().zip(l.rv) {
-                if sem.from_cache(consistent_cache) {
-                    cache += n
-                } else {
-                    etcd += n
+            for ((sem, n), limited) in RV_SLOTS.iter().zip(l.rv).zip(l.rv_limited) {
+                for (count, is_limited) in [(n - limited, false), (limited, true)] {
+                    if sem.from_cache(is_limited, consistent_cache) {
+                        cache += count;
+                    } else {
+                        etcd += count;
+                    }
                 }
             }
             ListRow {
@@ -469,7 +471,8 @@ fn object_rows(a: &Aggregates) -> Vec<ObjectRow> {
         .collect()
 }
 
-/// Classifies an error response; a 409 is a conflict only when its reason says so.
+/// Classifies an error response. A 409 is a conflict (an optimistic-concurrency failure) unless
+/// its reason is `AlreadyExists`, which a create answers when the object exists.
 #[must_use]
 pub fn error_kind(code: u16, reason: &str) -> &'static str {
     match (code, reason) {
@@ -477,7 +480,8 @@ pub fn error_kind(code: u16, reason: &str) -> &'static str {
         (409, _) => "conflict",
         (429, _) => "throttled",
         (404, _) => "not_found",
-        (401 | 403, _) => "forbidden",
+        (401, _) => "unauthorized",
+        (403, _) => "forbidden",
         (500.., _) => "server_error",
         _ => "client_error",
     }
@@ -535,6 +539,7 @@ fn watch_rows(a: &Aggregates, lists: &[ListRow]) -> Vec<WatchRow> {
                 with_timeout: w.with_timeout,
                 mean_timeout_s: (w.with_timeout > 0)
                     .then(|| w.timeout_sum_s as f64 / w.with_timeout as f64),
+                timed: w.timed_with_timeout,
                 ended_early: w.ended_early,
                 initial_events: w.initial_events,
                 lists: relists.get(&(client, resource)).copied().unwrap_or(0),

@@ -20,7 +20,7 @@ pub struct Report {
     pub summary: Summary,
     /// All requests per minute with the success rate.
     pub timeline: Vec<MinuteRow>,
-    /// LISTs per userAgent × resource.
+    /// LISTs per userAgent × client × resource.
     pub lists: Vec<ListRow>,
     /// Per client.
     pub clients: Vec<ClientRow>,
@@ -216,7 +216,7 @@ pub struct ListRow {
     pub user_agent: String,
     /// Normalized client.
     pub client: String,
-    /// Resource.
+    /// Resource, qualified by its API group outside the core group (`deployments.apps`).
     pub resource: String,
     /// LISTs.
     pub count: u64,
@@ -320,7 +320,7 @@ pub struct ClientRow {
 pub struct CrdRow {
     /// API group.
     pub group: String,
-    /// Resource.
+    /// Resource, qualified by its API group outside the core group (`deployments.apps`).
     pub resource: String,
     /// Verb.
     pub verb: String,
@@ -343,7 +343,7 @@ pub struct CrdRow {
 pub struct WriteRow {
     /// Client.
     pub client: String,
-    /// Resource.
+    /// Resource, qualified by its API group outside the core group (`deployments.apps`).
     pub resource: String,
     /// Subresource (`""` for the object itself).
     pub subresource: String,
@@ -368,7 +368,7 @@ pub struct WriteRow {
 pub struct ObjectRow {
     /// API group.
     pub group: String,
-    /// Resource.
+    /// Resource, qualified by its API group outside the core group (`deployments.apps`).
     pub resource: String,
     /// Namespace.
     pub namespace: String,
@@ -410,7 +410,7 @@ pub struct ErrorRow {
     pub kind: &'static str,
     /// Verb.
     pub verb: String,
-    /// Resource.
+    /// Resource, qualified by its API group outside the core group (`deployments.apps`).
     pub resource: String,
     /// Responses.
     pub count: u64,
@@ -427,7 +427,7 @@ pub struct ErrorRow {
 pub struct WatchRow {
     /// Client.
     pub client: String,
-    /// Resource.
+    /// Resource, qualified by its API group outside the core group (`deployments.apps`).
     pub resource: String,
     /// Completed watches.
     pub count: u64,
@@ -437,6 +437,8 @@ pub struct WatchRow {
     pub with_timeout: u64,
     /// Their mean `timeoutSeconds`.
     pub mean_timeout_s: Option<f64>,
+    /// Watches with `timeoutSeconds` and a known duration: the base of `ended_early`.
+    pub timed: u64,
     /// Ended before half of their own timeout.
     pub ended_early: u64,
     /// With `sendInitialEvents=true`.

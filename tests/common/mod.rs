@@ -91,6 +91,15 @@ pub fn event_time(e: &Value) -> Option<i64> {
         .or_else(|| ts(&e["timestamp"]))
 }
 
+/// The resource as the report names it: `pods`, `deployments.apps`.
+pub fn qualified_resource(e: &Value) -> String {
+    let r = e["objectRef"]["resource"].as_str().unwrap_or("");
+    match e["objectRef"]["apiGroup"].as_str() {
+        Some(g) if !g.is_empty() => format!("{r}.{g}"),
+        _ => r.to_owned(),
+    }
+}
+
 pub fn uri(e: &Value) -> &str {
     e["requestURI"].as_str().unwrap_or("")
 }
@@ -112,9 +121,9 @@ pub fn is_write(e: &Value) -> bool {
         && !uri(e).contains("dryRun=")
 }
 
-/// Exact percentile with the sketch's rank convention ⌊q·(n−1)⌋, in ms.
+/// Exact nearest-rank percentile (the ⌈q·n⌉-th smallest), in ms.
 pub fn percentile_ms(sorted_us: &[i64], q: f64) -> f64 {
-    let rank = (q * (sorted_us.len() as f64 - 1.0)).floor() as usize;
+    let rank = ((q * sorted_us.len() as f64).ceil() as usize).max(1) - 1;
     sorted_us[rank] as f64 / 1000.0
 }
 
