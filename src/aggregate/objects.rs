@@ -14,15 +14,30 @@ use crate::timefmt::Micros;
 /// load limit, so the table never doubles to 65,536 buckets of inline stats.
 pub const MAX_OBJECTS: usize = 28_000;
 
-/// Writes to an object in one minute.
+/// Writes to an object in one minute: 12 bytes, because recurring objects keep one per active
+/// minute and that is what grows with a long window.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MinuteWrites {
-    /// Epoch minute.
-    pub minute: i64,
+    /// Epoch minute (fits u32 until the year 10,000).
+    pub minute: u32,
     /// Writes.
     pub count: u32,
-    /// Writers seen (bits of [`ObjectStats::writers`]).
-    pub mask: u64,
+    /// Index in [`ObjectStats::writers`] of the first writer seen (255 = "255 or later").
+    pub writer: u8,
+    /// Two or more writers wrote in this minute.
+    pub multi: bool,
+}
+
+impl MinuteWrites {
+    fn absorb(&mut self, count: u32, writer: u8, multi: bool) {
+        if self.count == 0 {
+            self.writer = writer;
+            self.multi = multi;
+        } else {
+            self.multi |= multi || self.writer != writer;
+        }
+        self.count += count;
+    }
 }
 
 /// Writes to one object.
@@ -34,11 +49,9 @@ pub struct ObjectStats {
     pub status_writes: u64,
     /// Of which no-op updates (RequestResponse level).
     pub noop: u64,
-    /// Writers (interned client ids) with their counts; bit *i* of a minute's mask is writer *i*
-    /// (writers past 63 share bit 63).
+    /// Writers (interned client ids) with their counts, in order of first sight.
     pub writers: Vec<(u32, u64)>,
-    /// Writes per epoch minute with the mask of writers seen in it, sorted by minute. A sorted
-    /// Vec: most objects are written in one or two minutes, and a map per object costs 4× more.
+    /// Writes per active minute, sorted by minute.
     pub minutes: Vec<MinuteWrites>,
     /// First and last time.
     pub span: Span,
@@ -47,7 +60,8 @@ pub struct ObjectStats {
 }
 
 impl ObjectStats {
-    fn writer_bit(&mut self, client: u32, n: u64) -> u64 {
+    /// Counts `n` writes by `client`; returns its writer index.
+    fn writer_index(&mut self, client: u32, n: u64) -> u8 {
         let i = match self.writers.iter().position(|(c, _)| *c == client) {
             Some(i) => {
                 self.writers[i].1 += n;
@@ -58,55 +72,59 @@ impl ObjectStats {
                 self.writers.len() - 1
             }
         };
-        1u64 << i.min(63)
+        u8::try_from(i).unwrap_or(u8::MAX)
     }
 
-    /// Adds `count` writes by `mask` in `minute`.
-    fn add_minute(&mut self, minute: i64, count: u32, mask: u64) {
+    /// Adds writes in `minute`.
+    fn add_minute(&mut self, minute: u32, count: u32, writer: u8, multi: bool) {
         // Events arrive roughly in time order: check the last slot first.
         let at = match self.minutes.last() {
             Some(last) if last.minute == minute => self.minutes.len() - 1,
-            Some(last) if last.minute < minute => {
+            Some(last) if last.minute > minute => {
+                match self.minutes.binary_search_by_key(&minute, |m| m.minute) {
+                    Ok(i) => i,
+                    Err(i) => {
+                        self.minutes.insert(
+                            i,
+                            MinuteWrites {
+                                minute,
+                                ..MinuteWrites::default()
+                            },
+                        );
+                        i
+                    }
+                }
+            }
+            _ => {
                 self.minutes.push(MinuteWrites {
                     minute,
                     ..MinuteWrites::default()
                 });
                 self.minutes.len() - 1
             }
-            _ => match self.minutes.binary_search_by_key(&minute, |m| m.minute) {
-                Ok(i) => i,
-                Err(i) => {
-                    self.minutes.insert(
-                        i,
-                        MinuteWrites {
-                            minute,
-                            ..MinuteWrites::default()
-                        },
-                    );
-                    i
-                }
-            },
         };
-        self.minutes[at].count += count;
-        self.minutes[at].mask |= mask;
+        self.minutes[at].absorb(count, writer, multi);
     }
 
-    /// The busiest minute: (epoch minute, writes).
+    /// The busiest minute: (epoch minute, writes); the earliest of equals.
     #[must_use]
     pub fn peak_minute(&self) -> Option<(i64, u32)> {
         self.minutes
             .iter()
-            .map(|m| (m.minute, m.count))
+            .map(|m| (i64::from(m.minute), m.count))
             .max_by_key(|&(m, c)| (c, std::cmp::Reverse(m)))
     }
 
     /// Minutes in which two or more clients wrote the object (fighting writers).
     #[must_use]
     pub fn multi_writer_minutes(&self) -> u64 {
-        self.minutes
-            .iter()
-            .filter(|m| m.mask.count_ones() > 1)
-            .count() as u64
+        self.minutes.iter().filter(|m| m.multi).count() as u64
+    }
+
+    /// Minutes with at least `n` writes.
+    #[must_use]
+    pub fn minutes_with_at_least(&self, n: u32) -> u64 {
+        self.minutes.iter().filter(|m| m.count >= n).count() as u64
     }
 }
 
@@ -162,20 +180,20 @@ impl ObjectTable {
     pub fn observe(&mut self, w: &ObjectWrite) {
         if !self.objects.contains_key(w.key) {
             self.objects.insert(w.key.into(), ObjectStats::default());
-            self.prune_if_full();
         }
-        let Some(o) = self.objects.get_mut(w.key) else {
-            return; // pruned straight away: it had the lowest count
-        };
-        o.count += 1;
-        o.status_writes += u64::from(w.status);
-        o.noop += u64::from(w.noop);
-        let bit = o.writer_bit(w.client, 1);
-        if let Some(t) = w.time {
-            o.add_minute(t.div_euclid(crate::timefmt::MINUTE_US), 1, bit);
+        if let Some(o) = self.objects.get_mut(w.key) {
+            o.count += 1;
+            o.status_writes += u64::from(w.status);
+            o.noop += u64::from(w.noop);
+            let writer = o.writer_index(w.client, 1);
+            if let Some(t) = w.time {
+                let minute = u32::try_from(t.div_euclid(crate::timefmt::MINUTE_US)).unwrap_or(0);
+                o.add_minute(minute, 1, writer, false);
+            }
+            o.span.observe(w.time);
+            o.samples.offer(w.time, w.audit_id);
         }
-        o.span.observe(w.time);
-        o.samples.offer(w.time, w.audit_id);
+        self.prune_if_full();
     }
 
     fn prune_if_full(&mut self) {
@@ -206,22 +224,19 @@ impl ObjectTable {
             dst.count += o.count;
             dst.status_writes += o.status_writes;
             dst.noop += o.noop;
-            let bits: Vec<u64> = o
+            let index: Vec<u8> = o
                 .writers
                 .iter()
-                .map(|(c, n)| dst.writer_bit(remap[*c as usize], *n))
+                .map(|(c, n)| dst.writer_index(remap[*c as usize], *n))
                 .collect();
             for m in &o.minutes {
-                let mut new_mask = 0;
-                for (i, b) in bits.iter().enumerate() {
-                    if m.mask & (1u64 << i.min(63)) != 0 {
-                        new_mask |= b;
-                    }
-                }
-                dst.add_minute(m.minute, m.count, new_mask);
+                let writer = index.get(usize::from(m.writer)).copied().unwrap_or(u8::MAX);
+                dst.add_minute(m.minute, m.count, writer, m.multi);
             }
             dst.span.merge(o.span);
             dst.samples.merge(&o.samples);
+            // Prune as we go: a union of two full tables would double the bucket array.
+            self.prune_if_full();
         }
         self.pruned += other.pruned;
         self.max_pruned_count += other.max_pruned_count;
@@ -245,7 +260,7 @@ mod tests {
     }
 
     #[test]
-    fn merge_keeps_writer_masks() {
+    fn merge_keeps_writers_per_minute() {
         let mut a = ObjectTable::default();
         let mut b = ObjectTable::default();
         write(&mut a, "k", 0, 1);
