@@ -25,6 +25,7 @@ fn scan(input: &Input, threads: usize) -> u64 {
         inputs: &out.inputs,
         window: Default::default(),
         warnings: vec![],
+        cloudwatch: None,
     });
     let style = TextStyle {
         width: 120,

@@ -106,9 +106,64 @@ pub struct ScanArgs {
     #[arg(long)]
     pub no_progress: bool,
 
-    /// EKS cluster whose CloudWatch audit log to read (not built yet).
+    /// CloudWatch Logs options.
+    #[command(flatten)]
+    pub cloudwatch: CloudWatchArgs,
+}
+
+/// Where and how to read CloudWatch Logs.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "CloudWatch Logs")]
+pub struct CloudWatchArgs {
+    /// EKS cluster: read its log group `/aws/eks/NAME/cluster`. With no INPUT and no --cluster,
+    /// the current kubeconfig context's EKS cluster is used.
     #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
+    /// Log group to read instead of the cluster's.
+    #[arg(long, value_name = "GROUP", conflicts_with = "cluster")]
+    pub log_group: Option<String>,
+    /// Only streams whose name starts with this.
+    #[arg(long, value_name = "PREFIX", default_value = "kube-apiserver-audit")]
+    pub stream_prefix: String,
+    /// AWS region (default: the profile's, or AWS_REGION).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// AWS profile (default: AWS_PROFILE, or the kubeconfig's).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// CloudWatch Logs endpoint (an emulator, a VPC endpoint).
+    #[arg(long, value_name = "URL", env = "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS")]
+    pub endpoint_url: Option<String>,
+    /// Time slices fetched at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// FilterLogEvents calls per second across slices (the AWS default quota is 5).
+    #[arg(long, default_value_t = 5.0)]
+    pub rate: f64,
+    /// Longest time slice (e.g. 1h, 15m).
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    pub slice: String,
+    /// Extra CloudWatch time fetched after --until: a request's record lands when it completes,
+    /// which for a watch is minutes after it was received.
+    #[arg(long, value_name = "DURATION", default_value = "15m")]
+    pub fetch_margin: String,
+    /// Save the downloaded events as JSON lines (zstd when FILE ends in .zst).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Events per FilterLogEvents page (testing).
+    #[arg(long, hide = true)]
+    pub page_limit: Option<i32>,
+    /// Attempts per call before giving up.
+    #[arg(long, hide = true, default_value_t = 8)]
+    pub max_attempts: u32,
+}
+
+impl CloudWatchArgs {
+    /// Whether CloudWatch was asked for explicitly.
+    #[must_use]
+    pub fn requested(&self) -> bool {
+        self.cluster.is_some() || self.log_group.is_some()
+    }
 }
 
 impl ScanArgs {

@@ -56,29 +56,111 @@ fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
 
-fn scan(args: &ScanArgs) -> Result<u8> {
-    let scope = args.scope(now_micros()).map_err(fail)?;
-    let mut warnings = Vec::new();
-    let inputs = if args.inputs.is_empty() {
-        if args.cluster.is_some() {
-            bail!(fail(
-                "reading CloudWatch Logs (--cluster) is not available in this build yet; export the log group to files and pass them as INPUT"
-            ));
-        }
-        if std::io::stdin().is_terminal() {
-            bail!(fail(
-                "no input: pass audit log files, directories or globs, or pipe a log to stdin (see --help)"
-            ));
-        }
-        vec![source::Input::stdin()]
-    } else {
-        if args.cluster.is_some() {
-            bail!(fail(
-                "--cluster reads CloudWatch Logs and cannot be mixed with INPUT files"
-            ));
-        }
-        source::expand_inputs(&args.inputs, &mut warnings).map_err(|e| fail(e.to_string()))?
+/// Whether stdin carries data: a pipe, a file or a socket — not a terminal, not `/dev/null`.
+fn stdin_has_data() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
+        return false;
     };
+    std::fs::File::from(fd).metadata().is_ok_and(|m| {
+        let t = m.file_type();
+        t.is_fifo() || t.is_file() || t.is_socket()
+    })
+}
+
+enum Plan {
+    Files(Vec<source::Input>),
+    #[cfg(feature = "cloudwatch")]
+    CloudWatch(source::cloudwatch::Spec),
+}
+
+fn plan(args: &ScanArgs, scope: &mut aggregate::Scope, warnings: &mut Vec<String>) -> Result<Plan> {
+    if !args.inputs.is_empty() {
+        if args.cloudwatch.requested() {
+            bail!(fail(
+                "--cluster/--log-group read CloudWatch Logs and cannot be mixed with INPUT files; run them separately"
+            ));
+        }
+        return Ok(Plan::Files(
+            source::expand_inputs(&args.inputs, warnings).map_err(|e| fail(e.to_string()))?,
+        ));
+    }
+    if !args.cloudwatch.requested() && stdin_has_data() {
+        return Ok(Plan::Files(vec![source::Input::stdin()]));
+    }
+    cloudwatch_plan(args, scope)
+}
+
+#[cfg(not(feature = "cloudwatch"))]
+fn cloudwatch_plan(_args: &ScanArgs, _scope: &mut aggregate::Scope) -> Result<Plan> {
+    bail!(fail(
+        "no input: pass audit log files, directories or globs, or pipe a log to stdin (this build has no CloudWatch support)"
+    ))
+}
+
+#[cfg(feature = "cloudwatch")]
+fn cloudwatch_plan(args: &ScanArgs, scope: &mut aggregate::Scope) -> Result<Plan> {
+    let cw = &args.cloudwatch;
+    let (mut region, mut profile) = (cw.region.clone(), cw.profile.clone());
+    let log_group = if let Some(g) = &cw.log_group {
+        g.clone()
+    } else if let Some(c) = &cw.cluster {
+        format!("/aws/eks/{c}/cluster")
+    } else {
+        let ctx = source::kubeconfig::default_path()
+            .ok_or_else(|| "no kubeconfig found".to_owned())
+            .and_then(|p| source::kubeconfig::resolve_file(&p))
+            .map_err(|e| {
+                fail(format!(
+                    "no input: {e}. Pass audit log files, pipe a log to stdin, or name the EKS cluster with --cluster NAME (and --region)"
+                ))
+            })?;
+        region = region.or(ctx.region.clone());
+        profile = profile
+            .or(ctx.profile.clone())
+            .or_else(|| std::env::var("AWS_PROFILE").ok());
+        eprintln!(
+            "audit-scan: reading EKS cluster '{}' from kubeconfig context '{}' (region {}, profile {})",
+            ctx.cluster,
+            ctx.context,
+            region.as_deref().unwrap_or("from the AWS config"),
+            profile.as_deref().unwrap_or("default"),
+        );
+        format!("/aws/eks/{}/cluster", ctx.cluster)
+    };
+    let now = now_micros();
+    if scope.window.since.is_none() {
+        scope.window.since = Some(now - 3_600_000_000);
+        eprintln!("audit-scan: no --since given: reading the last hour");
+    }
+    let since = scope.window.since.unwrap_or(now);
+    let margin = timefmt::parse_duration(&cw.fetch_margin)
+        .map_err(|e| fail(format!("--fetch-margin: {e}")))?;
+    let slice = timefmt::parse_duration(&cw.slice).map_err(|e| fail(format!("--slice: {e}")))?;
+    let end = scope.window.until.map_or(now, |u| (u + margin).min(now));
+    Ok(Plan::CloudWatch(source::cloudwatch::Spec {
+        log_group,
+        stream_prefix: cw.stream_prefix.clone(),
+        region,
+        profile,
+        endpoint_url: cw.endpoint_url.clone(),
+        // A minute early: the apiserver's clock and CloudWatch's may disagree a little.
+        start_ms: (since - 60_000_000).div_euclid(1000),
+        end_ms: end.div_euclid(1000) + 1,
+        concurrency: cw.concurrency.max(1),
+        rate: cw.rate,
+        max_slice_ms: (slice / 1000).max(1000),
+        page_limit: cw.page_limit,
+        max_attempts: cw.max_attempts.max(1),
+        save: cw.save.clone(),
+    }))
+}
+
+fn scan(args: &ScanArgs) -> Result<u8> {
+    let mut scope = args.scope(now_micros()).map_err(fail)?;
+    let mut warnings = Vec::new();
+    let plan = plan(args, &mut scope, &mut warnings)?;
     if args.strict && !warnings.is_empty() {
         bail!(fail(format!("{} (--strict)", warnings[0])));
     }
@@ -88,12 +170,26 @@ fn scan(args: &ScanArgs) -> Result<u8> {
         progress: !args.no_progress,
         ..pipeline::Options::default()
     };
-    let out = pipeline::run(&inputs, &scope, &opts)?;
+    let out = match &plan {
+        Plan::Files(inputs) => pipeline::run(inputs, &scope, &opts)?,
+        #[cfg(feature = "cloudwatch")]
+        Plan::CloudWatch(spec) => {
+            pipeline::run_source(pipeline::Source::CloudWatch(spec), &scope, &opts)?
+        }
+    };
+    #[cfg(feature = "cloudwatch")]
+    let cloudwatch = out
+        .cloudwatch
+        .as_ref()
+        .and_then(|c| serde_json::to_value(c).ok());
+    #[cfg(not(feature = "cloudwatch"))]
+    let cloudwatch = None;
     let report = report::build::build(&report::build::Inputs {
         aggregates: &out.aggregates,
         inputs: &out.inputs,
         window: scope.window,
         warnings,
+        cloudwatch,
     });
     if args.strict {
         if let Some(e) = report.summary.skipped.examples.first() {

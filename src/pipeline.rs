@@ -57,6 +57,8 @@ pub struct InputStats {
     pub document: bool,
     /// The error that ended it early, with the plain-byte offset.
     pub error: Option<String>,
+    /// Requests counted from it.
+    pub requests: u64,
 }
 
 /// The pipeline's result.
@@ -68,6 +70,8 @@ pub struct Output {
     pub inputs: Vec<InputStats>,
     /// Whether `--strict` stopped the run early.
     pub stopped: bool,
+    /// The CloudWatch download's summary, when that was the source.
+    pub cloudwatch: Option<CloudWatchSummary>,
 }
 
 /// Per-worker state: tables plus reusable parse buffers.
@@ -120,6 +124,7 @@ impl Worker {
             ));
             return;
         }
+        let requests_before = agg.summary.requests;
         let len = data.len();
         // The bytes after each line pad its parse; the last line needs real padding.
         data.resize(len + LINE_PADDING, b' ');
@@ -128,7 +133,16 @@ impl Worker {
             let end = memchr::memchr(b'\n', &data[start..len]).map_or(len, |i| start + i);
             pos.line += 1;
             let (s, e) = trimmed(&data[start..end]);
-            let (s, e) = (start + s, start + e);
+            let (mut s, e) = (start + s, start + e);
+            // `TIME MESSAGE`: CloudWatch records and S3 exports carry the record's time first.
+            let mut record_time = None;
+            if s < e
+                && data[s].is_ascii_digit()
+                && let Some((t, skip)) = record_prefix(&data[s..e])
+            {
+                record_time = Some(t);
+                s += skip;
+            }
             start = end + 1;
             if s == e {
                 agg.summary.blank_lines += 1;
@@ -137,15 +151,26 @@ impl Worker {
             agg.summary.lines += 1;
             let result = if is_truncated(&data[s..e]) {
                 agg.summary.truncated += 1;
-                salvage(&data[s..e], scratch, buffers, |ev| agg.observe(&ev, scope))
+                salvage(&data[s..e], scratch, buffers, |mut ev| {
+                    ev.record_time = record_time;
+                    agg.observe(&ev, scope);
+                })
             } else {
-                decoder.decode(&mut data[s..], e - s, |ev| agg.observe(&ev, scope))
+                decoder.decode(&mut data[s..], e - s, |mut ev| {
+                    ev.record_time = record_time;
+                    agg.observe(&ev, scope);
+                })
             };
             if let Err(f) = result {
                 fail(agg, pos, &f);
             }
         }
         data.truncate(len);
+        let added = agg.summary.requests - requests_before;
+        *agg.summary
+            .requests_by_origin
+            .entry(chunk.origin)
+            .or_default() += added;
         agg.summary
             .chunk_lines
             .push((chunk.origin, chunk.seq, pos.line));
@@ -169,6 +194,20 @@ fn progress_bar(inputs: &[Input], enabled: bool) -> ProgressBar {
             "{bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb
+}
+
+/// Progress of a CloudWatch download: slices done, events, MB, ETA.
+#[cfg(feature = "cloudwatch")]
+fn slice_bar(enabled: bool) -> ProgressBar {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    pb.set_style(
+        ProgressStyle::with_template("{bar:30} slices {pos}/{len} {msg} {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     pb
 }
@@ -213,11 +252,69 @@ fn read_all(
     stats
 }
 
-/// Runs the pipeline over `inputs`.
+/// Where the bytes come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// Files, directories, stdin.
+    Files(&'a [Input]),
+    /// A CloudWatch Logs download.
+    #[cfg(feature = "cloudwatch")]
+    CloudWatch(&'a crate::source::cloudwatch::Spec),
+}
+
+/// What the reader thread hands back.
+type ReadResult = std::result::Result<(Vec<InputStats>, Option<CloudWatchSummary>), String>;
+
+/// The CloudWatch download's summary (absent without the feature).
+#[cfg(feature = "cloudwatch")]
+pub type CloudWatchSummary = crate::source::cloudwatch::Summary;
+/// The CloudWatch download's summary (absent without the feature).
+#[cfg(not(feature = "cloudwatch"))]
+pub type CloudWatchSummary = ();
+
+fn read_source(
+    source: Source,
+    tx: &std::sync::mpsc::SyncSender<Chunk>,
+    pool: &std::sync::mpsc::Receiver<Vec<u8>>,
+    opts: &Options,
+    stop: &AtomicBool,
+    pb: &ProgressBar,
+) -> ReadResult {
+    match source {
+        Source::Files(inputs) => Ok((read_all(inputs, tx, pool, opts, stop, pb), None)),
+        #[cfg(feature = "cloudwatch")]
+        Source::CloudWatch(spec) => {
+            let out = crate::source::cloudwatch::read(spec, tx, stop, pb)?;
+            let stats = out
+                .streams
+                .iter()
+                .zip(&out.bytes)
+                .map(|(s, b)| InputStats {
+                    name: format!("cloudwatch:{}/{}", spec.log_group, s.name),
+                    raw_bytes: *b,
+                    bytes: *b,
+                    ..InputStats::default()
+                })
+                .collect();
+            Ok((stats, Some(out.summary)))
+        }
+    }
+}
+
+/// Runs the pipeline over files.
 ///
 /// # Errors
 /// The thread pool cannot be built or the reader thread panicked.
 pub fn run(inputs: &[Input], scope: &Scope, opts: &Options) -> Result<Output> {
+    run_source(Source::Files(inputs), scope, opts)
+}
+
+/// Runs the pipeline over any source.
+///
+/// # Errors
+/// The thread pool cannot be built, the reader thread panicked, or the source failed (a
+/// CloudWatch error, as one line).
+pub fn run_source(source: Source, scope: &Scope, opts: &Options) -> Result<Output> {
     let threads = if opts.threads == 0 {
         num_cpus()
     } else {
@@ -230,12 +327,16 @@ pub fn run(inputs: &[Input], scope: &Scope, opts: &Options) -> Result<Output> {
     let (tx, rx) = sync_channel::<Chunk>(threads * 2);
     let (ret_tx, ret_rx) = channel::<Vec<u8>>();
     let stop = AtomicBool::new(false);
-    let pb = progress_bar(inputs, opts.progress);
+    let pb = match source {
+        Source::Files(inputs) => progress_bar(inputs, opts.progress),
+        #[cfg(feature = "cloudwatch")]
+        Source::CloudWatch(_) => slice_bar(opts.progress),
+    };
 
     let (aggregates, inputs_stats) = std::thread::scope(|s| {
         let (stop, pb) = (&stop, &pb);
         let reader = s.spawn(move || {
-            let stats = read_all(inputs, &tx, &ret_rx, opts, stop, pb);
+            let stats = read_source(source, &tx, &ret_rx, opts, stop, pb);
             drop(tx);
             stats
         });
@@ -243,11 +344,23 @@ pub fn run(inputs: &[Input], scope: &Scope, opts: &Options) -> Result<Output> {
         (agg, reader.join())
     });
     pb.finish_and_clear();
-    let inputs_stats = inputs_stats.map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
+    let (mut inputs_stats, cloudwatch) = inputs_stats
+        .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?
+        .map_err(|m| anyhow::Error::new(crate::Failure { message: m }))?;
+    for (i, st) in inputs_stats.iter_mut().enumerate() {
+        let origin = u32::try_from(i).unwrap_or(u32::MAX);
+        st.requests = aggregates
+            .summary
+            .requests_by_origin
+            .get(&origin)
+            .copied()
+            .unwrap_or(0);
+    }
     Ok(Output {
         aggregates,
         inputs: inputs_stats,
         stopped: stop.load(Ordering::Relaxed),
+        cloudwatch,
     })
 }
 
@@ -277,6 +390,24 @@ fn fold(
             a.merge(&b);
             a
         })
+}
+
+/// A leading record time — epoch milliseconds (CloudWatch) or RFC 3339 (S3 exports) — and a
+/// space: the time in µs and the bytes to skip to the message.
+fn record_prefix(line: &[u8]) -> Option<(i64, usize)> {
+    let sp = memchr::memchr(b' ', line)?;
+    let token = std::str::from_utf8(&line[..sp]).ok()?;
+    let t = if token.bytes().all(|b| b.is_ascii_digit()) {
+        token.parse::<i64>().ok()?.checked_mul(1000)?
+    } else {
+        crate::timefmt::parse_rfc3339(token)?
+    };
+    let skip = sp
+        + line[sp..]
+            .iter()
+            .take_while(|b| b.is_ascii_whitespace())
+            .count();
+    Some((t, skip))
 }
 
 /// The bounds of a line without surrounding ASCII whitespace (a CRLF's `\r` included).

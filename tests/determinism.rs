@@ -22,6 +22,7 @@ fn scan(paths: &[std::path::PathBuf], threads: usize, chunk_size: usize) -> Valu
         inputs: &out.inputs,
         window: Default::default(),
         warnings: vec![],
+        cloudwatch: None,
     });
     let mut v = serde_json::to_value(&r).unwrap();
     v["summary"]["inputs"] = Value::Null;

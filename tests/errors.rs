@@ -137,9 +137,21 @@ fn a_truncated_gzip_keeps_what_was_read() {
 }
 
 #[test]
-fn no_input_on_a_terminal_is_a_clear_error() {
-    // stdin is /dev/null here (not a terminal), so it is read as an empty log.
-    let out = run(&["--format", "json"]);
+fn no_input_and_no_eks_context_is_a_clear_error() {
+    // stdin is /dev/null (not data), no INPUT, no kubeconfig: nothing to read.
+    let home = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["--format", "json"])
+        .env("HOME", home.path())
+        .env_remove("KUBECONFIG")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no input") && err.contains("--cluster"), "{err}");
+    // An empty pipe is an (empty) input.
+    let out = run_stdin(&["--format", "json"], b"");
     assert_eq!(out.status.code(), Some(0));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["summary"]["events"], 0);

@@ -25,6 +25,7 @@ fn report(agg: &Aggregates) -> serde_json::Value {
         inputs: &[],
         window: Default::default(),
         warnings: vec![],
+        cloudwatch: None,
     }))
     .unwrap()
 }

@@ -71,6 +71,8 @@ pub struct SummaryAcc {
     pub no_user_agent: u64,
     /// Short requests without both timestamps, so without a latency.
     pub no_latency: u64,
+    /// Requests per input (per CloudWatch stream: one per API server instance).
+    pub requests_by_origin: FxHashMap<u32, u64>,
 }
 
 impl SummaryAcc {
@@ -129,6 +131,9 @@ impl SummaryAcc {
         self.saw_events_resource |= o.saw_events_resource;
         self.no_user_agent += o.no_user_agent;
         self.no_latency += o.no_latency;
+        for (k, v) in &o.requests_by_origin {
+            *self.requests_by_origin.entry(*k).or_default() += v;
+        }
     }
 
     /// The 1-based line number in its input of a position.

@@ -277,6 +277,8 @@ pub struct AuditEvent<'a> {
     pub stage_time: Option<Micros>,
     /// v1beta1 `timestamp`.
     pub legacy_time: Option<Micros>,
+    /// The time of the log record that carried the event (CloudWatch), set by the caller.
+    pub record_time: Option<Micros>,
     /// `requestObject.metadata.resourceVersion` (Request/RequestResponse level).
     pub request_rv: Option<&'a str>,
     /// `responseObject.metadata.resourceVersion` (RequestResponse level).
@@ -293,10 +295,13 @@ pub struct AuditEvent<'a> {
 
 impl<'a> AuditEvent<'a> {
     /// The event's own time: `requestReceivedTimestamp`, else `stageTimestamp`, else v1beta1
-    /// `timestamp` (DESIGN.md).
+    /// `timestamp`, else the time of the log record that carried it (DESIGN.md).
     #[must_use]
     pub fn time(&self) -> Option<Micros> {
-        self.received.or(self.stage_time).or(self.legacy_time)
+        self.received
+            .or(self.stage_time)
+            .or(self.legacy_time)
+            .or(self.record_time)
     }
 
     /// `stageTimestamp − requestReceivedTimestamp`, when both are logged and ordered.
@@ -334,6 +339,7 @@ impl<'a> AuditEvent<'a> {
             received: raw.request_received_timestamp.and_then(parse_rfc3339),
             stage_time: raw.stage_timestamp.and_then(parse_rfc3339),
             legacy_time: raw.timestamp.and_then(parse_rfc3339),
+            record_time: None,
             request_rv: rv(raw.request_object),
             response_rv: rv(raw.response_object),
             latency_etcd: ann.latency_etcd,

@@ -32,6 +32,8 @@ pub struct Inputs<'a> {
     pub window: Window,
     /// Warnings met on the way.
     pub warnings: Vec<String>,
+    /// The CloudWatch download's summary, as JSON.
+    pub cloudwatch: Option<serde_json::Value>,
 }
 
 fn time(t: Option<i64>) -> Option<String> {
@@ -149,6 +151,7 @@ fn summary(inp: &Inputs, span_s: f64) -> Summary {
                 bytes: i.bytes,
                 document: i.document,
                 error: i.error.clone(),
+                requests: i.requests,
             })
             .collect(),
         lines: s.lines,
@@ -187,6 +190,7 @@ fn summary(inp: &Inputs, span_s: f64) -> Summary {
         },
         coverage: coverage(a),
         warnings,
+        cloudwatch: inp.cloudwatch.clone(),
     }
 }
 

@@ -60,6 +60,8 @@ pub struct InputRow {
     pub document: bool,
     /// The error that ended it early.
     pub error: Option<String>,
+    /// Requests counted from it (per CloudWatch stream: per API server instance).
+    pub requests: u64,
 }
 
 /// A skipped line.
@@ -153,6 +155,9 @@ pub struct Summary {
     pub coverage: Vec<String>,
     /// Non-fatal problems met on the way.
     pub warnings: Vec<String>,
+    /// The CloudWatch download, when that was the source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloudwatch: Option<serde_json::Value>,
 }
 
 /// Percentiles in ms; null when there were no samples.

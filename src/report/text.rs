@@ -320,6 +320,35 @@ fn summary(out: &mut String, r: &Report) {
             w.until.as_deref().unwrap_or("now")
         );
     }
+    if let Some(c) = &s.cloudwatch {
+        let n = |k: &str| c[k].as_u64().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "cloudwatch {} ({}): {} streams, {} events fetched, {} duplicates dropped, {} pages, {} retries ({} throttled), {:.1} MB in {:.1} s",
+            sanitize(c["log_group"].as_str().unwrap_or("")),
+            c["region"].as_str().unwrap_or(""),
+            n("streams"),
+            num(n("events_fetched")),
+            num(n("duplicates_dropped")),
+            num(n("pages")),
+            num(n("retries")),
+            num(n("throttles")),
+            n("bytes") as f64 / 1e6,
+            c["elapsed_s"].as_f64().unwrap_or(0.0),
+        );
+        let per: Vec<String> = s
+            .inputs
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} {}",
+                    sanitize(i.name.rsplit('/').next().unwrap_or(&i.name)),
+                    num(i.requests)
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "requests per API server stream: {}", per.join(", "));
+    }
     for (reason, n) in &s.skipped.by_reason {
         let _ = writeln!(out, "skipped {reason}: {}", num(*n));
     }

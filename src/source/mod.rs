@@ -3,7 +3,11 @@
 //! Kubernetes.
 
 pub mod chunk;
+#[cfg(feature = "cloudwatch")]
+pub mod cloudwatch;
 pub mod inputs;
+#[cfg(feature = "cloudwatch")]
+pub mod kubeconfig;
 pub mod open;
 
 pub use chunk::{Chunk, read_chunks};

@@ -9,6 +9,8 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+pub mod moto;
+
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_audit-scan"))
 }

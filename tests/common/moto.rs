@@ -1,0 +1,202 @@
+//! The CloudWatch Logs emulator (moto's server) for tests: its endpoint, a loader that puts
+//! audit events into it through the real AWS SDK, and a fault-injecting HTTP proxy.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+
+/// moto's endpoint from `AUDIT_SCAN_MOTO_ENDPOINT` (set by `.ci/run`). Without it, a test
+/// skips loudly when run by hand, and fails in CI.
+pub fn endpoint() -> Option<String> {
+    match std::env::var("AUDIT_SCAN_MOTO_ENDPOINT") {
+        Ok(e) if !e.is_empty() => Some(e),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("AUDIT_SCAN_MOTO_ENDPOINT is not set in CI: .ci/run must start moto")
+        }
+        _ => {
+            eprintln!(
+                "\n*** SKIPPED: no CloudWatch emulator. Start one: moto_server -H 127.0.0.1 -p 5055, then AUDIT_SCAN_MOTO_ENDPOINT=http://127.0.0.1:5055 ***\n"
+            );
+            None
+        }
+    }
+}
+
+/// Environment that pins the SDK to static test credentials and no network but loopback.
+pub fn aws_env(cmd: &mut Command) -> &mut Command {
+    cmd.env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        )
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS")
+        .env_remove("KUBECONFIG")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn client(endpoint: &str) -> Client {
+    let conf = aws_sdk_cloudwatchlogs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .build();
+    Client::from_conf(conf)
+}
+
+/// One log event: CloudWatch time (ms) and message.
+pub type Record = (i64, String);
+
+/// Creates `group` with `streams` and puts each stream's records (sorted by time).
+pub fn load(endpoint: &str, group: &str, streams: &[(String, Vec<Record>)]) {
+    let c = client(endpoint);
+    runtime().block_on(async {
+        let _ = c.create_log_group().log_group_name(group).send().await;
+        for (name, records) in streams {
+            c.create_log_stream()
+                .log_group_name(group)
+                .log_stream_name(name)
+                .send()
+                .await
+                .unwrap();
+            let mut records = records.clone();
+            records.sort_by_key(|r| r.0);
+            for batch in records.chunks(2000) {
+                let events: Vec<InputLogEvent> = batch
+                    .iter()
+                    .map(|(t, m)| {
+                        InputLogEvent::builder()
+                            .timestamp(*t)
+                            .message(m)
+                            .build()
+                            .unwrap()
+                    })
+                    .collect();
+                c.put_log_events()
+                    .log_group_name(group)
+                    .log_stream_name(name)
+                    .set_log_events(Some(events))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+}
+
+/// A proxy in front of moto that answers some requests with ThrottlingException (HTTP 400) or a
+/// 500, and delays others. Returns its endpoint and the count of faults injected.
+pub fn faulty_proxy(upstream: &str) -> (String, Arc<AtomicU64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let upstream = upstream.trim_start_matches("http://").to_owned();
+    let faults = Arc::new(AtomicU64::new(0));
+    let counter = Arc::new(AtomicU64::new(0));
+    let f2 = faults.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let (up, faults, n) = (
+                upstream.clone(),
+                f2.clone(),
+                counter.fetch_add(1, Ordering::SeqCst),
+            );
+            std::thread::spawn(move || {
+                let _ = serve(conn, &up, n, &faults);
+            });
+        }
+    });
+    (format!("http://{addr}"), faults)
+}
+
+fn read_request(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 4096];
+    loop {
+        let n = s.read(&mut byte)?;
+        if n == 0 {
+            return Ok(buf);
+        }
+        buf.extend_from_slice(&byte[..n]);
+        if let Some(h) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..h]).to_ascii_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            while buf.len() < h + 4 + len {
+                let n = s.read(&mut byte)?;
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&byte[..n]);
+            }
+            return Ok(buf);
+        }
+    }
+}
+
+fn serve(mut client: TcpStream, upstream: &str, n: u64, faults: &AtomicU64) -> std::io::Result<()> {
+    client.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let req = read_request(&mut client)?;
+    if req.is_empty() {
+        return Ok(());
+    }
+    // Discovery (the first request) passes; then every 4th is throttled, every 7th fails.
+    let reply = |status: &str, kind: &str| {
+        let body = format!(r#"{{"__type":"{kind}","message":"injected by the test proxy"}}"#);
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-ErrorType: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    if n > 0 && n % 4 == 1 {
+        faults.fetch_add(1, Ordering::SeqCst);
+        return client.write_all(reply("400 Bad Request", "ThrottlingException").as_bytes());
+    }
+    if n > 0 && n % 7 == 3 {
+        faults.fetch_add(1, Ordering::SeqCst);
+        return client.write_all(
+            reply("500 Internal Server Error", "ServiceUnavailableException").as_bytes(),
+        );
+    }
+    if n % 5 == 2 {
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // Forward with `Connection: close`, relay the whole answer.
+    let text = String::from_utf8_lossy(&req);
+    let head_end = text.find("\r\n\r\n").unwrap_or(text.len());
+    let head: String = text[..head_end]
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let mut up = TcpStream::connect(upstream)?;
+    up.write_all(head.as_bytes())?;
+    up.write_all(b"\r\nConnection: close\r\n\r\n")?;
+    up.write_all(&req[(head_end + 4).min(req.len())..])?;
+    let mut resp = Vec::new();
+    up.read_to_end(&mut resp)?;
+    client.write_all(&resp)
+}
