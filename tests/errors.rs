@@ -149,7 +149,10 @@ fn no_input_and_no_eks_context_is_a_clear_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no input") && err.contains("--cluster"), "{err}");
+    assert!(
+        err.contains("no input") && err.contains("--cluster"),
+        "{err}"
+    );
     // An empty pipe is an (empty) input.
     let out = run_stdin(&["--format", "json"], b"");
     assert_eq!(out.status.code(), Some(0));

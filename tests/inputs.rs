@@ -227,3 +227,40 @@ fn filters_select_requests() {
     ]);
     assert_eq!(r["summary"]["requests"], 1);
 }
+
+#[test]
+fn cloudwatch_exports_to_s3_are_read_line_by_line() {
+    // CloudWatch's export to S3 writes `TIMESTAMP MESSAGE` lines, gzipped.
+    let dir = tempfile::tempdir().unwrap();
+    let plain = report(&[fixture(OCP).to_str().unwrap()]);
+    let mut text = String::new();
+    for e in events(&fixture(OCP)) {
+        let t = e["stageTimestamp"]
+            .as_str()
+            .unwrap_or("2023-06-12T13:30:00.000000Z");
+        text.push_str(&format!(
+            "{}Z {}\n",
+            &t[..23],
+            serde_json::to_string(&e).unwrap()
+        ));
+    }
+    // A cut record keeps the export's time.
+    text.push_str("2023-06-12T13:25:00.000Z {\"kind\":\"Event\",\"stage\":\"ResponseComplete\",\"verb\":\"get\",\"auditID\":\"cut\",\"user\":{\"username\":\"u\"},\"requestObject\":{\"a\":\"b[Truncated...]\n");
+    let path = dir.path().join("000000.gz");
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(text.as_bytes()).unwrap();
+    std::fs::write(&path, e.finish().unwrap()).unwrap();
+    let r = report(&[path.to_str().unwrap()]);
+    assert_eq!(
+        r["summary"]["skipped"]["total"], 0,
+        "{}",
+        r["summary"]["skipped"]
+    );
+    assert_eq!(
+        r["summary"]["requests"].as_u64().unwrap(),
+        plain["summary"]["requests"].as_u64().unwrap() + 1
+    );
+    assert_eq!(r["summary"]["truncated"], 1);
+    assert_eq!(r["summary"]["untimed"], 0);
+    assert_eq!(r["lists"], plain["lists"]);
+}
