@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::aggregate::Scope;
 use crate::aggregate::filter::{Filters, Patterns, Window};
 use crate::report::Format;
+use crate::rules::Severity;
 use crate::timefmt::{Micros, parse_time_arg};
 
 /// Which Kubernetes client is hurting the API server and etcd, and what should its owner change?
@@ -30,6 +31,11 @@ pub struct Cli {
 pub enum Command {
     /// Write a realistic synthetic audit log (for tests, benchmarks and demos).
     Generate(GenerateArgs),
+    /// List the detection rules, or print one rule's documentation.
+    Rules {
+        /// A rule code (AS201) or slug (tight-reconcile-loop).
+        id: Option<String>,
+    },
 }
 
 /// `audit-scan generate`.
@@ -50,6 +56,12 @@ pub struct GenerateArgs {
     /// Start time (RFC 3339).
     #[arg(long, default_value = "2024-05-01T10:00:00Z")]
     pub start: String,
+    /// Mean requests per second of the background traffic.
+    #[arg(long, default_value_t = 300.0)]
+    pub rate: f64,
+    /// Plant a problem in the traffic (repeatable): each is one rule's pattern.
+    #[arg(long, value_enum)]
+    pub plant: Vec<crate::synth::Plant>,
 }
 
 /// Scan options.
@@ -105,6 +117,16 @@ pub struct ScanArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Rule thresholds and suppressions (TOML; see `audit-scan rules`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Report only findings at or above this severity.
+    #[arg(long, value_enum, default_value_t = Severity::Info)]
+    pub min_severity: Severity,
+    /// Exit with code 1 when a finding at or above this severity exists (for CI).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
 
     /// CloudWatch Logs options.
     #[command(flatten)]

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod decode;
 pub mod pipeline;
 pub mod report;
+pub mod rules;
 pub mod source;
 pub mod synth;
 pub mod timefmt;
@@ -23,7 +24,9 @@ use report::{Format, TextStyle};
 
 /// Exit code: the run worked.
 pub const EXIT_OK: u8 = 0;
-/// Exit code: usage, input or I/O error, or a skipped line under `--strict`.
+/// Exit code: a finding at or above `--fail-on`.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code: usage, input or I/O error, or a skipped line under `--strict` (wins over 1).
 pub const EXIT_ERROR: u8 = 2;
 
 /// A failure with its exit code; its message is printed as `audit-scan: error: …`.
@@ -48,6 +51,7 @@ fn fail(message: impl Into<String>) -> anyhow::Error {
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Some(Command::Generate(g)) => synth::run(&g).map(|()| EXIT_OK),
+        Some(Command::Rules { id }) => print_rules(id.as_deref()),
         None => scan(&cli.scan),
     }
 }
@@ -159,6 +163,14 @@ fn cloudwatch_plan(args: &ScanArgs, scope: &mut aggregate::Scope) -> Result<Plan
 
 fn scan(args: &ScanArgs) -> Result<u8> {
     let mut scope = args.scope(now_micros()).map_err(fail)?;
+    let config = match &args.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| fail(format!("cannot read --config {}: {e}", p.display())))?;
+            rules::Config::parse(&text).map_err(|e| fail(format!("{}: {e}", p.display())))?
+        }
+        None => rules::Config::default(),
+    };
     let mut warnings = Vec::new();
     let plan = plan(args, &mut scope, &mut warnings)?;
     if args.strict && !warnings.is_empty() {
@@ -184,13 +196,23 @@ fn scan(args: &ScanArgs) -> Result<u8> {
         .and_then(|c| serde_json::to_value(c).ok());
     #[cfg(not(feature = "cloudwatch"))]
     let cloudwatch = None;
-    let report = report::build::build(&report::build::Inputs {
+    let mut report = report::build::build(&report::build::Inputs {
         aggregates: &out.aggregates,
         inputs: &out.inputs,
         window: scope.window,
         warnings,
         cloudwatch,
     });
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let (findings, suppressed) = rules::run(&report, &config, &today);
+    report.findings = findings
+        .into_iter()
+        .filter(|f| f.severity >= args.min_severity)
+        .collect();
+    for (i, f) in report.findings.iter_mut().enumerate() {
+        f.rank = i + 1;
+    }
+    report.suppressed = suppressed;
     if args.strict {
         if let Some(e) = report.summary.skipped.examples.first() {
             bail!(fail(format!(
@@ -227,7 +249,71 @@ fn scan(args: &ScanArgs) -> Result<u8> {
             timefmt::format_rfc3339(now_micros())
         );
     }
-    Ok(EXIT_OK)
+    let failing = args
+        .fail_on
+        .is_some_and(|level| report.findings.iter().any(|f| f.severity >= level));
+    Ok(if failing { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+fn print_rules(id: Option<&str>) -> Result<u8> {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    match id {
+        None => {
+            let _ = writeln!(
+                out,
+                "{:<6} {:<26} {:<68} THRESHOLDS",
+                "CODE", "SLUG", "TITLE"
+            );
+            for r in rules::RULES {
+                let th: Vec<String> = r
+                    .thresholds()
+                    .iter()
+                    .map(|t| format!("{}={}", t.name, t.default))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "{:<6} {:<26} {:<68} {}",
+                    r.code(),
+                    r.slug(),
+                    r.title(),
+                    th.join(" ")
+                );
+            }
+        }
+        Some(id) => {
+            let r = rules::find(id).ok_or_else(|| {
+                let codes: Vec<&str> = rules::RULES.iter().map(|r| r.code()).collect();
+                fail(format!(
+                    "unknown rule '{id}'; the rules are {}",
+                    codes.join(", ")
+                ))
+            })?;
+            let _ = writeln!(
+                out,
+                "{} {}: {}
+",
+                r.code(),
+                r.slug(),
+                r.title()
+            );
+            out.push_str(&rules::documentation(r));
+            let _ = writeln!(
+                out,
+                "
+
+# Thresholds (override in --config under [rules.{}])",
+                r.code()
+            );
+            for t in r.thresholds() {
+                let _ = writeln!(out, "- {} = {}: {}", t.name, t.default, t.source);
+            }
+        }
+    }
+    match std::io::Write::write_all(&mut std::io::stdout().lock(), out.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(EXIT_OK),
+    }
 }
 
 fn write_report(report: &report::Report, args: &ScanArgs) -> Result<()> {

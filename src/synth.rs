@@ -27,6 +27,8 @@ pub struct SynthConfig {
     pub start: Micros,
     /// Mean requests per second of the cluster.
     pub rate: f64,
+    /// Problems to plant in the background traffic.
+    pub plants: Vec<Plant>,
 }
 
 impl Default for SynthConfig {
@@ -37,6 +39,7 @@ impl Default for SynthConfig {
             nodes: 50,
             start: parse_rfc3339("2024-05-01T10:00:00Z").unwrap_or(0),
             rate: 300.0,
+            plants: Vec::new(),
         }
     }
 }
@@ -75,6 +78,235 @@ impl Rng {
     }
 }
 
+/// A problem planted in the traffic, one per detection rule, each by its own client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Plant {
+    /// `loop-operator` updates `configmaps team-a/app-state` once a second (AS201).
+    ReconcileLoop,
+    /// `config-syncer` sends updates that change nothing, RequestResponse level (AS202).
+    NoopUpdates,
+    /// `bulk-writer` patches 3 configmaps a second across 500 objects (AS203).
+    WriteHeavy,
+    /// `report-exporter` LISTs every pod from etcd every 5 s (AS101).
+    ExpensiveList,
+    /// `flaky-informer` watches secrets for 20 s of its 540 s and relists (AS102).
+    RelistStorm,
+    /// `sync-operator` updates `configmaps team-b/shared-config`; half are 409 Conflict (AS204).
+    ConflictStorm,
+    /// Argo CD and Flux both patch `deployments.apps team-c/web` (AS205).
+    FightingWriters,
+    /// `ci-deployer` GETs pods and a third are answered 429 (AS301).
+    Throttled,
+    /// `batch-sync` runs flat at client-go's 5 requests/s (AS302).
+    ClientThrottling,
+    /// `cfg-watcher` GETs the missing `configmaps team-x/feature-flags` every second (AS303).
+    MissingObject,
+    /// `slow-writer` creates configmaps that take 2–3 s (AS501).
+    SlowRequests,
+    /// `legacy-tool` calls `policy/v1beta1 poddisruptionbudgets` (AS401).
+    DeprecatedApi,
+}
+
+impl Plant {
+    /// Seconds between two of its requests.
+    fn period_s(self) -> f64 {
+        match self {
+            Self::ReconcileLoop | Self::Throttled | Self::MissingObject => 1.0,
+            Self::NoopUpdates => 2.0,
+            Self::WriteHeavy => 1.0 / 3.0,
+            Self::ExpensiveList => 5.0,
+            Self::RelistStorm => 10.0,
+            Self::ConflictStorm => 3.0,
+            Self::FightingWriters => 7.5,
+            Self::ClientThrottling => 1.0 / 4.95,
+            Self::SlowRequests => 5.0,
+            Self::DeprecatedApi => 30.0,
+        }
+    }
+
+    /// Its `n`-th request.
+    fn request(self, r: &mut Rng, n: u64) -> Req<'static> {
+        let base = Req::default();
+        let sa_of = |ns: &str, name: &str| sa(ns, name);
+        let mut q = match self {
+            Self::ReconcileLoop => Req {
+                verb: "update",
+                resource: "configmaps",
+                ns: "team-a".into(),
+                name: "app-state".into(),
+                user: sa_of("team-a", "loop-operator"),
+                ua: "loop-operator/v0.3.1 (linux/amd64) kubernetes/$Format",
+                latency: r.latency_us(8.0),
+                ..base
+            },
+            Self::NoopUpdates => {
+                let rv = 5000 + n;
+                Req {
+                    verb: "update",
+                    resource: "configmaps",
+                    ns: "team-n".into(),
+                    name: format!("cfg-{}", n % 40),
+                    user: sa_of("team-n", "config-syncer"),
+                    ua: "config-syncer/v1.2.0",
+                    level: "RequestResponse",
+                    bodies: Some((rv, rv)),
+                    latency: r.latency_us(6.0),
+                    ..base
+                }
+            }
+            Self::WriteHeavy => Req {
+                verb: "patch",
+                resource: "configmaps",
+                ns: "data".into(),
+                name: format!("batch-{}", n % 500),
+                user: sa_of("data", "bulk-writer"),
+                ua: "bulk-writer/v2.0.0",
+                latency: r.latency_us(9.0),
+                ..base
+            },
+            Self::ExpensiveList => Req {
+                verb: "list",
+                resource: "pods",
+                user: sa_of("reporting", "exporter"),
+                ua: "report-exporter/v1.0.0",
+                latency: r.latency_us(900.0),
+                ..base
+            },
+            Self::RelistStorm => {
+                if n.is_multiple_of(2) {
+                    Req {
+                        verb: "watch",
+                        resource: "secrets",
+                        ns: "edge".into(),
+                        user: sa_of("edge", "flaky"),
+                        ua: "flaky-informer/v2.1.0",
+                        latency: 20_000_000,
+                        ..base
+                    }
+                } else {
+                    Req {
+                        verb: "list",
+                        resource: "secrets",
+                        ns: "edge".into(),
+                        user: sa_of("edge", "flaky"),
+                        ua: "flaky-informer/v2.1.0",
+                        latency: r.latency_us(15.0),
+                        ..base
+                    }
+                }
+            }
+            Self::ConflictStorm => {
+                let conflict = n.is_multiple_of(2);
+                Req {
+                    verb: "update",
+                    resource: "configmaps",
+                    ns: "team-b".into(),
+                    name: "shared-config".into(),
+                    user: sa_of("team-b", "sync-operator"),
+                    ua: "sync-operator/v1.0.0",
+                    code: if conflict { 409 } else { 200 },
+                    reason: if conflict { "Conflict" } else { "" },
+                    latency: r.latency_us(7.0),
+                    ..base
+                }
+            }
+            Self::FightingWriters => {
+                let (ua, ns, name) = if n.is_multiple_of(2) {
+                    (
+                        "argocd-application-controller/v2.11.3 (linux/amd64) kubernetes/1e5e9e8",
+                        "argocd",
+                        "argocd-application-controller",
+                    )
+                } else {
+                    (
+                        "kustomize-controller/v1.3.0",
+                        "flux-system",
+                        "kustomize-controller",
+                    )
+                };
+                Req {
+                    verb: "patch",
+                    group: "apps",
+                    resource: "deployments",
+                    ns: "team-c".into(),
+                    name: "web".into(),
+                    user: sa_of(ns, name),
+                    ua,
+                    latency: r.latency_us(10.0),
+                    ..base
+                }
+            }
+            Self::Throttled => {
+                let throttled = n.is_multiple_of(3);
+                Req {
+                    verb: "get",
+                    resource: "pods",
+                    ns: "ci".into(),
+                    name: format!("job-{}", n % 20),
+                    user: sa_of("ci", "deployer"),
+                    ua: "ci-deployer/v1.0.0",
+                    code: if throttled { 429 } else { 200 },
+                    reason: if throttled { "TooManyRequests" } else { "" },
+                    latency: r.latency_us(3.0),
+                    ..base
+                }
+            }
+            Self::ClientThrottling => Req {
+                verb: "get",
+                resource: "configmaps",
+                ns: "jobs".into(),
+                name: format!("job-{}", n % 100),
+                user: sa_of("jobs", "batch-sync"),
+                ua: "batch-sync/v0.9.0",
+                latency: r.latency_us(2.0),
+                ..base
+            },
+            Self::MissingObject => Req {
+                verb: "get",
+                resource: "configmaps",
+                ns: "team-x".into(),
+                name: "feature-flags".into(),
+                user: sa_of("team-x", "cfg-watcher"),
+                ua: "cfg-watcher/v1.0.0",
+                code: 404,
+                reason: "NotFound",
+                latency: r.latency_us(2.0),
+                ..base
+            },
+            Self::SlowRequests => Req {
+                verb: "create",
+                resource: "configmaps",
+                ns: "team-s".into(),
+                name: format!("report-{n}"),
+                user: sa_of("team-s", "slow-writer"),
+                ua: "slow-writer/v1.0.0",
+                latency: 2_000_000 + r.below(1_000_000) as Micros,
+                ..base
+            },
+            Self::DeprecatedApi => Req {
+                verb: "get",
+                group: "policy",
+                version: "v1beta1",
+                resource: "poddisruptionbudgets",
+                ns: "ops".into(),
+                name: "web".into(),
+                user: sa_of("ops", "legacy"),
+                ua: "legacy-tool/v0.9.0",
+                annotations: r#""k8s.io/deprecated":"true","k8s.io/removed-release":"1.25""#,
+                latency: r.latency_us(3.0),
+                ..base
+            },
+        };
+        q.uri = path(q.group, q.version, &q.ns, q.resource, &q.name, q.sub);
+        match q.verb {
+            "watch" => q.uri.push_str("?allowWatchBookmarks=true&resourceVersion=12345&timeout=9m0s&timeoutSeconds=540&watch=true"),
+            "list" if self == Self::RelistStorm => q.uri.push_str("?resourceVersion=0"),
+            _ => {}
+        }
+        q
+    }
+}
+
 /// One synthetic request.
 struct Req<'a> {
     verb: &'a str,
@@ -91,6 +323,35 @@ struct Req<'a> {
     code: u16,
     reason: &'a str,
     latency: Micros,
+    level: &'a str,
+    /// resourceVersions of the request and response bodies (RequestResponse level).
+    bodies: Option<(u64, u64)>,
+    /// Extra annotation members, JSON (`"k8s.io/deprecated":"true"`).
+    annotations: &'a str,
+}
+
+impl Default for Req<'_> {
+    fn default() -> Self {
+        Self {
+            verb: "get",
+            uri: String::new(),
+            user: String::new(),
+            groups: r#"["system:serviceaccounts","system:authenticated"]"#,
+            ua: "",
+            group: "",
+            version: "v1",
+            resource: "",
+            sub: "",
+            ns: String::new(),
+            name: String::new(),
+            code: 200,
+            reason: "",
+            latency: 0,
+            level: "Metadata",
+            bodies: None,
+            annotations: "",
+        }
+    }
 }
 
 const NAMESPACES: &[&str] = &[
@@ -127,22 +388,7 @@ fn path(group: &str, version: &str, ns: &str, resource: &str, name: &str, sub: &
 
 #[allow(clippy::too_many_lines)]
 fn request<'a>(r: &mut Rng, nodes: u64) -> Req<'a> {
-    let mut q = Req {
-        verb: "get",
-        uri: String::new(),
-        user: String::new(),
-        groups: r#"["system:serviceaccounts","system:authenticated"]"#,
-        ua: "",
-        group: "",
-        version: "v1",
-        resource: "",
-        sub: "",
-        ns: String::new(),
-        name: String::new(),
-        code: 200,
-        reason: "",
-        latency: 0,
-    };
+    let mut q = Req::default();
     let ns = (*r.pick(NAMESPACES)).to_owned();
     let roll = r.below(1000);
     match roll {
@@ -399,34 +645,43 @@ fn request<'a>(r: &mut Rng, nodes: u64) -> Req<'a> {
                 ..q
             };
         }
-        840..=939 => {
-            let (ua, who, res, cluster) = *r.pick(&[
+        840..=934 => {
+            // Applications reading their own config.
+            let res = *r.pick(&["configmaps", "secrets"]);
+            let name = format!("{}-{}", &res[..res.len() - 1], r.below(50));
+            let app = *r.pick(&["web", "checkout", "search"]);
+            q = Req {
+                verb: "get",
+                resource: res,
+                ns,
+                name,
+                user: sa(app, app),
+                ua: "web-app/v1.4.2",
+                latency: r.latency_us(2.0),
+                ..q
+            };
+        }
+        935..=939 => {
+            // Monitoring relists from the watch cache now and then.
+            let (ua, who, res) = *r.pick(&[
                 (
                     "kube-state-metrics/v2.10.1 (linux/amd64) kubernetes/abc",
                     ("monitoring", "kube-state-metrics"),
                     "pods",
-                    true,
                 ),
                 (
                     "Prometheus/2.51.0",
                     ("monitoring", "prometheus"),
                     "endpoints",
-                    false,
-                ),
-                (
-                    "kube-state-metrics/v2.10.1 (linux/amd64) kubernetes/abc",
-                    ("monitoring", "kube-state-metrics"),
-                    "configmaps",
-                    true,
                 ),
             ]);
             q = Req {
                 verb: "list",
                 resource: res,
-                ns: if cluster { String::new() } else { ns },
+                ns: if res == "pods" { String::new() } else { ns },
                 user: sa(who.0, who.1),
                 ua,
-                latency: r.latency_us(if cluster { 350.0 } else { 20.0 }),
+                latency: r.latency_us(if res == "pods" { 120.0 } else { 10.0 }),
                 ..q
             };
         }
@@ -459,12 +714,11 @@ fn finish(r: &mut Rng, q: &mut Req) {
     let mut uri = path(q.group, q.version, &q.ns, q.resource, &q.name, q.sub);
     match q.verb {
         "list" => {
-            let style = r.below(4);
-            uri.push_str(match style {
-                0 => "?resourceVersion=0",
-                1 => "?limit=500",
-                2 => "?limit=500&resourceVersion=0",
-                _ => "",
+            // Informers relist from the watch cache.
+            uri.push_str(if r.below(2) == 0 {
+                "?resourceVersion=0"
+            } else {
+                "?limit=500&resourceVersion=0"
             });
         }
         "watch" => {
@@ -483,13 +737,14 @@ fn finish(r: &mut Rng, q: &mut Req) {
         _ => {}
     }
     q.uri = uri;
-    let e = r.below(10_000);
+    // Realistic background error rates: conflicts and 404s are rare, 429 and 5xx rarer.
+    let e = r.below(100_000);
     match q.verb {
-        "update" | "patch" if e < 200 => (q.code, q.reason) = (409, "Conflict"),
-        "create" if e < 100 => (q.code, q.reason) = (409, "AlreadyExists"),
-        "get" if e < 150 => (q.code, q.reason) = (404, "NotFound"),
-        _ if e < 20 => (q.code, q.reason) = (429, "TooManyRequests"),
-        _ if e < 25 => (q.code, q.reason) = (500, "InternalError"),
+        "update" | "patch" if e < 100 => (q.code, q.reason) = (409, "Conflict"),
+        "create" if e < 500 => (q.code, q.reason) = (409, "AlreadyExists"),
+        "get" if e < 500 => (q.code, q.reason) = (404, "NotFound"),
+        _ if e < 2 => (q.code, q.reason) = (429, "TooManyRequests"),
+        _ if e < 4 => (q.code, q.reason) = (500, "InternalError"),
         _ => {}
     }
 }
@@ -518,7 +773,8 @@ fn write_event(
 ) {
     let _ = write!(
         out,
-        r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{id}","stage":"{stage}","requestURI":"{}","verb":"{}","user":{{"username":"{}","uid":"{}","groups":{}}},"sourceIPs":["10.0.{}.{}"],"userAgent":"{}","objectRef":{{"resource":"{}""#,
+        r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"{}","auditID":"{id}","stage":"{stage}","requestURI":"{}","verb":"{}","user":{{"username":"{}","uid":"{}","groups":{}}},"sourceIPs":["10.0.{}.{}"],"userAgent":"{}","objectRef":{{"resource":"{}""#,
+        q.level,
         q.uri.replace('&', "\\u0026"),
         q.verb,
         q.user,
@@ -555,9 +811,22 @@ fn write_event(
     } else {
         out.push_str(r#","code":200"#);
     }
+    out.push('}');
+    if let (Some((req_rv, resp_rv)), "ResponseComplete") = (q.bodies, stage) {
+        let _ = write!(
+            out,
+            r#","requestObject":{{"kind":"ConfigMap","apiVersion":"v1","metadata":{{"name":"{}","resourceVersion":"{req_rv}"}},"data":{{"k":"v"}}}},"responseObject":{{"kind":"ConfigMap","apiVersion":"v1","metadata":{{"name":"{}","resourceVersion":"{resp_rv}"}},"data":{{"k":"v"}}}}"#,
+            q.name, q.name
+        );
+    }
+    let extra = if q.annotations.is_empty() {
+        String::new()
+    } else {
+        format!(",{}", q.annotations)
+    };
     let _ = writeln!(
         out,
-        r#"}},"requestReceivedTimestamp":"{}","stageTimestamp":"{}","annotations":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding \"system:{}\""}}}}"#,
+        r#","requestReceivedTimestamp":"{}","stageTimestamp":"{}","annotations":{{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding \"system:{}\""{extra}}}}}"#,
         micros6(received),
         micros6(stage_time),
         q.resource,
@@ -584,8 +853,44 @@ pub fn generate(cfg: &SynthConfig, out: &mut impl Write) -> io::Result<(u64, u64
     let (mut bytes, mut events, mut requests) = (0u64, 0u64, 0u64);
     let mut line = String::with_capacity(2048);
     let step = (1e6 / cfg.rate) as u64;
+    let mut planted: Vec<(Plant, Micros, u64)> =
+        cfg.plants.iter().map(|p| (*p, cfg.start, 0)).collect();
     while bytes < cfg.bytes {
         now += (r.below(2 * step.max(1)) + 1) as Micros;
+        for (plant, next, n) in &mut planted {
+            while *next <= now {
+                let q = plant.request(&mut r, *n);
+                let id = uuid(&mut r);
+                line.clear();
+                if q.verb == "watch" {
+                    write_event(
+                        &mut line,
+                        &mut r,
+                        &q,
+                        "ResponseStarted",
+                        *next - q.latency,
+                        *next - q.latency + 2_000,
+                        &id,
+                    );
+                    events += 1;
+                }
+                write_event(
+                    &mut line,
+                    &mut r,
+                    &q,
+                    "ResponseComplete",
+                    *next - q.latency,
+                    *next,
+                    &id,
+                );
+                events += 1;
+                requests += 1;
+                out.write_all(line.as_bytes())?;
+                bytes += line.len() as u64;
+                *next += (plant.period_s() * 1e6) as Micros;
+                *n += 1;
+            }
+        }
         let q = request(&mut r, u64::from(cfg.nodes.max(1)));
         let id = uuid(&mut r);
         line.clear();
@@ -660,7 +965,8 @@ pub fn run(g: &GenerateArgs) -> Result<()> {
         nodes: g.nodes,
         start: parse_rfc3339(&g.start)
             .with_context(|| format!("invalid --start '{}': use RFC 3339", g.start))?,
-        ..SynthConfig::default()
+        rate: g.rate,
+        plants: g.plant.clone(),
     };
     let name = g.output.to_string_lossy().to_string();
     if name == "-" {

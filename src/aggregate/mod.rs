@@ -18,6 +18,7 @@ use crate::timefmt::{MINUTE_US, Micros};
 use filter::{FilterView, Filters, Window};
 use interner::Interner;
 use objects::{ObjectTable, ObjectWrite, object_key};
+use sketch::LatencySketch;
 use summary::SummaryAcc;
 use tables::{
     CallStats, ClientStats, ErrorStats, ListStats, MinuteTotals, WatchStats, WriteStats,
@@ -114,11 +115,41 @@ pub struct Aggregates {
     pub errors: FxHashMap<ErrorKey, ErrorStats>,
     /// Watches per client × resource.
     pub watches: FxHashMap<(u32, u32), WatchStats>,
+    /// Requests per client × verb × resource (`pods/eviction` style with a subresource).
+    pub calls: FxHashMap<(u32, u32, u32), u64>,
+    /// Latency per client × SLO class ([`SLO_CLASSES`]).
+    pub slo: FxHashMap<(u32, u8), LatencySketch>,
+    /// Calls to deprecated APIs per client × group/version/resource × removal release.
+    pub deprecated: FxHashMap<(u32, u32, u32), ErrorStats>,
     /// Highest kube-apiserver / kube-controller-manager version seen: (major, minor).
     pub server_version: Option<(u32, u32)>,
     client_cache: FxHashMap<Box<str>, Who>,
     verb_ids: [Option<u32>; 8],
     key_buf: String,
+}
+
+/// The upstream Kubernetes API call latency SLI classes (sig-scalability
+/// `api_call_latency.md`): single-object mutating and read-only calls (P99 ≤ 1 s), LISTs within a
+/// namespace (≤ 5 s) and across the cluster (≤ 30 s).
+pub const SLO_CLASSES: [(&str, f64); 4] = [
+    ("mutating", 1.0),
+    ("read-only", 1.0),
+    ("list-namespace", 5.0),
+    ("list-cluster", 30.0),
+];
+
+/// The SLO class of a short request, if it has one.
+fn slo_class(verb: &str, ev: &AuditEvent, is_list: bool) -> Option<u8> {
+    if ev.resource.is_empty() {
+        return None; // non-resource URLs (/healthz, /metrics) are outside the SLI
+    }
+    match verb {
+        "create" | "update" | "patch" | "delete" => Some(0),
+        "get" => Some(1),
+        _ if is_list && !ev.namespace.is_empty() => Some(2),
+        _ if is_list => Some(3),
+        _ => None,
+    }
 }
 
 /// Interned identity of a request's sender.
@@ -329,15 +360,59 @@ impl Aggregates {
         if is_write {
             self.write(ev, client, resource, verb_id, time);
         }
+        // `pods/eviction` apart from `pods`: a 429 there is a PodDisruptionBudget's answer.
+        let target = if ev.subresource.is_empty() {
+            resource
+        } else {
+            self.key_buf.clear();
+            self.key_buf.push_str(self.strings.name(resource));
+            self.key_buf.push('/');
+            self.key_buf.push_str(ev.subresource);
+            self.strings.id(&self.key_buf)
+        };
+        *self.calls.entry((client, verb_id, target)).or_default() += 1;
         if failed {
             let reason = self.strings.id(ev.reason);
             let e = self
                 .errors
-                .entry((client, code, reason, verb_id, resource))
+                .entry((client, code, reason, verb_id, target))
                 .or_default();
             e.count += 1;
             e.span.observe(time);
             e.samples.offer(time, ev.audit_id);
+            if code == 409
+                && ev.reason != "AlreadyExists"
+                && verb != "create"
+                && !ev.name.is_empty()
+            {
+                let mut key = std::mem::take(&mut self.key_buf);
+                object_key(&mut key, ev.api_group, ev.resource, ev.namespace, ev.name);
+                self.objects.conflict(&key, time);
+                self.key_buf = key;
+            }
+        }
+        if let Some(l) = latency
+            && let Some(class) = slo_class(verb, ev, is_list)
+        {
+            self.slo.entry((client, class)).or_default().add(l);
+        }
+        if ev.deprecated || ev.removed_release.is_some() {
+            self.key_buf.clear();
+            for (i, part) in [ev.api_group, ev.api_version, ev.resource]
+                .iter()
+                .enumerate()
+            {
+                if i > 0 {
+                    self.key_buf.push('/');
+                }
+                self.key_buf.push_str(part);
+            }
+            let gvr = self.strings.id(&self.key_buf);
+            let removed = self.strings.id(ev.removed_release.unwrap_or(""));
+            let d = self.deprecated.entry((client, gvr, removed)).or_default();
+            d.count += 1;
+            d.span.observe(time);
+            d.samples.offer(time, ev.audit_id);
         }
     }
 
@@ -445,6 +520,15 @@ impl Aggregates {
         });
         merge_map(&mut self.watches, &other.watches, &r, |(a, b)| (m(a), m(b)));
         self.server_version = self.server_version.max(other.server_version);
+        merge_map(&mut self.calls, &other.calls, &r, |(a, b, c)| {
+            (m(a), m(b), m(c))
+        });
+        for (k, v) in &other.slo {
+            self.slo.entry((m(&k.0), k.1)).or_default().merge(v);
+        }
+        merge_map(&mut self.deprecated, &other.deprecated, &r, |(a, b, c)| {
+            (m(a), m(b), m(c))
+        });
     }
 
     /// Whether kube-apiserver serves consistent LISTs from the watch cache (1.31+), if known.

@@ -49,6 +49,8 @@ pub struct ObjectStats {
     pub status_writes: u64,
     /// Of which no-op updates (RequestResponse level).
     pub noop: u64,
+    /// Writes to it answered 409 Conflict (optimistic-concurrency failures).
+    pub conflicts: u64,
     /// Writers (interned client ids) with their counts, in order of first sight.
     pub writers: Vec<(u32, u64)>,
     /// Writes per active minute, sorted by minute.
@@ -196,20 +198,36 @@ impl ObjectTable {
         self.prune_if_full();
     }
 
+    /// Records a write to `key` answered 409 Conflict.
+    pub fn conflict(&mut self, key: &str, time: Option<Micros>) {
+        if !self.objects.contains_key(key) {
+            self.objects.insert(key.into(), ObjectStats::default());
+        }
+        if let Some(o) = self.objects.get_mut(key) {
+            o.conflicts += 1;
+            o.span.observe(time);
+        }
+        self.prune_if_full();
+    }
+
     fn prune_if_full(&mut self) {
         if self.objects.len() <= MAX_OBJECTS {
             return;
         }
-        let mut counts: Vec<u64> = self.objects.values().map(|o| o.count).collect();
+        let mut counts: Vec<u64> = self
+            .objects
+            .values()
+            .map(|o| o.count + o.conflicts)
+            .collect();
         let keep = MAX_OBJECTS / 2;
         counts.select_nth_unstable_by(keep, |a, b| b.cmp(a));
         let cut = counts[keep];
         let before = self.objects.len();
         let mut max_dropped = 0;
         self.objects.retain(|_, o| {
-            let k = o.count > cut;
+            let k = o.count + o.conflicts > cut;
             if !k {
-                max_dropped = max_dropped.max(o.count);
+                max_dropped = max_dropped.max(o.count + o.conflicts);
             }
             k
         });
@@ -224,6 +242,7 @@ impl ObjectTable {
             dst.count += o.count;
             dst.status_writes += o.status_writes;
             dst.noop += o.noop;
+            dst.conflicts += o.conflicts;
             let index: Vec<u8> = o
                 .writers
                 .iter()

@@ -6,18 +6,21 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 
 use super::model::{
-    ClientRow, CrdRow, ErrorRow, InputRow, LatencyRow, ListRow, MinuteRow, NameCount, ObjectRow,
-    ObjectTableRow, Report, RvRow, SCHEMA, Series, SkipRow, Skipped, Summary, Tool, WatchRow,
-    WindowRow, WriteRow,
+    CallRow, ClientRow, CrdRow, DeprecatedRow, ErrorRow, InputRow, LatencyRow, ListRow, MinuteRow,
+    NameCount, ObjectRow, ObjectTableRow, Report, RvRow, SCHEMA, Series, SkipRow, Skipped, SloRow,
+    Summary, Tool, WatchRow, WindowRow, WriteRow,
 };
-use crate::aggregate::Aggregates;
 use crate::aggregate::filter::Window;
 use crate::aggregate::objects::split_key;
 use crate::aggregate::sketch::{LatencySketch, Span};
 use crate::aggregate::tables::{ClientStats, RV_SLOTS};
+use crate::aggregate::{Aggregates, SLO_CLASSES};
 use crate::decode::{Level, Stage};
 use crate::pipeline::InputStats;
 use crate::timefmt::{MINUTE_US, format_minute, format_rfc3339};
+
+/// Writes-per-minute levels counted in `objects[].busy_minutes`.
+pub const BUSY_THRESHOLDS: [u32; 6] = [5, 10, 20, 30, 60, 120];
 
 /// Objects listed in the report.
 pub const MAX_OBJECT_ROWS: usize = 1000;
@@ -101,7 +104,11 @@ pub fn build(inp: &Inputs) -> Report {
         writes: write_rows(a, span_s),
         objects: object_rows(a),
         errors: error_rows(a),
+        calls: call_rows(a),
+        slo: slo_rows(a),
+        deprecated: deprecated_rows(a),
         findings: Vec::new(),
+        suppressed: Vec::new(),
     }
 }
 
@@ -467,6 +474,12 @@ fn object_rows(a: &Aggregates) -> Vec<ObjectRow> {
                 peak_minute: peak.map(|(m, _)| format_minute(m)),
                 peak_writes: peak.map_or(0, |(_, c)| u64::from(c)),
                 multi_writer_minutes: o.multi_writer_minutes(),
+                active_minutes: o.minutes.len() as u64,
+                busy_minutes: BUSY_THRESHOLDS
+                    .iter()
+                    .map(|n| (n.to_string(), o.minutes_with_at_least(*n)))
+                    .collect(),
+                conflicts: o.conflicts,
                 first: time(o.span.first),
                 last: time(o.span.last),
                 sample_audit_ids: o.samples.ids(),
@@ -476,11 +489,13 @@ fn object_rows(a: &Aggregates) -> Vec<ObjectRow> {
 }
 
 /// Classifies an error response. A 409 is a conflict (an optimistic-concurrency failure) unless
-/// its reason is `AlreadyExists`, which a create answers when the object exists.
+/// its reason is `AlreadyExists`, which a create answers when the object exists — or, when the
+/// log dropped the reason, unless it answered a create (which cannot conflict otherwise).
 #[must_use]
-pub fn error_kind(code: u16, reason: &str) -> &'static str {
+pub fn error_kind(code: u16, reason: &str, verb: &str) -> &'static str {
     match (code, reason) {
         (409, "AlreadyExists") => "already_exists",
+        (409, "") if verb == "create" => "already_exists",
         (409, _) => "conflict",
         (429, _) => "throttled",
         (404, _) => "not_found",
@@ -500,7 +515,7 @@ fn error_rows(a: &Aggregates) -> Vec<ErrorRow> {
             client: n(c),
             code: *code,
             reason: n(reason),
-            kind: error_kind(*code, a.strings.name(*reason)),
+            kind: error_kind(*code, a.strings.name(*reason), a.strings.name(*verb)),
             verb: n(verb),
             resource: n(res),
             count: e.count,
@@ -557,6 +572,69 @@ fn watch_rows(a: &Aggregates, lists: &[ListRow]) -> Vec<WatchRow> {
         y.count
             .cmp(&x.count)
             .then_with(|| (&x.client, &x.resource).cmp(&(&y.client, &y.resource)))
+    });
+    rows
+}
+
+fn slo_rows(a: &Aggregates) -> Vec<SloRow> {
+    let mut rows: Vec<SloRow> = a
+        .slo
+        .iter()
+        .map(|((c, class), l)| {
+            let (name, threshold_s) = SLO_CLASSES[usize::from(*class)];
+            let latency_ms = latency(l);
+            SloRow {
+                client: a.strings.name(*c).to_owned(),
+                class: name.to_owned(),
+                threshold_s,
+                over: latency_ms.is_some_and(|l| l.p99 > threshold_s * 1000.0),
+                latency_ms,
+            }
+        })
+        .collect();
+    rows.sort_by(|x, y| (&x.client, &x.class).cmp(&(&y.client, &y.class)));
+    rows
+}
+
+fn deprecated_rows(a: &Aggregates) -> Vec<DeprecatedRow> {
+    let n = |id: &u32| a.strings.name(*id).to_owned();
+    let mut rows: Vec<DeprecatedRow> = a
+        .deprecated
+        .iter()
+        .map(|((c, api, removed), d)| DeprecatedRow {
+            client: n(c),
+            api: n(api),
+            removed_release: Some(n(removed)).filter(|r| !r.is_empty()),
+            count: d.count,
+            first: time(d.span.first),
+            last: time(d.span.last),
+            sample_audit_ids: d.samples.ids(),
+        })
+        .collect();
+    rows.sort_by(|x, y| {
+        y.count
+            .cmp(&x.count)
+            .then_with(|| (&x.client, &x.api).cmp(&(&y.client, &y.api)))
+    });
+    rows
+}
+
+fn call_rows(a: &Aggregates) -> Vec<CallRow> {
+    let n = |id: &u32| a.strings.name(*id).to_owned();
+    let mut rows: Vec<CallRow> = a
+        .calls
+        .iter()
+        .map(|((c, v, r), count)| CallRow {
+            client: n(c),
+            verb: n(v),
+            resource: n(r),
+            count: *count,
+        })
+        .collect();
+    rows.sort_by(|x, y| {
+        y.count
+            .cmp(&x.count)
+            .then_with(|| (&x.client, &x.verb, &x.resource).cmp(&(&y.client, &y.verb, &y.resource)))
     });
     rows
 }

@@ -34,8 +34,16 @@ pub struct Report {
     pub errors: Vec<ErrorRow>,
     /// Watches per client × resource.
     pub watches: Vec<WatchRow>,
-    /// Ranked findings (the detection rules fill this; empty until they run).
-    pub findings: Vec<serde_json::Value>,
+    /// Requests per client × verb × resource.
+    pub calls: Vec<CallRow>,
+    /// Latency per client × SLO class against the upstream SLIs.
+    pub slo: Vec<SloRow>,
+    /// Calls to deprecated APIs.
+    pub deprecated: Vec<DeprecatedRow>,
+    /// Findings ranked by score (the detection rules in `src/rules/`).
+    pub findings: Vec<crate::rules::Finding>,
+    /// Findings a `--config` suppression matched, with its reason: reported, never dropped.
+    pub suppressed: Vec<crate::rules::Finding>,
 }
 
 /// Tool name and version.
@@ -393,6 +401,12 @@ pub struct ObjectRow {
     pub peak_writes: u64,
     /// Minutes with two or more writers.
     pub multi_writer_minutes: u64,
+    /// Minutes with at least one write.
+    pub active_minutes: u64,
+    /// Minutes with at least N writes, for N in 5, 10, 20, 30, 60, 120 (keys are N).
+    pub busy_minutes: BTreeMap<String, u64>,
+    /// Writes answered 409 Conflict.
+    pub conflicts: u64,
     /// First time.
     pub first: Option<String>,
     /// Last time.
@@ -456,4 +470,51 @@ pub struct WatchRow {
     pub first: Option<String>,
     /// Last time.
     pub last: Option<String>,
+}
+
+/// Latency of one client's calls of one SLO class.
+#[derive(Debug, Clone, Serialize)]
+pub struct SloRow {
+    /// Client.
+    pub client: String,
+    /// `mutating`, `read-only`, `list-namespace`, `list-cluster`.
+    pub class: String,
+    /// The upstream SLO on P99, seconds.
+    pub threshold_s: f64,
+    /// Latency (its `samples` is the call count).
+    pub latency_ms: Option<LatencyRow>,
+    /// P99 above the SLO threshold.
+    pub over: bool,
+}
+
+/// Calls of one client to one deprecated API.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeprecatedRow {
+    /// Client.
+    pub client: String,
+    /// `group/version/resource` (`""` group is core).
+    pub api: String,
+    /// The release that removes it (`k8s.io/removed-release`), if announced.
+    pub removed_release: Option<String>,
+    /// Calls.
+    pub count: u64,
+    /// First time.
+    pub first: Option<String>,
+    /// Last time.
+    pub last: Option<String>,
+    /// Earliest auditIDs.
+    pub sample_audit_ids: Vec<String>,
+}
+
+/// Requests of one client × verb × resource.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallRow {
+    /// Client.
+    pub client: String,
+    /// Verb.
+    pub verb: String,
+    /// Resource (`pods/eviction` with a subresource).
+    pub resource: String,
+    /// Requests.
+    pub count: u64,
 }

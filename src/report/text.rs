@@ -51,6 +51,7 @@ fn section(
 pub fn render(r: &Report, style: TextStyle) -> String {
     let mut out = String::new();
     summary(&mut out, r);
+    findings(&mut out, r, style);
     let top = style.top;
 
     let mut t = Table::new(&[
@@ -367,4 +368,75 @@ fn summary(out: &mut String, r: &Report) {
     for w in &s.warnings {
         let _ = writeln!(out, "warning: {}", sanitize(w));
     }
+}
+
+fn findings(out: &mut String, r: &Report, style: TextStyle) {
+    if r.findings.is_empty() {
+        let _ = writeln!(out, "\nFindings: none at or above the chosen severity");
+    } else {
+        let shown = r.findings.len().min(style.top);
+        let _ = writeln!(
+            out,
+            "\nFindings ({} of {}; ranked by estimated cost in APF seat-seconds per hour)",
+            shown,
+            r.findings.len()
+        );
+    }
+    let wrap = style.width.max(40) - 7;
+    for f in r.findings.iter().take(style.top) {
+        let sev = f.severity.name().to_uppercase();
+        let sev = if style.color {
+            let code = match f.severity {
+                crate::rules::Severity::Critical | crate::rules::Severity::High => "31",
+                crate::rules::Severity::Medium => "33",
+                _ => "2",
+            };
+            format!("\x1b[{code}m{sev}\x1b[0m")
+        } else {
+            sev
+        };
+        let _ = writeln!(
+            out,
+            "{:>3}. {sev} {} {} score {}",
+            f.rank,
+            f.rule,
+            f.slug,
+            num(f.score.round() as u64)
+        );
+        for line in textwrap(&sanitize(&f.headline), wrap) {
+            let _ = writeln!(out, "     {line}");
+        }
+        for (i, line) in textwrap(&sanitize(&f.remediation), wrap)
+            .into_iter()
+            .enumerate()
+        {
+            let _ = writeln!(out, "     {}{line}", if i == 0 { "fix: " } else { "     " });
+        }
+    }
+    if !r.suppressed.is_empty() {
+        let _ = writeln!(
+            out,
+            "({} finding(s) suppressed by --config; listed in the JSON report)",
+            r.suppressed.len()
+        );
+    }
+}
+
+/// Greedy word wrap.
+fn textwrap(s: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    for word in s.split_whitespace() {
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines
 }

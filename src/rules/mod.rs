@@ -1,0 +1,330 @@
+//! Rules: detections that read the report's tables (never raw events) and say which client
+//! hurts the control plane, how much (a score in the shared [`cost`] unit), the evidence, and
+//! what its owner should change. A registry of units, like a linter's: each rule has a stable
+//! code (`AS101`, never reused), a slug, documented thresholds, and its own file.
+//! Families: 1xx LIST/watch, 2xx writes and contention, 3xx throttling and errors,
+//! 4xx deprecated APIs, 5xx latency.
+
+pub mod config;
+pub mod cost;
+mod registry;
+
+mod client_side_throttling;
+mod conflict_storm;
+mod deprecated_api;
+mod expensive_list;
+mod fighting_writers;
+mod missing_object_loop;
+mod noop_updates;
+mod reconcile_loop;
+mod slow_requests;
+mod throttled_client;
+mod watch_relist_storm;
+mod write_heavy_client;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub use config::Config;
+pub use registry::{RULES, find};
+
+use crate::report::model::Report;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing.
+    Info,
+    /// Small cost.
+    Low,
+    /// Noticeable cost.
+    Medium,
+    /// A large share of the control plane.
+    High,
+    /// Hurting the control plane now.
+    Critical,
+}
+
+impl Severity {
+    /// Severity from a score in seat-seconds per hour: ≥ 1,800 (half a seat all the time)
+    /// critical, ≥ 360 high, ≥ 36 medium, ≥ 3.6 low, else info.
+    #[must_use]
+    pub fn from_score(score: f64) -> Self {
+        match score {
+            s if s >= 1800.0 => Self::Critical,
+            s if s >= 360.0 => Self::High,
+            s if s >= 36.0 => Self::Medium,
+            s if s >= 3.6 => Self::Low,
+            _ => Self::Info,
+        }
+    }
+
+    /// Lower-case name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+/// What a rule saw.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Evidence {
+    /// The measured quantity (`writes_per_minute`).
+    pub metric: String,
+    /// Its value.
+    pub value: f64,
+    /// The threshold it crossed.
+    pub threshold: f64,
+    /// First time seen.
+    pub first: Option<String>,
+    /// Last time seen.
+    pub last: Option<String>,
+    /// Example auditIDs (look them up in the log).
+    pub sample_audit_ids: Vec<String>,
+    /// Other numbers behind the finding.
+    pub details: BTreeMap<String, serde_json::Value>,
+}
+
+/// One finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// 1-based rank by score (0 until ranked).
+    pub rank: usize,
+    /// Rule code, e.g. `AS201`.
+    pub rule: &'static str,
+    /// Rule slug, e.g. `tight-reconcile-loop`.
+    pub slug: &'static str,
+    /// Severity.
+    pub severity: Severity,
+    /// Estimated cost to the control plane, seat-seconds per hour ([`cost`]).
+    pub score: f64,
+    /// The client to tell.
+    pub client: String,
+    /// The resource, when one.
+    pub resource: Option<String>,
+    /// The object (`namespace/name`), when one.
+    pub object: Option<String>,
+    /// One line: what is wrong.
+    pub headline: String,
+    /// The numbers.
+    pub evidence: Evidence,
+    /// What the client's owner should change.
+    pub remediation: String,
+    /// Why it is suppressed, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<String>,
+}
+
+impl Finding {
+    /// A finding with the severity its score earns.
+    #[must_use]
+    pub fn new(
+        rule: &dyn Rule,
+        client: &str,
+        score: f64,
+        headline: String,
+        evidence: Evidence,
+        remediation: String,
+    ) -> Self {
+        let score = (score * 100.0).round() / 100.0;
+        Self {
+            rank: 0,
+            rule: rule.code(),
+            slug: rule.slug(),
+            severity: Severity::from_score(score),
+            score,
+            client: client.to_owned(),
+            resource: None,
+            object: None,
+            headline,
+            evidence,
+            remediation,
+            suppressed: None,
+        }
+    }
+
+    /// Sets the resource.
+    #[must_use]
+    pub fn resource(mut self, r: &str) -> Self {
+        self.resource = Some(r.to_owned());
+        self
+    }
+
+    /// Sets the object.
+    #[must_use]
+    pub fn object(mut self, o: String) -> Self {
+        self.object = Some(o);
+        self
+    }
+
+    /// Raises the severity to at least `s` (for rules whose harm is not only cost).
+    #[must_use]
+    pub fn at_least(mut self, s: Severity) -> Self {
+        self.severity = self.severity.max(s);
+        self
+    }
+}
+
+/// A named threshold with its default and where the default comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct Threshold {
+    /// Name used in the config file.
+    pub name: &'static str,
+    /// Default value.
+    pub default: f64,
+    /// What it means and where it comes from.
+    pub source: &'static str,
+}
+
+/// A detection.
+pub trait Rule: Sync {
+    /// Stable code, `AS` + three digits.
+    fn code(&self) -> &'static str;
+    /// Kebab-case name of what it flags.
+    fn slug(&self) -> &'static str;
+    /// One-line title.
+    fn title(&self) -> &'static str;
+    /// Documentation: What it does, Why is this bad?, Example, Remediation, References.
+    fn doc(&self) -> &'static str;
+    /// Its thresholds.
+    fn thresholds(&self) -> &'static [Threshold];
+    /// Appends findings for `report`, with thresholds from `t`.
+    fn check(&self, report: &Report, t: &Thresholds, out: &mut Vec<Finding>);
+}
+
+/// Threshold values for one rule: the config's, else the defaults.
+pub struct Thresholds<'a> {
+    rule: &'a dyn Rule,
+    overrides: Option<&'a BTreeMap<String, f64>>,
+}
+
+impl Thresholds<'_> {
+    /// The value of threshold `name` (a name the rule declares).
+    #[must_use]
+    pub fn get(&self, name: &str) -> f64 {
+        self.overrides
+            .and_then(|o| o.get(name).copied())
+            .or_else(|| {
+                self.rule
+                    .thresholds()
+                    .iter()
+                    .find(|t| t.name == name)
+                    .map(|t| t.default)
+            })
+            .unwrap_or(f64::NAN)
+    }
+}
+
+/// Runs every rule (or those `select`ed) and ranks the findings by score. Suppressed findings
+/// come back apart, never dropped.
+#[must_use]
+pub fn run(report: &Report, config: &Config, today: &str) -> (Vec<Finding>, Vec<Finding>) {
+    let mut all = Vec::new();
+    for rule in RULES {
+        let t = Thresholds {
+            rule: *rule,
+            overrides: config.rules.get(rule.code()),
+        };
+        rule.check(report, &t, &mut all);
+    }
+    all.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| b.severity.cmp(&a.severity))
+            .then_with(|| {
+                (a.rule, &a.client, &a.resource, &a.object).cmp(&(
+                    b.rule,
+                    &b.client,
+                    &b.resource,
+                    &b.object,
+                ))
+            })
+    });
+    let (mut active, mut suppressed) = (Vec::new(), Vec::new());
+    for mut f in all {
+        match config.suppression(&f, today) {
+            Some(reason) => {
+                f.suppressed = Some(reason);
+                suppressed.push(f);
+            }
+            None => active.push(f),
+        }
+    }
+    for (i, f) in active.iter_mut().enumerate() {
+        f.rank = i + 1;
+    }
+    (active, suppressed)
+}
+
+/// `group/resource` rows and the client's latency, shared by rules.
+pub(crate) fn client_mean_ms(report: &Report, client: &str) -> f64 {
+    report
+        .clients
+        .iter()
+        .find(|c| c.client == client)
+        .and_then(|c| c.latency_ms.map(|l| l.mean))
+        .unwrap_or(10.0)
+}
+
+/// Rounds for display in headlines.
+pub(crate) fn r1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+/// Requests of `client` with `verb` on `resource` (from the report's `calls`).
+pub(crate) fn calls(report: &Report, client: &str, verb: &str, resource: &str) -> u64 {
+    report
+        .calls
+        .iter()
+        .filter(|c| c.client == client && c.verb == verb && c.resource == resource)
+        .map(|c| c.count)
+        .sum()
+}
+
+/// An object row's resource as the other tables name it (`deployments.apps`).
+pub(crate) fn qualified(o: &crate::report::model::ObjectRow) -> String {
+    if o.group.is_empty() {
+        o.resource.clone()
+    } else {
+        format!("{}.{}", o.resource, o.group)
+    }
+}
+
+/// `namespace/name`, or `name` for cluster-scoped objects.
+pub(crate) fn object_name(o: &crate::report::model::ObjectRow) -> String {
+    if o.namespace.is_empty() {
+        o.name.clone()
+    } else {
+        format!("{}/{}", o.namespace, o.name)
+    }
+}
+
+/// The rustdoc of a rule's struct, from its file's text: what `audit-scan rules CODE` prints.
+#[must_use]
+pub fn documentation(rule: &dyn Rule) -> String {
+    let src = rule.doc();
+    let end = src.find("pub struct").unwrap_or(src.len());
+    let lines: Vec<&str> = src[..end]
+        .lines()
+        .rev()
+        .take_while(|l| l.starts_with("///"))
+        .collect();
+    lines
+        .iter()
+        .rev()
+        .map(|l| {
+            l.trim_start_matches("///")
+                .strip_prefix(' ')
+                .unwrap_or(l.trim_start_matches("///"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
