@@ -105,6 +105,8 @@ pub enum Plant {
     SlowRequests,
     /// `legacy-tool` calls `policy/v1beta1 poddisruptionbudgets` (AS401).
     DeprecatedApi,
+    /// Pod creates wait ~2 s on the `validate.policy-agent.io` webhook; a fifth fail closed (AS502).
+    SlowWebhook,
 }
 
 impl Plant {
@@ -121,6 +123,7 @@ impl Plant {
             Self::ClientThrottling => 1.0 / 4.95,
             Self::SlowRequests => 5.0,
             Self::DeprecatedApi => 30.0,
+            Self::SlowWebhook => 4.0,
         }
     }
 
@@ -283,6 +286,27 @@ impl Plant {
                 latency: 2_000_000 + r.below(1_000_000) as Micros,
                 ..base
             },
+            Self::SlowWebhook => {
+                let refused = n.is_multiple_of(5);
+                Req {
+                    verb: "create",
+                    resource: "pods",
+                    ns: "web".into(),
+                    name: format!("web-{n}"),
+                    user: sa_of("kube-system", "replicaset-controller"),
+                    ua: "kube-controller-manager/v1.29.3 (linux/amd64) kubernetes/6813625/system:serviceaccount:kube-system:replicaset-controller",
+                    code: if refused { 500 } else { 201 },
+                    reason: if refused { "InternalError" } else { "" },
+                    message: if refused {
+                        r#"Internal error occurred: failed calling webhook \"validate.policy-agent.io\": context deadline exceeded"#
+                    } else {
+                        ""
+                    },
+                    annotations: r#""mutation.webhook.admission.k8s.io/round_0_index_0":"{\"configuration\":\"policy-agent\",\"webhook\":\"validate.policy-agent.io\",\"mutated\":false}","apiserver.latency.k8s.io/mutating-webhook":"1.9s""#,
+                    latency: 2_000_000 + r.below(200_000) as Micros,
+                    ..base
+                }
+            }
             Self::DeprecatedApi => Req {
                 verb: "get",
                 group: "policy",
@@ -328,6 +352,8 @@ struct Req<'a> {
     bodies: Option<(u64, u64)>,
     /// Extra annotation members, JSON (`"k8s.io/deprecated":"true"`).
     annotations: &'a str,
+    /// Status message (JSON-escaped), if not the default.
+    message: &'a str,
 }
 
 impl Default for Req<'_> {
@@ -350,6 +376,7 @@ impl Default for Req<'_> {
             level: "Metadata",
             bodies: None,
             annotations: "",
+            message: "",
         }
     }
 }
@@ -803,8 +830,13 @@ fn write_event(
         if q.code >= 400 {
             let _ = write!(
                 out,
-                r#","status":"Failure","message":"{} {}","reason":"{}""#,
-                q.resource, q.reason, q.reason
+                r#","status":"Failure","message":"{}","reason":"{}""#,
+                if q.message.is_empty() {
+                    format!("{} {}", q.resource, q.reason)
+                } else {
+                    q.message.to_owned()
+                },
+                q.reason
             );
         }
         let _ = write!(out, r#","code":{}"#, q.code);

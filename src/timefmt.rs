@@ -95,6 +95,37 @@ pub fn format_minute(minute: i64) -> String {
     format_rfc3339(minute * MINUTE_US)
 }
 
+/// Parses a Go `time.Duration` string (`1.5s`, `523.4ms`, `12µs`, `1m2.5s`, `850ns`) to µs.
+#[must_use]
+pub fn parse_go_duration(s: &str) -> Option<Micros> {
+    let mut total = 0f64;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let n_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let n: f64 = rest[..n_end].parse().ok()?;
+        rest = &rest[n_end..];
+        let (unit, len) = [
+            ("ns", 1e-3),
+            ("us", 1.0),
+            ("µs", 1.0),
+            ("ms", 1e3),
+            ("s", 1e6),
+            ("m", 6e7),
+            ("h", 3.6e9),
+        ]
+        .iter()
+        .filter(|(u, _)| rest.starts_with(u))
+        .map(|(u, m)| (*m, u.len()))
+        .max_by_key(|(_, l)| *l)?;
+        total += n * unit;
+        rest = &rest[len..];
+    }
+    Some(total.round() as Micros)
+}
+
 /// Parses a relative duration such as `7d`, `90m`, `36h`, `45s`, `2w`, or a combination like
 /// `1h30m`. Returns microseconds.
 ///
@@ -176,6 +207,16 @@ mod tests {
         let b = parse_rfc3339("2023-06-12T13:20:01Z").unwrap();
         assert_eq!(a, b);
         assert_eq!(parse_rfc3339("not a time"), None);
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("1.5s"), Some(1_500_000));
+        assert_eq!(parse_go_duration("523.4ms"), Some(523_400));
+        assert_eq!(parse_go_duration("12µs"), Some(12));
+        assert_eq!(parse_go_duration("1m2.5s"), Some(62_500_000));
+        assert_eq!(parse_go_duration("850ns"), Some(1));
+        assert_eq!(parse_go_duration("fast"), None);
     }
 
     #[test]

@@ -332,3 +332,27 @@ fn rules_subcommand_lists_and_documents() {
     let out = common::run(&["rules", "AS999"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn as502_slow_or_failing_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = findings(&log(dir.path(), "webhook", &[Plant::SlowWebhook]), &[]);
+    let hit = f
+        .iter()
+        .find(|x| x["rule"] == "AS502")
+        .unwrap_or_else(|| panic!("{f:#?}"));
+    assert_eq!(hit["client"], "webhook validate.policy-agent.io");
+    assert_eq!(hit["severity"], "high", "it refused requests");
+    assert!(
+        hit["evidence"]["details"]["failed_closed"]
+            .as_u64()
+            .unwrap()
+            > 10
+    );
+    // The callers it slows miss their latency SLO, and nothing else is flagged.
+    assert!(
+        f.iter()
+            .all(|x| x["rule"] == "AS502" || x["rule"] == "AS501"),
+        "{f:#?}"
+    );
+}

@@ -119,6 +119,8 @@ pub struct Aggregates {
     pub calls: FxHashMap<(u32, u32, u32), u64>,
     /// Latency per client × SLO class ([`SLO_CLASSES`]).
     pub slo: FxHashMap<(u32, u8), LatencySketch>,
+    /// Admission webhooks by name.
+    pub webhooks: FxHashMap<u32, tables::WebhookStats>,
     /// Calls to deprecated APIs per client × group/version/resource × removal release.
     pub deprecated: FxHashMap<(u32, u32, u32), ErrorStats>,
     /// Highest kube-apiserver / kube-controller-manager version seen: (major, minor).
@@ -396,6 +398,19 @@ impl Aggregates {
         {
             self.slo.entry((client, class)).or_default().add(l);
         }
+        let webhook = ev.webhook.or(ev.webhook_failed_closed);
+        if webhook.is_some() || ev.webhook_latency.is_some() {
+            let id = self.strings.id(webhook.unwrap_or("(unnamed)"));
+            let w = self.webhooks.entry(id).or_default();
+            w.requests += 1;
+            if let Some(l) = ev.webhook_latency {
+                w.latency.add(l);
+            }
+            w.failed_open += u64::from(ev.webhook_failed_open.is_some());
+            w.failed_closed += u64::from(ev.webhook_failed_closed.is_some() && failed);
+            w.span.observe(time);
+            w.samples.offer(time, ev.audit_id);
+        }
         if ev.deprecated || ev.removed_release.is_some() {
             self.key_buf.clear();
             for (i, part) in [ev.api_group, ev.api_version, ev.resource]
@@ -523,6 +538,7 @@ impl Aggregates {
         merge_map(&mut self.calls, &other.calls, &r, |(a, b, c)| {
             (m(a), m(b), m(c))
         });
+        merge_map(&mut self.webhooks, &other.webhooks, &r, m);
         for (k, v) in &other.slo {
             self.slo.entry((m(&k.0), k.1)).or_default().merge(v);
         }

@@ -265,6 +265,35 @@ impl MinuteTotals {
     }
 }
 
+/// Admission webhook calls seen through annotations and status messages.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookStats {
+    /// Requests whose annotations name the webhook.
+    pub requests: u64,
+    /// Webhook time of slow requests (only those over 500 ms carry the annotation).
+    pub latency: LatencySketch,
+    /// Failed open (failurePolicy Ignore): the request went on without it.
+    pub failed_open: u64,
+    /// Failed closed: the request was refused.
+    pub failed_closed: u64,
+    /// First and last time.
+    pub span: Span,
+    /// Sample auditIDs.
+    pub samples: Samples,
+}
+
+impl WebhookStats {
+    /// Merges another row in.
+    pub fn merge(&mut self, o: &Self) {
+        self.requests += o.requests;
+        self.latency.merge(&o.latency);
+        self.failed_open += o.failed_open;
+        self.failed_closed += o.failed_closed;
+        self.span.merge(o.span);
+        self.samples.merge(&o.samples);
+    }
+}
+
 /// Helper so tables can share `merge_map`.
 pub trait Merge {
     /// Merges `o` into `self`, remapping interned ids.
@@ -280,6 +309,7 @@ macro_rules! plain_merge {
 }
 plain_merge!(
     ListStats,
+    WebhookStats,
     CallStats,
     WriteStats,
     ErrorStats,

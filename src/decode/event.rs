@@ -7,7 +7,7 @@
 use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use crate::timefmt::{Micros, parse_rfc3339};
+use crate::timefmt::{Micros, parse_go_duration, parse_rfc3339};
 
 /// The audit stage of an event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -170,6 +170,8 @@ struct RawStatus<'a> {
     code: Option<i64>,
     #[serde(borrow, default)]
     reason: Option<&'a str>,
+    #[serde(borrow, default)]
+    message: Option<&'a str>,
 }
 
 #[derive(Deserialize, Default)]
@@ -184,16 +186,87 @@ struct RawMeta<'a> {
     resource_version: Option<&'a str>,
 }
 
-#[derive(Deserialize, Default)]
+/// The annotations audit-scan reads. Webhook annotations have per-call keys
+/// (`mutation.webhook.admission.k8s.io/round_0_index_1`), so the map is walked by hand.
+#[derive(Default)]
 struct RawAnnotations<'a> {
-    #[serde(borrow, rename = "apiserver.latency.k8s.io/etcd", default)]
     latency_etcd: Option<&'a str>,
-    #[serde(borrow, rename = "apiserver.latency.k8s.io/apf-queue-wait", default)]
     latency_apf_queue_wait: Option<&'a str>,
-    #[serde(borrow, rename = "k8s.io/deprecated", default)]
+    latency_mutating_webhook: Option<&'a str>,
+    latency_validating_webhook: Option<&'a str>,
     deprecated: Option<&'a str>,
-    #[serde(borrow, rename = "k8s.io/removed-release", default)]
     removed_release: Option<&'a str>,
+    /// The value of the first `mutation.webhook.admission.k8s.io/*` annotation (JSON text).
+    mutation: Option<&'a str>,
+    /// The value of the first `failed-open.*webhook*` annotation (the webhook's name).
+    failed_open: Option<&'a str>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawAnnotations<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawAnnotations<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of annotations")
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(RawAnnotations::default())
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut a = RawAnnotations::default();
+                while let Some(key) = map.next_key::<&'de str>()? {
+                    let slot = match key {
+                        "apiserver.latency.k8s.io/etcd" => &mut a.latency_etcd,
+                        "apiserver.latency.k8s.io/apf-queue-wait" => &mut a.latency_apf_queue_wait,
+                        "apiserver.latency.k8s.io/mutating-webhook" => {
+                            &mut a.latency_mutating_webhook
+                        }
+                        "apiserver.latency.k8s.io/validating-webhook" => {
+                            &mut a.latency_validating_webhook
+                        }
+                        "k8s.io/deprecated" => &mut a.deprecated,
+                        "k8s.io/removed-release" => &mut a.removed_release,
+                        k if k.starts_with("mutation.webhook.admission.k8s.io/")
+                            && a.mutation.is_none() =>
+                        {
+                            &mut a.mutation
+                        }
+                        k if k.starts_with("failed-open.")
+                            && k.contains("webhook")
+                            && a.failed_open.is_none() =>
+                        {
+                            &mut a.failed_open
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    *slot = map.next_value::<Option<&'de str>>()?;
+                }
+                Ok(a)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `"webhook":"NAME"` inside a mutation annotation's JSON text.
+fn webhook_in(json_text: &str) -> Option<&str> {
+    let at = json_text.find("\"webhook\":\"")? + "\"webhook\":\"".len();
+    let len = json_text[at..].find('"')?;
+    Some(&json_text[at..at + len])
+}
+
+/// `failed calling webhook "NAME"` in a status message (a webhook that failed closed).
+fn webhook_failed_in(message: &str) -> Option<&str> {
+    let at = message.find("failed calling webhook \"")? + "failed calling webhook \"".len();
+    let len = message[at..].find('"')?;
+    Some(&message[at..at + len])
 }
 
 /// One JSON line as the audit API writes it: an `Event`, or an `EventList` with `items`.
@@ -291,6 +364,15 @@ pub struct AuditEvent<'a> {
     pub deprecated: bool,
     /// `k8s.io/removed-release` annotation.
     pub removed_release: Option<&'a str>,
+    /// The admission webhook named by the event's mutation (or failed-open) annotation.
+    pub webhook: Option<&'a str>,
+    /// Time spent in admission webhooks (`apiserver.latency.k8s.io/*-webhook`; logged only for
+    /// requests slower than 500 ms), µs.
+    pub webhook_latency: Option<Micros>,
+    /// A webhook that failed open (failurePolicy Ignore) on this request.
+    pub webhook_failed_open: Option<&'a str>,
+    /// A webhook that failed closed (the request was refused), from the status message.
+    pub webhook_failed_closed: Option<&'a str>,
 }
 
 impl<'a> AuditEvent<'a> {
@@ -346,6 +428,14 @@ impl<'a> AuditEvent<'a> {
             latency_apf_wait: ann.latency_apf_queue_wait,
             deprecated: ann.deprecated == Some("true"),
             removed_release: ann.removed_release,
+            webhook: ann.mutation.and_then(webhook_in).or(ann.failed_open),
+            webhook_latency: [ann.latency_mutating_webhook, ann.latency_validating_webhook]
+                .into_iter()
+                .flatten()
+                .filter_map(parse_go_duration)
+                .reduce(|a, b| a + b),
+            webhook_failed_open: ann.failed_open,
+            webhook_failed_closed: status.message.and_then(webhook_failed_in),
         }
     }
 }

@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap;
 use super::model::{
     CallRow, ClientRow, CrdRow, DeprecatedRow, ErrorRow, InputRow, LatencyRow, ListRow, MinuteRow,
     NameCount, ObjectRow, ObjectTableRow, Report, RvRow, SCHEMA, Series, SkipRow, Skipped, SloRow,
-    Summary, Tool, WatchRow, WindowRow, WriteRow,
+    Summary, Tool, WatchRow, WebhookRow, WindowRow, WriteRow,
 };
 use crate::aggregate::filter::Window;
 use crate::aggregate::objects::split_key;
@@ -107,6 +107,7 @@ pub fn build(inp: &Inputs) -> Report {
         calls: call_rows(a),
         slo: slo_rows(a),
         deprecated: deprecated_rows(a),
+        webhooks: webhook_rows(a),
         findings: Vec::new(),
         suppressed: Vec::new(),
     }
@@ -635,6 +636,29 @@ fn call_rows(a: &Aggregates) -> Vec<CallRow> {
         y.count
             .cmp(&x.count)
             .then_with(|| (&x.client, &x.verb, &x.resource).cmp(&(&y.client, &y.verb, &y.resource)))
+    });
+    rows
+}
+
+fn webhook_rows(a: &Aggregates) -> Vec<WebhookRow> {
+    let mut rows: Vec<WebhookRow> = a
+        .webhooks
+        .iter()
+        .map(|(id, w)| WebhookRow {
+            webhook: a.strings.name(*id).to_owned(),
+            requests: w.requests,
+            latency_ms: latency(&w.latency),
+            failed_open: w.failed_open,
+            failed_closed: w.failed_closed,
+            first: time(w.span.first),
+            last: time(w.span.last),
+            sample_audit_ids: w.samples.ids(),
+        })
+        .collect();
+    rows.sort_by(|x, y| {
+        y.requests
+            .cmp(&x.requests)
+            .then_with(|| x.webhook.cmp(&y.webhook))
     });
     rows
 }

@@ -2,6 +2,7 @@
 //! write to the terminal.
 
 pub mod build;
+pub mod markdown;
 pub mod model;
 pub mod table;
 pub mod text;
@@ -17,6 +18,9 @@ pub enum Format {
     Text,
     /// The `audit-scan/report/v1` document.
     Json,
+    /// Markdown for incident tickets.
+    #[value(alias = "markdown")]
+    Md,
 }
 
 /// How to render text.
@@ -46,5 +50,6 @@ pub fn render(
             out.write_all(b"\n")
         }
         Format::Text => out.write_all(text::render(report, style).as_bytes()),
+        Format::Md => out.write_all(markdown::render(report, style.top).as_bytes()),
     }
 }

@@ -40,6 +40,8 @@ pub struct Report {
     pub slo: Vec<SloRow>,
     /// Calls to deprecated APIs.
     pub deprecated: Vec<DeprecatedRow>,
+    /// Admission webhooks seen in annotations and status messages.
+    pub webhooks: Vec<WebhookRow>,
     /// Findings ranked by score (the detection rules in `src/rules/`).
     pub findings: Vec<crate::rules::Finding>,
     /// Findings a `--config` suppression matched, with its reason: reported, never dropped.
@@ -517,4 +519,25 @@ pub struct CallRow {
     pub resource: String,
     /// Requests.
     pub count: u64,
+}
+
+/// One admission webhook.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookRow {
+    /// Webhook name (`(unnamed)` when only a latency annotation was logged).
+    pub webhook: String,
+    /// Requests whose annotations or status name it.
+    pub requests: u64,
+    /// Webhook time of slow requests (the annotation is logged only over 500 ms).
+    pub latency_ms: Option<LatencyRow>,
+    /// Failed open (failurePolicy Ignore).
+    pub failed_open: u64,
+    /// Failed closed: requests refused.
+    pub failed_closed: u64,
+    /// First time.
+    pub first: Option<String>,
+    /// Last time.
+    pub last: Option<String>,
+    /// Earliest auditIDs.
+    pub sample_audit_ids: Vec<String>,
 }

@@ -18,6 +18,7 @@ mod missing_object_loop;
 mod noop_updates;
 mod reconcile_loop;
 mod slow_requests;
+mod slow_webhook;
 mod throttled_client;
 mod watch_relist_storm;
 mod write_heavy_client;

@@ -17,6 +17,7 @@ pub static RULES: &[&dyn Rule] = &[
     &super::missing_object_loop::MissingObjectLoop,
     &super::deprecated_api::DeprecatedApi,
     &super::slow_requests::SlowRequests,
+    &super::slow_webhook::SlowWebhook,
 ];
 
 /// The rule with this code or slug (case-insensitive code).
