@@ -111,7 +111,7 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// Make any skipped line or unreadable input fatal (exit code 2).
+    /// Make any skipped line, unreadable input or warning fatal (exit code 2).
     #[arg(long)]
     pub strict: bool,
     /// Never draw a progress bar.

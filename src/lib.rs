@@ -26,7 +26,8 @@ use report::{Format, TextStyle};
 pub const EXIT_OK: u8 = 0;
 /// Exit code: a finding at or above `--fail-on`.
 pub const EXIT_FINDINGS: u8 = 1;
-/// Exit code: usage, input or I/O error, or a skipped line under `--strict` (wins over 1).
+/// Exit code: usage, input or I/O error, or under `--strict` any skipped line, unreadable input
+/// or warning (wins over 1).
 pub const EXIT_ERROR: u8 = 2;
 
 /// A failure with its exit code; its message is printed as `audit-scan: error: …`.

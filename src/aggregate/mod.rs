@@ -115,8 +115,8 @@ pub struct Aggregates {
     pub errors: FxHashMap<ErrorKey, ErrorStats>,
     /// Watches per client × resource.
     pub watches: FxHashMap<(u32, u32), WatchStats>,
-    /// Requests per client × verb × resource (`pods/eviction` style with a subresource).
-    pub calls: FxHashMap<(u32, u32, u32), u64>,
+    /// Requests per client × verb × resource × subresource.
+    pub calls: FxHashMap<(u32, u32, u32, u32), u64>,
     /// Latency per client × SLO class ([`SLO_CLASSES`]).
     pub slo: FxHashMap<(u32, u8), LatencySketch>,
     /// Admission webhooks by name.
@@ -299,9 +299,7 @@ impl Aggregates {
         c.lists += u64::from(is_list);
         c.errors += u64::from(failed);
         c.long_running += u64::from(long_running);
-        if let Some(l) = latency {
-            c.latency.add(l);
-        }
+
         *c.users.entry(user).or_default() += 1;
         if let Some(p) = pod {
             *c.pods.entry(p).or_default() += 1;
@@ -363,17 +361,21 @@ impl Aggregates {
             self.write(ev, client, resource, verb_id, time);
         }
         // `pods/eviction` apart from `pods`: a 429 there is a PodDisruptionBudget's answer.
-        let target = if ev.subresource.is_empty() {
-            resource
-        } else {
-            self.key_buf.clear();
-            self.key_buf.push_str(self.strings.name(resource));
-            self.key_buf.push('/');
-            self.key_buf.push_str(ev.subresource);
-            self.strings.id(&self.key_buf)
-        };
-        *self.calls.entry((client, verb_id, target)).or_default() += 1;
+        let sub = self.strings.id(ev.subresource);
+        *self
+            .calls
+            .entry((client, verb_id, resource, sub))
+            .or_default() += 1;
         if failed {
+            let target = if ev.subresource.is_empty() {
+                resource
+            } else {
+                self.key_buf.clear();
+                self.key_buf.push_str(self.strings.name(resource));
+                self.key_buf.push('/');
+                self.key_buf.push_str(ev.subresource);
+                self.strings.id(&self.key_buf)
+            };
             let reason = self.strings.id(ev.reason);
             let e = self
                 .errors
@@ -535,8 +537,8 @@ impl Aggregates {
         });
         merge_map(&mut self.watches, &other.watches, &r, |(a, b)| (m(a), m(b)));
         self.server_version = self.server_version.max(other.server_version);
-        merge_map(&mut self.calls, &other.calls, &r, |(a, b, c)| {
-            (m(a), m(b), m(c))
+        merge_map(&mut self.calls, &other.calls, &r, |(a, b, c, d)| {
+            (m(a), m(b), m(c), m(d))
         });
         merge_map(&mut self.webhooks, &other.webhooks, &r, m);
         for (k, v) in &other.slo {

@@ -180,10 +180,15 @@ pub fn split_key(key: &str) -> (&str, &str, &str, &str) {
 impl ObjectTable {
     /// Records one write.
     pub fn observe(&mut self, w: &ObjectWrite) {
-        if !self.objects.contains_key(w.key) {
-            self.objects.insert(w.key.into(), ObjectStats::default());
-        }
-        if let Some(o) = self.objects.get_mut(w.key) {
+        // One lookup in the common case; the key is copied only for a new object.
+        let o = match self.objects.get_mut(w.key) {
+            Some(o) => Some(o),
+            None => {
+                self.objects.insert(w.key.into(), ObjectStats::default());
+                self.objects.get_mut(w.key)
+            }
+        };
+        if let Some(o) = o {
             o.count += 1;
             o.status_writes += u64::from(w.status);
             o.noop += u64::from(w.noop);

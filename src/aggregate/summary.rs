@@ -51,7 +51,8 @@ pub struct SummaryAcc {
     pub long_running: u64,
     /// Requests with no time at all (kept out of per-minute series).
     pub untimed: u64,
-    /// Lines cut by CloudWatch (`[Truncated...]`) that were salvaged.
+    /// Lines cut by CloudWatch (`[Truncated...]`); a cut line that cannot be salvaged is also
+    /// counted as skipped.
     pub truncated: u64,
     /// Final-stage events outside `--since/--until` (untimed ones included when a window is set).
     pub outside_window: u64,

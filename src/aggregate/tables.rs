@@ -108,8 +108,6 @@ pub struct ClientStats {
     pub errors: u64,
     /// Long-running requests (watch, exec, attach, port-forward, proxy, log follow).
     pub long_running: u64,
-    /// Latency of its short requests.
-    pub latency: LatencySketch,
     /// Requests per username (interned): the nodes behind `kubelet`, the humans behind `kubectl`.
     pub users: FxHashMap<u32, u64>,
     /// Requests per pod (interned) from `authentication.kubernetes.io/pod-name`.
@@ -128,7 +126,6 @@ impl ClientStats {
         self.lists += o.lists;
         self.errors += o.errors;
         self.long_running += o.long_running;
-        self.latency.merge(&o.latency);
         add_counts(&mut self.users, &o.users, remap);
         add_counts(&mut self.pods, &o.pods, remap);
         self.span.merge(o.span);

@@ -98,11 +98,13 @@ impl<'a> Query<'a> {
 /// The resourceVersion semantics of a LIST, from which the serving layer is inferred.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RvSemantics {
-    /// No resourceVersion: a consistent (quorum) read — etcd before 1.31, watch cache since.
+    /// No resourceVersion: a consistent (quorum) read — etcd before 1.31, the watch cache since
+    /// (unless paginated: see [`RvSemantics::from_cache`]).
     Consistent,
     /// `resourceVersion=0`: any version, from the watch cache; `limit` is ignored.
     Any,
-    /// `resourceVersion=N` with `NotOlderThan` (or without limit): the watch cache.
+    /// `resourceVersion=N` with `NotOlderThan` (or without limit): the watch cache, unless
+    /// paginated.
     NotOlderThan,
     /// `resourceVersionMatch=Exact`: etcd.
     Exact,

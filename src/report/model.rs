@@ -320,7 +320,7 @@ pub struct ClientRow {
     pub peak_minute: Option<String>,
     /// 99th percentile of requests per minute over the report's minutes (zeros included).
     pub p99_qpm: u64,
-    /// Latency of its short requests.
+    /// Latency of its short resource requests (all SLO classes merged; non-resource URLs excluded).
     pub latency_ms: Option<LatencyRow>,
     /// First time.
     pub first: Option<String>,
@@ -335,7 +335,7 @@ pub struct ClientRow {
 pub struct CrdRow {
     /// API group.
     pub group: String,
-    /// Resource, qualified by its API group outside the core group (`deployments.apps`).
+    /// Resource (plural, without its group: see `group`).
     pub resource: String,
     /// Verb.
     pub verb: String,
@@ -383,7 +383,7 @@ pub struct WriteRow {
 pub struct ObjectRow {
     /// API group.
     pub group: String,
-    /// Resource, qualified by its API group outside the core group (`deployments.apps`).
+    /// Resource (plural, without its group: see `group`).
     pub resource: String,
     /// Namespace.
     pub namespace: String,
@@ -426,8 +426,8 @@ pub struct ErrorRow {
     pub code: u16,
     /// `responseStatus.reason`.
     pub reason: String,
-    /// `conflict`, `already_exists`, `throttled`, `not_found`, `forbidden`, `server_error`,
-    /// `client_error`.
+    /// `conflict`, `already_exists`, `throttled`, `not_found`, `unauthorized`, `forbidden`,
+    /// `server_error`, `client_error`.
     pub kind: &'static str,
     /// Verb.
     pub verb: String,

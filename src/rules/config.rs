@@ -87,7 +87,7 @@ impl Config {
     #[must_use]
     pub fn suppression(&self, f: &Finding, today: &str) -> Option<String> {
         self.suppress.iter().find_map(|s| {
-            let rule_ok = s.rule == f.rule || s.rule == f.slug;
+            let rule_ok = s.rule.eq_ignore_ascii_case(f.rule) || s.rule == f.slug;
             let client_ok =
                 Glob::new(&s.client).is_ok_and(|g| g.compile_matcher().is_match(&f.client));
             let res_ok = s
