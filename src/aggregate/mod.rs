@@ -3,6 +3,7 @@
 //! number of distinct keys (clients, userAgents, resources, minutes), never with the event count.
 
 pub mod filter;
+pub mod health;
 pub mod interner;
 pub mod objects;
 pub mod sketch;
@@ -119,6 +120,8 @@ pub struct Aggregates {
     pub calls: FxHashMap<(u32, u32, u32, u32), u64>,
     /// Latency per client × SLO class ([`SLO_CLASSES`]).
     pub slo: FxHashMap<(u32, u8), LatencySketch>,
+    /// Health and sizing inputs.
+    pub health: health::HealthAcc,
     /// Admission webhooks by name.
     pub webhooks: FxHashMap<u32, tables::WebhookStats>,
     /// Calls to deprecated APIs per client × group/version/resource × removal release.
@@ -169,6 +172,11 @@ fn control_plane_version(ua: &str) -> Option<(u32, u32)> {
         .or_else(|| ua.strip_prefix("kube-controller-manager/v"))?;
     let mut it = rest.split(['.', ' ', '+', '-']);
     Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+/// Answered 5xx or 429: a failure of the control plane, not of the request.
+fn failed_hard(code: u16) -> bool {
+    code >= 500 || code == 429
 }
 
 fn is_success(code: u16) -> bool {
@@ -399,7 +407,26 @@ impl Aggregates {
             && let Some(class) = slo_class(verb, ev, is_list)
         {
             self.slo.entry((client, class)).or_default().add(l);
+            if let Some(t) = time {
+                let over = l > (SLO_CLASSES[usize::from(class)].1 * 1e6) as Micros;
+                let w = self
+                    .health
+                    .slo_windows
+                    .entry((t.div_euclid(health::SLO_WINDOW_US), resource, class))
+                    .or_default();
+                w.0 += 1;
+                w.1 += u64::from(over);
+            }
         }
+        self.health_and_seats(
+            ev,
+            who,
+            time,
+            (!long_running).then_some(latency),
+            is_list,
+            is_write,
+            failed_hard(code),
+        );
         let webhook = ev.webhook.or(ev.webhook_failed_closed);
         if webhook.is_some() || ev.webhook_latency.is_some() {
             let id = self.strings.id(webhook.unwrap_or("(unnamed)"));
@@ -430,6 +457,59 @@ impl Aggregates {
             d.count += 1;
             d.span.observe(time);
             d.samples.offer(time, ev.audit_id);
+        }
+    }
+
+    /// Success by client class, seat-seconds (Little's law) and pod bindings.
+    #[allow(clippy::too_many_arguments)]
+    /// `short`: `Some(latency)` for a request that is not long-running.
+    fn health_and_seats(
+        &mut self,
+        ev: &AuditEvent,
+        who: Who,
+        time: Option<Micros>,
+        short: Option<Option<Micros>>,
+        is_list: bool,
+        is_write: bool,
+        hard_fail: bool,
+    ) {
+        let Some(t) = time else { return };
+        if short.is_some() {
+            let class = u8::from(!health::is_system(ev.username));
+            let m = self
+                .health
+                .class_minutes
+                .entry((t.div_euclid(MINUTE_US), class))
+                .or_default();
+            m.0 += 1;
+            m.1 += u64::from(hard_fail);
+        }
+        if let Some(Some(l)) = short {
+            // APF width: a LIST across the cluster is charged the estimator's maximum (the log
+            // does not say how many objects it touched); writes add their etcd weight.
+            let width = if is_list && ev.namespace.is_empty() {
+                crate::rules::cost::CLUSTER_LIST_SEATS
+            } else {
+                1.0
+            };
+            let extra = if is_write {
+                crate::rules::cost::WRITE_ETCD_SECONDS * 1e6
+            } else {
+                0.0
+            };
+            let seat_us = (l as f64 * width + extra) as u64;
+            let start = ev.received.unwrap_or(t);
+            self.health.add_seats(start, start + l, seat_us);
+            if let Some(c) = self.clients.get_mut(&who.client) {
+                c.seat_us += seat_us;
+            }
+        }
+        if is_write && ev.resource == "pods" && ev.subresource == "binding" && ev.verb == "create" {
+            *self
+                .health
+                .bindings
+                .entry(t.div_euclid(1_000_000))
+                .or_default() += 1;
         }
     }
 
@@ -541,6 +621,7 @@ impl Aggregates {
             (m(a), m(b), m(c), m(d))
         });
         merge_map(&mut self.webhooks, &other.webhooks, &r, m);
+        self.health.merge(&other.health, &r);
         for (k, v) in &other.slo {
             self.slo.entry((m(&k.0), k.1)).or_default().merge(v);
         }

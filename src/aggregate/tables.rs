@@ -108,6 +108,8 @@ pub struct ClientStats {
     pub errors: u64,
     /// Long-running requests (watch, exec, attach, port-forward, proxy, log follow).
     pub long_running: u64,
+    /// Seat-µs it held (APF seat time, see `rules::cost`).
+    pub seat_us: u64,
     /// Requests per username (interned): the nodes behind `kubelet`, the humans behind `kubectl`.
     pub users: FxHashMap<u32, u64>,
     /// Requests per pod (interned) from `authentication.kubernetes.io/pod-name`.
@@ -126,6 +128,7 @@ impl ClientStats {
         self.lists += o.lists;
         self.errors += o.errors;
         self.long_running += o.long_running;
+        self.seat_us += o.seat_us;
         add_counts(&mut self.users, &o.users, remap);
         add_counts(&mut self.pods, &o.pods, remap);
         self.span.merge(o.span);

@@ -89,6 +89,7 @@ pub fn build(inp: &Inputs) -> Report {
             (&x.user_agent, &x.client, &x.resource).cmp(&(&y.user_agent, &y.client, &y.resource))
         })
     });
+    let slo = slo_rows(a);
     Report {
         schema: SCHEMA,
         tool: Tool {
@@ -105,9 +106,11 @@ pub fn build(inp: &Inputs) -> Report {
         objects: object_rows(a),
         errors: error_rows(a),
         calls: call_rows(a),
-        slo: slo_rows(a),
+        slo: slo.clone(),
         deprecated: deprecated_rows(a),
         webhooks: webhook_rows(a),
+        health: super::health::health(a, &slo),
+        sizing: super::health::sizing(a),
         findings: Vec::new(),
         suppressed: Vec::new(),
     }

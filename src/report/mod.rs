@@ -2,6 +2,7 @@
 //! write to the terminal.
 
 pub mod build;
+pub mod health;
 pub mod markdown;
 pub mod model;
 pub mod table;

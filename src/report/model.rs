@@ -42,6 +42,10 @@ pub struct Report {
     pub deprecated: Vec<DeprecatedRow>,
     /// Admission webhooks seen in annotations and status messages.
     pub webhooks: Vec<WebhookRow>,
+    /// Success rate per minute and SLO checks.
+    pub health: super::health::Health,
+    /// APF seat estimate and the EKS tier that fits.
+    pub sizing: super::health::Sizing,
     /// Findings ranked by score (the detection rules in `src/rules/`).
     pub findings: Vec<crate::rules::Finding>,
     /// Findings a `--config` suppression matched, with its reason: reported, never dropped.

@@ -52,6 +52,7 @@ pub fn render(r: &Report, style: TextStyle) -> String {
     let mut out = String::new();
     summary(&mut out, r);
     findings(&mut out, r, style);
+    health(&mut out, r);
     let top = style.top;
 
     let mut t = Table::new(&[
@@ -439,4 +440,45 @@ fn textwrap(s: &str, width: usize) -> Vec<String> {
         lines.push(cur);
     }
     lines
+}
+
+fn health(out: &mut String, r: &Report) {
+    let h = &r.health;
+    let z = &r.sizing;
+    let _ = writeln!(
+        out,
+        "\nHealth: {} minute(s) below {:.0}% success{}; {} of {} SLO windows missed the upstream latency SLO",
+        h.below_threshold.len(),
+        h.success_threshold * 100.0,
+        h.below_threshold
+            .first()
+            .map_or_else(String::new, |m| format!(" (first {m})")),
+        h.slo_violations.len(),
+        h.slo_windows_checked,
+    );
+    let _ = writeln!(
+        out,
+        "Sizing (estimate): peak {:.1} APF seats{} (p99 {:.1}); peak {} pod bindings/s; peak {:.1} writes/s; EKS tier: {}{}",
+        z.peak_seats,
+        z.peak_minute
+            .as_deref()
+            .map_or_else(String::new, |m| format!(" at {m}")),
+        z.p99_seats,
+        z.peak_pod_bindings_per_second,
+        z.peak_writes_per_second,
+        z.tier.recommended,
+        if z.tier.exceeds_largest {
+            " (load exceeds even this tier)"
+        } else {
+            ""
+        },
+    );
+    if let Some(top) = z.top_clients.first() {
+        let _ = writeln!(
+            out,
+            "  most seat-seconds: {} ({} s)",
+            sanitize(&top.name),
+            num(top.count)
+        );
+    }
 }

@@ -1,0 +1,320 @@
+//! Report: the `health` and `sizing` sections — success rate per minute by client class, latency
+//! SLO violations per 5-minute window, APF seat estimates, and the EKS tier that fits.
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{NameCount, SloRow};
+use crate::aggregate::{Aggregates, SLO_CLASSES};
+use crate::timefmt::{MINUTE_US, format_minute, format_rfc3339};
+
+/// Minutes whose success rate falls below this are listed.
+pub const SUCCESS_THRESHOLD: f64 = 0.99;
+
+/// Success in one minute for one client class.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ClassMinute {
+    /// Short requests.
+    pub requests: u64,
+    /// Answered 5xx or 429.
+    pub failed: u64,
+    /// 1 − failed / requests.
+    pub success_rate: f64,
+}
+
+/// One minute of the success timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct SuccessMinute {
+    /// Minute start.
+    pub minute: String,
+    /// System components (`system:*` users and kube-system service accounts).
+    pub system: Option<ClassMinute>,
+    /// Everything else.
+    pub workload: Option<ClassMinute>,
+}
+
+/// One 5-minute window where an SLI missed its SLO.
+#[derive(Debug, Clone, Serialize)]
+pub struct SloViolation {
+    /// Window start.
+    pub window: String,
+    /// Resource.
+    pub resource: String,
+    /// SLO class.
+    pub class: String,
+    /// Calls in the window.
+    pub calls: u64,
+    /// Of which slower than the threshold.
+    pub over: u64,
+    /// The threshold, s.
+    pub threshold_s: f64,
+}
+
+/// The `health` section.
+#[derive(Debug, Clone, Serialize)]
+pub struct Health {
+    /// Minutes listed below this success rate.
+    pub success_threshold: f64,
+    /// Success per minute, system vs workload (short requests; 5xx and 429 are failures).
+    pub minutes: Vec<SuccessMinute>,
+    /// Minutes where either class fell below the threshold: workload minutes are outages users
+    /// saw, system-only minutes are component faults.
+    pub below_threshold: Vec<String>,
+    /// 5-minute windows × resource × class checked.
+    pub slo_windows_checked: u64,
+    /// Windows where more than 1% of calls were slower than the SLO (P99 above it). Audit latency
+    /// includes APF queue wait and webhooks, which the upstream SLI excludes: an upper bound.
+    pub slo_violations: Vec<SloViolation>,
+    /// Per client and class, over the whole log (the `slo[]` rows that missed).
+    pub slo_clients_over: Vec<SloRow>,
+}
+
+/// One EKS control-plane tier (data/eks-tiers.toml).
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct Tier {
+    /// Name.
+    pub name: String,
+    /// APF seats.
+    pub seats: f64,
+    /// Pod bindings per second, if published.
+    #[serde(default)]
+    pub pods_per_second: Option<f64>,
+    /// etcd database limit, GB.
+    pub etcd_gb: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct TierTable {
+    headroom: f64,
+    tier: Vec<Tier>,
+}
+
+/// The tier table, embedded from `data/eks-tiers.toml`.
+pub const TIERS_TOML: &str = include_str!("../../data/eks-tiers.toml");
+
+/// The tier recommendation with its arithmetic.
+#[derive(Debug, Clone, Serialize)]
+pub struct TierChoice {
+    /// The smallest tier that fits with headroom (the largest when none does).
+    pub recommended: String,
+    /// Whether even the largest tier is short.
+    pub exceeds_largest: bool,
+    /// Each step of the arithmetic, in words.
+    pub arithmetic: Vec<String>,
+}
+
+/// The `sizing` section.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sizing {
+    /// How the estimate was made.
+    pub method: &'static str,
+    /// Highest per-minute average of seats in use.
+    pub peak_seats: f64,
+    /// Its minute.
+    pub peak_minute: Option<String>,
+    /// 99th percentile of per-minute seats (minutes of the span, zeros included).
+    pub p99_seats: f64,
+    /// Clients by seat-seconds held.
+    pub top_clients: Vec<NameCount>,
+    /// Busiest second of successful `pods/binding` creates.
+    pub peak_pod_bindings_per_second: u64,
+    /// Busiest minute's successful writes, per second.
+    pub peak_writes_per_second: f64,
+    /// The EKS tier.
+    pub tier: TierChoice,
+}
+
+/// Chooses a tier for `seats` and `pods_per_s` with the table's headroom.
+#[must_use]
+pub fn choose_tier(seats: f64, pods_per_s: f64, toml_text: &str) -> TierChoice {
+    let t: TierTable = toml::from_str(toml_text).unwrap_or(TierTable {
+        headroom: 0.2,
+        tier: Vec::new(),
+    });
+    let f = 1.0 + t.headroom;
+    let (need_seats, need_pods) = (seats * f, pods_per_s * f);
+    let smallest_published = t
+        .tier
+        .iter()
+        .filter_map(|x| x.pods_per_second)
+        .fold(f64::INFINITY, f64::min);
+    let mut arithmetic = vec![
+        format!("seats: peak {seats:.1} × {f} headroom = {need_seats:.1} needed"),
+        format!("pod bindings: peak {pods_per_s:.0}/s × {f} = {need_pods:.1}/s needed"),
+    ];
+    for tier in &t.tier {
+        let pods_cap = tier.pods_per_second.unwrap_or(smallest_published);
+        let fits_seats = need_seats <= tier.seats;
+        let fits_pods = if tier.pods_per_second.is_some() {
+            need_pods <= pods_cap
+        } else {
+            need_pods < pods_cap
+        };
+        arithmetic.push(format!(
+            "{}: {need_seats:.1} {} {} seats, {need_pods:.1}/s {} {} bindings/s{}",
+            tier.name,
+            if fits_seats { "≤" } else { ">" },
+            tier.seats,
+            if fits_pods { "within" } else { "over" },
+            tier.pods_per_second.map_or_else(
+                || format!("{pods_cap} (unpublished; below the smallest published)"),
+                |p| p.to_string()
+            ),
+            if fits_seats && fits_pods {
+                " → fits"
+            } else {
+                ""
+            },
+        ));
+        if fits_seats && fits_pods {
+            return TierChoice {
+                recommended: tier.name.clone(),
+                exceeds_largest: false,
+                arithmetic,
+            };
+        }
+    }
+    TierChoice {
+        recommended: t.tier.last().map_or_else(String::new, |x| x.name.clone()),
+        exceeds_largest: true,
+        arithmetic,
+    }
+}
+
+/// Builds `health`.
+#[must_use]
+pub fn health(a: &Aggregates, slo: &[SloRow]) -> Health {
+    let mut minutes: Vec<i64> = a.health.class_minutes.keys().map(|(m, _)| *m).collect();
+    minutes.sort_unstable();
+    minutes.dedup();
+    let class = |m: i64, c: u8| {
+        a.health
+            .class_minutes
+            .get(&(m, c))
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, f)| ClassMinute {
+                requests: *n,
+                failed: *f,
+                success_rate: ((1.0 - *f as f64 / *n as f64) * 10_000.0).round() / 10_000.0,
+            })
+    };
+    let rows: Vec<SuccessMinute> = minutes
+        .iter()
+        .map(|m| SuccessMinute {
+            minute: format_minute(*m),
+            system: class(*m, 0),
+            workload: class(*m, 1),
+        })
+        .collect();
+    let below = rows
+        .iter()
+        .filter(|r| {
+            [&r.system, &r.workload].iter().any(|c| {
+                c.as_ref()
+                    .is_some_and(|c| c.success_rate < SUCCESS_THRESHOLD)
+            })
+        })
+        .map(|r| r.minute.clone())
+        .collect();
+    let mut violations: Vec<SloViolation> = a
+        .health
+        .slo_windows
+        .iter()
+        .filter(|(_, (n, over))| *over * 100 > *n)
+        .map(|((w, r, c), (n, over))| SloViolation {
+            window: format_rfc3339(w * crate::aggregate::health::SLO_WINDOW_US),
+            resource: a.strings.name(*r).to_owned(),
+            class: SLO_CLASSES[usize::from(*c)].0.to_owned(),
+            calls: *n,
+            over: *over,
+            threshold_s: SLO_CLASSES[usize::from(*c)].1,
+        })
+        .collect();
+    violations.sort_by(|x, y| {
+        (&x.window, &x.resource, &x.class).cmp(&(&y.window, &y.resource, &y.class))
+    });
+    Health {
+        success_threshold: SUCCESS_THRESHOLD,
+        minutes: rows,
+        below_threshold: below,
+        slo_windows_checked: a.health.slo_windows.len() as u64,
+        slo_violations: violations,
+        slo_clients_over: slo.iter().filter(|s| s.over).cloned().collect(),
+    }
+}
+
+/// Builds `sizing`.
+#[must_use]
+pub fn sizing(a: &Aggregates) -> Sizing {
+    let span = a.summary.span;
+    let (mut per_min, mut peak, mut peak_at) = (Vec::new(), 0.0f64, None);
+    if let (Some(f), Some(l)) = (span.first, span.last) {
+        for m in f.div_euclid(MINUTE_US)..=l.div_euclid(MINUTE_US) {
+            let seats = a.health.seat_us.get(&m).copied().unwrap_or(0) as f64 / MINUTE_US as f64;
+            if seats > peak {
+                peak = seats;
+                peak_at = Some(m);
+            }
+            per_min.push(seats);
+        }
+    }
+    per_min.sort_by(f64::total_cmp);
+    let p99 = per_min
+        .get(crate::aggregate::sketch::nearest_rank(0.99, per_min.len() as u64) as usize)
+        .copied()
+        .unwrap_or(0.0);
+
+    let mut top: Vec<NameCount> = a
+        .clients
+        .iter()
+        .map(|(id, c)| NameCount {
+            name: a.strings.name(*id).to_owned(),
+            count: c.seat_us / 1_000_000,
+        })
+        .filter(|n| n.count > 0)
+        .collect();
+    top.sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.name.cmp(&y.name)));
+    top.truncate(10);
+
+    let bindings = a.health.bindings.values().copied().max().unwrap_or(0);
+    let writes = a.minutes.values().map(|m| m.writes).max().unwrap_or(0) as f64 / 60.0;
+    let round = |v: f64| (v * 100.0).round() / 100.0;
+    Sizing {
+        method: "Little's law on the audit log: each short request holds its APF width (1 seat; a cluster-scoped LIST 10, the estimator's maximum, since the log does not say how many objects it read) for its audit latency — an upper bound, as audit latency includes APF queueing — plus 0.05 s per successful write for etcd and watch fan-out; long-running requests hold no seat. Seats per minute = seat-seconds in flight in that minute ÷ 60. APF priority levels are not in the log and are not guessed.",
+        peak_seats: round(peak),
+        peak_minute: peak_at.map(format_minute),
+        p99_seats: round(p99),
+        top_clients: top,
+        peak_pod_bindings_per_second: bindings,
+        peak_writes_per_second: round(writes),
+        tier: choose_tier(peak, bindings as f64, TIERS_TOML),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every boundary of the published table, with 20% headroom.
+    #[test]
+    fn tier_boundaries() {
+        let pick = |seats: f64, pods: f64| choose_tier(seats, pods, TIERS_TOML).recommended;
+        assert_eq!(pick(0.0, 0.0), "Standard");
+        assert_eq!(pick(500.0, 0.0), "Standard", "500 × 1.2 = 600 fits exactly");
+        assert_eq!(pick(500.1, 0.0), "XL");
+        assert_eq!(
+            pick(100.0, 139.0),
+            "Standard",
+            "139 × 1.2 = 166.8 < 167, the smallest published rate"
+        );
+        assert_eq!(pick(100.0, 140.0), "2XL", "140 × 1.2 = 168 > XL's 167");
+        assert_eq!(pick(1700.0 / 1.2, 0.0), "XL");
+        assert_eq!(pick(1700.0 / 1.2 + 0.1, 0.0), "2XL");
+        assert_eq!(pick(3400.0 / 1.2 + 0.1, 0.0), "4XL");
+        assert_eq!(pick(100.0, 283.0 / 1.2 + 0.01), "4XL");
+        assert_eq!(pick(6800.0 / 1.2 + 0.1, 0.0), "8XL");
+        assert_eq!(pick(100.0, 400.0 / 1.2), "4XL");
+        let over = choose_tier(13_600.0 / 1.2 + 1.0, 0.0, TIERS_TOML);
+        assert!(over.exceeds_largest && over.recommended == "8XL");
+        assert!(choose_tier(600.0, 10.0, TIERS_TOML).arithmetic[0].contains("600.0 × 1.2 = 720.0"));
+    }
+}
