@@ -143,9 +143,11 @@ pub fn choose_tier(seats: f64, pods_per_s: f64, toml_text: &str) -> TierChoice {
     ];
     for tier in &t.tier {
         let pods_cap = tier.pods_per_second.unwrap_or(smallest_published);
-        let fits_seats = need_seats <= tier.seats;
+        // A limit reached exactly fits (with a relative epsilon: 400 / 1.2 × 1.2 is not 400).
+        let within = |need: f64, cap: f64| need <= cap * (1.0 + 1e-9);
+        let fits_seats = within(need_seats, tier.seats);
         let fits_pods = if tier.pods_per_second.is_some() {
-            need_pods <= pods_cap
+            within(need_pods, pods_cap)
         } else {
             need_pods < pods_cap
         };
@@ -315,6 +317,9 @@ mod tests {
         assert_eq!(pick(100.0, 400.0 / 1.2), "4XL");
         let over = choose_tier(13_600.0 / 1.2 + 1.0, 0.0, TIERS_TOML);
         assert!(over.exceeds_largest && over.recommended == "8XL");
-        assert!(choose_tier(600.0, 10.0, TIERS_TOML).arithmetic[0].contains("600.0 × 1.2 = 720.0"));
+        assert!(
+            choose_tier(600.0, 10.0, TIERS_TOML).arithmetic[0]
+                .contains("600.0 × 1.2 headroom = 720.0")
+        );
     }
 }
