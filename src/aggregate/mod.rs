@@ -163,6 +163,8 @@ struct Who {
     client: u32,
     user: u32,
     user_agent: u32,
+    /// A system component (`system:*` user or kube-system service account), not a workload.
+    system: bool,
 }
 
 /// `kube-apiserver/v1.25.8+27e744f …` → (1, 25), for control-plane products only (kubelets skew).
@@ -198,6 +200,7 @@ impl Aggregates {
             client: self.strings.id(&client_name(ua, username)),
             user: self.strings.id(username),
             user_agent: self.strings.id(ua.unwrap_or("")),
+            system: health::is_system(username),
         };
         self.client_cache.insert(self.key_buf.as_str().into(), who);
         who
@@ -299,7 +302,24 @@ impl Aggregates {
 
         let user = who.user;
         let pod = (!ev.pod_name.is_empty()).then(|| self.strings.id(ev.pod_name));
+        // APF seat time (Little's law): width × latency, a cluster-scoped LIST charged the
+        // estimator's maximum width (the log does not say how many objects it touched), a
+        // successful write its etcd weight (rules::cost).
+        let seat_us = latency.map_or(0, |l| {
+            let width = if is_list && ev.namespace.is_empty() {
+                crate::rules::cost::CLUSTER_LIST_SEATS
+            } else {
+                1.0
+            };
+            let extra = if is_write {
+                crate::rules::cost::WRITE_ETCD_SECONDS * 1e6
+            } else {
+                0.0
+            };
+            (l as f64 * width + extra) as u64
+        });
         let c = self.clients.entry(client).or_default();
+        c.seat_us += seat_us;
         c.requests += 1;
         c.reads += u64::from(matches!(verb, "get" | "list" | "watch"));
         c.writes += u64::from(is_write);
@@ -324,6 +344,18 @@ impl Aggregates {
                 m.short += 1;
                 m.server_errors += u64::from(code >= 500);
                 m.throttled += u64::from(code == 429);
+                m.workload += u64::from(!who.system);
+                m.workload_failed += u64::from(!who.system && failed_hard(code));
+            }
+            if seat_us > 0 {
+                let start = ev.received.unwrap_or(t);
+                let end = start + latency.unwrap_or(0);
+                let own = if end.div_euclid(MINUTE_US) == minute {
+                    seat_us
+                } else {
+                    self.spill_seats(start, end, seat_us)
+                };
+                self.minutes.entry(minute).or_default().seat_us += own;
             }
         }
 
@@ -418,15 +450,18 @@ impl Aggregates {
                 w.1 += u64::from(over);
             }
         }
-        self.health_and_seats(
-            ev,
-            who,
-            time,
-            (!long_running).then_some(latency),
-            is_list,
-            is_write,
-            failed_hard(code),
-        );
+        if is_write
+            && ev.resource == "pods"
+            && ev.subresource == "binding"
+            && ev.verb == "create"
+            && let Some(t) = time
+        {
+            *self
+                .health
+                .bindings
+                .entry(t.div_euclid(1_000_000))
+                .or_default() += 1;
+        }
         let webhook = ev.webhook.or(ev.webhook_failed_closed);
         if webhook.is_some() || ev.webhook_latency.is_some() {
             let id = self.strings.id(webhook.unwrap_or("(unnamed)"));
@@ -460,57 +495,29 @@ impl Aggregates {
         }
     }
 
-    /// Success by client class, seat-seconds (Little's law) and pod bindings.
-    #[allow(clippy::too_many_arguments)]
-    /// `short`: `Some(latency)` for a request that is not long-running.
-    fn health_and_seats(
-        &mut self,
-        ev: &AuditEvent,
-        who: Who,
-        time: Option<Micros>,
-        short: Option<Option<Micros>>,
-        is_list: bool,
-        is_write: bool,
-        hard_fail: bool,
-    ) {
-        let Some(t) = time else { return };
-        if short.is_some() {
-            let class = u8::from(!health::is_system(ev.username));
-            let m = self
-                .health
-                .class_minutes
-                .entry((t.div_euclid(MINUTE_US), class))
-                .or_default();
-            m.0 += 1;
-            m.1 += u64::from(hard_fail);
+    /// Spreads a request's seat time over the minutes `[start, end]` spans after the first (the
+    /// first minute's share was added with the request's other per-minute counts).
+    fn spill_seats(&mut self, start: Micros, end: Micros, seat_us: u64) -> u64 {
+        let (m0, m1) = (start.div_euclid(MINUTE_US), end.div_euclid(MINUTE_US));
+        if m1 <= m0 || end <= start {
+            return seat_us;
         }
-        if let Some(Some(l)) = short {
-            // APF width: a LIST across the cluster is charged the estimator's maximum (the log
-            // does not say how many objects it touched); writes add their etcd weight.
-            let width = if is_list && ev.namespace.is_empty() {
-                crate::rules::cost::CLUSTER_LIST_SEATS
+        let span = (end - start) as f64;
+        let first = ((m0 + 1) * MINUTE_US - start) as f64;
+        let mut given = (seat_us as f64 * first / span).round() as u64;
+        let own = given.min(seat_us);
+        for m in m0 + 1..=m1 {
+            let (a, b) = ((m * MINUTE_US).max(start), end.min((m + 1) * MINUTE_US));
+            let part = if m == m1 {
+                seat_us.saturating_sub(given)
             } else {
-                1.0
+                ((seat_us as f64 * (b - a) as f64 / span).round() as u64)
+                    .min(seat_us.saturating_sub(given))
             };
-            let extra = if is_write {
-                crate::rules::cost::WRITE_ETCD_SECONDS * 1e6
-            } else {
-                0.0
-            };
-            let seat_us = (l as f64 * width + extra) as u64;
-            let start = ev.received.unwrap_or(t);
-            self.health.add_seats(start, start + l, seat_us);
-            if let Some(c) = self.clients.get_mut(&who.client) {
-                c.seat_us += seat_us;
-            }
+            given += part;
+            self.minutes.entry(m).or_default().seat_us += part;
         }
-        if is_write && ev.resource == "pods" && ev.subresource == "binding" && ev.verb == "create" {
-            *self
-                .health
-                .bindings
-                .entry(t.div_euclid(1_000_000))
-                .or_default() += 1;
-        }
+        own
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -252,6 +252,12 @@ pub struct MinuteTotals {
     pub throttled: u64,
     /// Successful writes.
     pub writes: u64,
+    /// Short requests from workloads (the rest are system components').
+    pub workload: u64,
+    /// Of which answered 5xx or 429.
+    pub workload_failed: u64,
+    /// APF seat-µs in flight in this minute.
+    pub seat_us: u64,
 }
 
 impl MinuteTotals {
@@ -262,6 +268,9 @@ impl MinuteTotals {
         self.server_errors += o.server_errors;
         self.throttled += o.throttled;
         self.writes += o.writes;
+        self.workload += o.workload;
+        self.workload_failed += o.workload_failed;
+        self.seat_us += o.seat_us;
     }
 }
 

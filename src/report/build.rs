@@ -332,7 +332,7 @@ fn series(a: &Aggregates, client: u32, span: Span) -> (Series, u64, Option<i64>,
     }
     let mut sorted = counts.clone();
     sorted.sort_unstable();
-    let rank = ((sorted.len() as f64 - 1.0) * 0.99).floor() as usize;
+    let rank = crate::aggregate::sketch::nearest_rank(0.99, sorted.len() as u64) as usize;
     let p99 = sorted.get(rank).copied().unwrap_or(0);
     (
         Series {

@@ -26,7 +26,8 @@ pub struct ClassMinute {
 pub struct SuccessMinute {
     /// Minute start.
     pub minute: String,
-    /// System components (`system:*` users and kube-system service accounts).
+    /// System components: `system:*` users other than service accounts, and service accounts
+    /// of kube-system.
     pub system: Option<ClassMinute>,
     /// Everything else.
     pub workload: Option<ClassMinute>,
@@ -185,37 +186,37 @@ pub fn choose_tier(seats: f64, pods_per_s: f64, toml_text: &str) -> TierChoice {
 /// Builds `health`.
 #[must_use]
 pub fn health(a: &Aggregates, slo: &[SloRow]) -> Health {
-    let mut minutes: Vec<i64> = a.health.class_minutes.keys().map(|(m, _)| *m).collect();
-    minutes.sort_unstable();
-    minutes.dedup();
-    let class = |m: i64, c: u8| {
-        a.health
-            .class_minutes
-            .get(&(m, c))
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, f)| ClassMinute {
-                requests: *n,
-                failed: *f,
-                success_rate: ((1.0 - *f as f64 / *n as f64) * 10_000.0).round() / 10_000.0,
-            })
+    let mut minutes: Vec<_> = a.minutes.iter().filter(|(_, t)| t.short > 0).collect();
+    minutes.sort_by_key(|(m, _)| **m);
+    let class = |n: u64, f: u64| {
+        (n > 0).then(|| ClassMinute {
+            requests: n,
+            failed: f,
+            success_rate: ((1.0 - f as f64 / n as f64) * 10_000.0).round() / 10_000.0,
+        })
     };
+    let mut below = Vec::new();
     let rows: Vec<SuccessMinute> = minutes
         .iter()
-        .map(|m| SuccessMinute {
-            minute: format_minute(*m),
-            system: class(*m, 0),
-            workload: class(*m, 1),
+        .map(|(m, t)| {
+            let (wn, wf) = (t.workload, t.workload_failed);
+            let (sn, sf) = (
+                t.short - wn,
+                (t.server_errors + t.throttled).saturating_sub(wf),
+            );
+            // Compared unrounded: 0.98996 is below 99% even though it prints as 0.99.
+            if [(sn, sf), (wn, wf)]
+                .iter()
+                .any(|(n, f)| *n > 0 && 1.0 - *f as f64 / (*n as f64) < SUCCESS_THRESHOLD)
+            {
+                below.push(format_minute(**m));
+            }
+            SuccessMinute {
+                minute: format_minute(**m),
+                system: class(sn, sf),
+                workload: class(wn, wf),
+            }
         })
-        .collect();
-    let below = rows
-        .iter()
-        .filter(|r| {
-            [&r.system, &r.workload].iter().any(|c| {
-                c.as_ref()
-                    .is_some_and(|c| c.success_rate < SUCCESS_THRESHOLD)
-            })
-        })
-        .map(|r| r.minute.clone())
         .collect();
     let mut violations: Vec<SloViolation> = a
         .health
@@ -251,7 +252,7 @@ pub fn sizing(a: &Aggregates) -> Sizing {
     let (mut per_min, mut peak, mut peak_at) = (Vec::new(), 0.0f64, None);
     if let (Some(f), Some(l)) = (span.first, span.last) {
         for m in f.div_euclid(MINUTE_US)..=l.div_euclid(MINUTE_US) {
-            let seats = a.health.seat_us.get(&m).copied().unwrap_or(0) as f64 / MINUTE_US as f64;
+            let seats = a.minutes.get(&m).map_or(0, |t| t.seat_us) as f64 / MINUTE_US as f64;
             if seats > peak {
                 peak = seats;
                 peak_at = Some(m);
