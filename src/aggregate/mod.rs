@@ -128,7 +128,8 @@ pub struct Aggregates {
     pub deprecated: FxHashMap<(u32, u32, u32), ErrorStats>,
     /// Highest kube-apiserver / kube-controller-manager version seen: (major, minor).
     pub server_version: Option<(u32, u32)>,
-    client_cache: FxHashMap<Box<str>, Who>,
+    client_cache: FxHashMap<interner::KeyBuf, Who>,
+    empty_id: Option<u32>,
     verb_ids: [Option<u32>; 8],
     key_buf: String,
 }
@@ -193,7 +194,7 @@ impl Aggregates {
         self.key_buf.push_str(ua.unwrap_or("\u{0}"));
         self.key_buf.push('\u{1}');
         self.key_buf.push_str(username);
-        if let Some(&who) = self.client_cache.get(self.key_buf.as_str()) {
+        if let Some(&who) = self.client_cache.get(interner::Key::new(&self.key_buf)) {
             return who;
         }
         let who = Who {
@@ -218,6 +219,15 @@ impl Aggregates {
         self.key_buf.push('.');
         self.key_buf.push_str(group);
         self.strings.id(&self.key_buf)
+    }
+
+    /// Interned id of a subresource; the common empty one skips the hash lookup.
+    fn sub_id(&mut self, sub: &str) -> u32 {
+        if sub.is_empty() {
+            let strings = &mut self.strings;
+            return *self.empty_id.get_or_insert_with(|| strings.id(""));
+        }
+        self.strings.id(sub)
     }
 
     /// Interned id of a verb; the standard verbs skip the hash lookup.
@@ -401,7 +411,7 @@ impl Aggregates {
             self.write(ev, client, resource, verb_id, time);
         }
         // `pods/eviction` apart from `pods`: a 429 there is a PodDisruptionBudget's answer.
-        let sub = self.strings.id(ev.subresource);
+        let sub = self.sub_id(ev.subresource);
         *self
             .calls
             .entry((client, verb_id, resource, sub))
@@ -564,7 +574,7 @@ impl Aggregates {
         verb: u32,
         time: Option<Micros>,
     ) {
-        let sub = self.strings.id(ev.subresource);
+        let sub = self.sub_id(ev.subresource);
         // A no-op update: the apiserver returned the object at the resourceVersion the client
         // sent, so nothing was written to etcd.
         // Judged only when both bodies carry a resourceVersion (RequestResponse level; patches

@@ -7,6 +7,7 @@
 
 use rustc_hash::FxHashMap;
 
+use super::interner::{Key, KeyBuf};
 use super::sketch::{Samples, Span};
 use crate::timefmt::Micros;
 
@@ -134,7 +135,7 @@ impl ObjectStats {
 #[derive(Debug, Clone, Default)]
 pub struct ObjectTable {
     /// Objects keyed by `group \x1f resource \x1f namespace \x1f name`.
-    pub objects: FxHashMap<Box<str>, ObjectStats>,
+    pub objects: FxHashMap<KeyBuf, ObjectStats>,
     /// Entries dropped by pruning (an object dropped twice counts twice).
     pub pruned: u64,
     /// The sum, over every prune, of the largest count it dropped: an object that was dropped
@@ -181,11 +182,11 @@ impl ObjectTable {
     /// Records one write.
     pub fn observe(&mut self, w: &ObjectWrite) {
         // One lookup in the common case; the key is copied only for a new object.
-        let o = match self.objects.get_mut(w.key) {
+        let o = match self.objects.get_mut(Key::new(w.key)) {
             Some(o) => Some(o),
             None => {
                 self.objects.insert(w.key.into(), ObjectStats::default());
-                self.objects.get_mut(w.key)
+                self.objects.get_mut(Key::new(w.key))
             }
         };
         if let Some(o) = o {
@@ -205,10 +206,10 @@ impl ObjectTable {
 
     /// Records a write to `key` answered 409 Conflict.
     pub fn conflict(&mut self, key: &str, time: Option<Micros>) {
-        if !self.objects.contains_key(key) {
+        if !self.objects.contains_key(Key::new(key)) {
             self.objects.insert(key.into(), ObjectStats::default());
         }
-        if let Some(o) = self.objects.get_mut(key) {
+        if let Some(o) = self.objects.get_mut(Key::new(key)) {
             o.conflicts += 1;
             o.span.observe(time);
         }
@@ -291,7 +292,7 @@ mod tests {
         write(&mut b, "k", 0, 1); // b's client 0 is a different client: remapped to 1
         write(&mut b, "k", 0, 2);
         a.merge(&b, &[1]);
-        let o = &a.objects["k"];
+        let o = &a.objects[Key::new("k")];
         assert_eq!(o.count, 3);
         assert_eq!(o.multi_writer_minutes(), 1);
         assert_eq!(o.peak_minute(), Some((1, 2)));
@@ -307,7 +308,7 @@ mod tests {
             write(&mut t, &format!("o{i}"), 0, 0);
         }
         assert!(t.objects.len() <= MAX_OBJECTS);
-        assert_eq!(t.objects["hot"].count, 2);
+        assert_eq!(t.objects[Key::new("hot")].count, 2);
         assert_eq!(t.max_pruned_count, 1);
         assert!(t.pruned > 0);
     }

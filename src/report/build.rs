@@ -467,7 +467,7 @@ fn object_rows(a: &Aggregates) -> Vec<ObjectRow> {
     objs.truncate(MAX_OBJECT_ROWS);
     objs.into_iter()
         .map(|(k, o)| {
-            let (group, resource, namespace, name) = split_key(k);
+            let (group, resource, namespace, name) = split_key(k.as_str());
             let mut writers: Vec<NameCount> = o
                 .writers
                 .iter()
