@@ -307,12 +307,41 @@ fn list_rows(a: &Aggregates, span_s: f64, consistent_cache: bool) -> Vec<ListRow
         .collect()
 }
 
-fn series(a: &Aggregates, client: u32, span: Span) -> (Series, u64, Option<i64>, u64) {
+/// The longest dense per-minute series written (31 days): one far-future timestamp must not
+/// allocate a minute for every minute in between.
+pub const MAX_SERIES_MINUTES: i64 = 31 * 24 * 60;
+
+/// Peak (value, earliest minute) and nearest-rank p99 of per-minute counts over `total` minutes,
+/// given only the minutes with a count: the zeros are counted, not stored.
+#[must_use]
+pub fn sparse_stats(points: &[(i64, u64)], total: u64) -> (u64, Option<i64>, u64) {
+    let (peak, at) = points.iter().fold((0, None), |(p, at), (m, c)| {
+        if *c > p || (*c == p && *c > 0 && at.is_some_and(|a| *m < a)) {
+            (*c, Some(*m))
+        } else {
+            (p, at)
+        }
+    });
+    let mut sorted: Vec<u64> = points.iter().map(|(_, c)| *c).filter(|c| *c > 0).collect();
+    sorted.sort_unstable();
+    let total = total.max(sorted.len() as u64);
+    let zeros = total - sorted.len() as u64;
+    let rank = crate::aggregate::sketch::nearest_rank(0.99, total);
+    let p99 = if rank < zeros {
+        0
+    } else {
+        sorted.get((rank - zeros) as usize).copied().unwrap_or(0)
+    };
+    (peak, at, p99)
+}
+
+fn series(points: &[(i64, u64)], own: Span, span: Span) -> (Series, u64, Option<i64>, u64) {
     let (Some(f), Some(l)) = (span.first, span.last) else {
         return (
             Series {
                 start: None,
                 counts: Vec::new(),
+                truncated: false,
             },
             0,
             None,
@@ -320,24 +349,26 @@ fn series(a: &Aggregates, client: u32, span: Span) -> (Series, u64, Option<i64>,
         );
     };
     let (f, l) = (f.div_euclid(MINUTE_US), l.div_euclid(MINUTE_US));
-    let counts: Vec<u64> = (f..=l)
-        .map(|m| a.client_minutes.get(&(client, m)).copied().unwrap_or(0))
+    let (peak, peak_at, p99) = sparse_stats(points, (l - f + 1) as u64);
+    // Dense over the report's span when it is short enough, else over the client's own span,
+    // cut at MAX_SERIES_MINUTES.
+    let (start, end) = if l - f < MAX_SERIES_MINUTES {
+        (f, l)
+    } else {
+        let cf = own.first.map_or(f, |t| t.div_euclid(MINUTE_US));
+        let cl = own.last.map_or(l, |t| t.div_euclid(MINUTE_US));
+        (cf, cl.min(cf + MAX_SERIES_MINUTES - 1))
+    };
+    let by_minute: FxHashMap<i64, u64> = points.iter().copied().collect();
+    let counts = (start..=end)
+        .map(|m| by_minute.get(&m).copied().unwrap_or(0))
         .collect();
-    let (mut peak, mut peak_at) = (0, None);
-    for (i, c) in counts.iter().enumerate() {
-        if *c > peak {
-            peak = *c;
-            peak_at = Some(f + i as i64);
-        }
-    }
-    let mut sorted = counts.clone();
-    sorted.sort_unstable();
-    let rank = crate::aggregate::sketch::nearest_rank(0.99, sorted.len() as u64) as usize;
-    let p99 = sorted.get(rank).copied().unwrap_or(0);
+    let truncated = points.iter().any(|(m, _)| *m < start || *m > end);
     (
         Series {
-            start: Some(format_minute(f)),
+            start: Some(format_minute(start)),
             counts,
+            truncated,
         },
         peak,
         peak_at,
@@ -345,8 +376,15 @@ fn series(a: &Aggregates, client: u32, span: Span) -> (Series, u64, Option<i64>,
     )
 }
 
-fn client_row(a: &Aggregates, id: u32, c: &ClientStats, span: Span, span_s: f64) -> ClientRow {
-    let (per_minute, peak_qpm, peak_at, p99_qpm) = series(a, id, span);
+fn client_row(
+    a: &Aggregates,
+    id: u32,
+    c: &ClientStats,
+    points: &[(i64, u64)],
+    span: Span,
+    span_s: f64,
+) -> ClientRow {
+    let (per_minute, peak_qpm, peak_at, p99_qpm) = series(points, c.span, span);
     let top_users = top(&c.users, a, 5);
     ClientRow {
         client: a.strings.name(id).to_owned(),
@@ -387,10 +425,24 @@ fn client_latency(a: &Aggregates, client: u32) -> LatencySketch {
 }
 
 fn client_rows(a: &Aggregates, span: Span, span_s: f64) -> Vec<ClientRow> {
+    // One pass over the (client, minute) counts, grouped by client.
+    let mut points: FxHashMap<u32, Vec<(i64, u64)>> = FxHashMap::default();
+    for ((c, m), n) in &a.client_minutes {
+        points.entry(*c).or_default().push((*m, *n));
+    }
     let mut rows: Vec<ClientRow> = a
         .clients
         .iter()
-        .map(|(id, c)| client_row(a, *id, c, span, span_s))
+        .map(|(id, c)| {
+            client_row(
+                a,
+                *id,
+                c,
+                points.get(id).map_or(&[][..], Vec::as_slice),
+                span,
+                span_s,
+            )
+        })
         .collect();
     rows.sort_by(|x, y| {
         y.requests
@@ -680,4 +732,22 @@ fn webhook_rows(a: &Aggregates) -> Vec<WebhookRow> {
             .then_with(|| x.webhook.cmp(&y.webhook))
     });
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparse_stats_count_the_zeros() {
+        // 100 minutes, 2 busy: p99 is the larger busy minute only if fewer than 99 minutes are zero.
+        assert_eq!(sparse_stats(&[(5, 10), (9, 30)], 100), (30, Some(9), 10));
+        assert_eq!(sparse_stats(&[(5, 10), (9, 30)], 1000), (30, Some(9), 0));
+        assert_eq!(
+            sparse_stats(&[(7, 4), (3, 4)], 10),
+            (4, Some(3), 4),
+            "earliest of equal peaks"
+        );
+        assert_eq!(sparse_stats(&[], 0), (0, None, 0));
+    }
 }

@@ -249,23 +249,17 @@ pub fn health(a: &Aggregates, slo: &[SloRow]) -> Health {
 #[must_use]
 pub fn sizing(a: &Aggregates) -> Sizing {
     let span = a.summary.span;
-    let (mut per_min, mut peak, mut peak_at) = (Vec::new(), 0.0f64, None);
-    if let (Some(f), Some(l)) = (span.first, span.last) {
-        for m in f.div_euclid(MINUTE_US)..=l.div_euclid(MINUTE_US) {
-            let seats = a.minutes.get(&m).map_or(0, |t| t.seat_us) as f64 / MINUTE_US as f64;
-            if seats > peak {
-                peak = seats;
-                peak_at = Some(m);
-            }
-            per_min.push(seats);
-        }
-    }
-    per_min.sort_by(f64::total_cmp);
-    let p99 = per_min
-        .get(crate::aggregate::sketch::nearest_rank(0.99, per_min.len() as u64) as usize)
-        .copied()
-        .unwrap_or(0.0);
-
+    // Sparse: a far-future timestamp must not allocate every minute in between.
+    let points: Vec<(i64, u64)> = a.minutes.iter().map(|(m, t)| (*m, t.seat_us)).collect();
+    let total = match (span.first, span.last) {
+        (Some(f), Some(l)) => (l.div_euclid(MINUTE_US) - f.div_euclid(MINUTE_US) + 1) as u64,
+        _ => 0,
+    };
+    let (peak_us, peak_at, p99_us) = super::build::sparse_stats(&points, total);
+    let (peak, p99) = (
+        peak_us as f64 / MINUTE_US as f64,
+        p99_us as f64 / MINUTE_US as f64,
+    );
     let mut top: Vec<NameCount> = a
         .clients
         .iter()

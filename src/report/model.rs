@@ -287,6 +287,9 @@ pub struct Series {
     pub start: Option<String>,
     /// Requests in each minute from `start`.
     pub counts: Vec<u64>,
+    /// The series stops short of some of the client's minutes: it is dense over at most 31 days
+    /// (over the client's own span when the report's is longer).
+    pub truncated: bool,
 }
 
 /// One client.
