@@ -218,7 +218,9 @@ fn scan(args: &ScanArgs) -> Result<u8> {
         if let Some(e) = report.summary.skipped.examples.first() {
             bail!(fail(format!(
                 "{}:{}: {} (--strict)",
-                e.input, e.line, e.message
+                report::table::sanitize(&e.input),
+                e.line,
+                report::table::sanitize(&e.message)
             )));
         }
         if let Some(w) = report.summary.warnings.first() {
@@ -238,10 +240,9 @@ fn scan(args: &ScanArgs) -> Result<u8> {
                 .skipped
                 .examples
                 .first()
-                .map_or_else(String::new, |e| format!(
-                    "{}:{}: {}",
-                    e.input, e.line, e.message
-                )),
+                .map_or_else(String::new, |e| {
+                    report::table::sanitize(&format!("{}:{}: {}", e.input, e.line, e.message))
+                }),
         );
     }
     if report.summary.requests == 0 && scope.window.is_set() {

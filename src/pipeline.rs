@@ -111,6 +111,7 @@ impl Worker {
                 stop.store(true, Ordering::Relaxed);
             }
         };
+        let requests_before = agg.summary.requests;
         if chunk.document {
             pos.line = 1;
             agg.summary.lines += 1;
@@ -122,9 +123,13 @@ impl Worker {
                 chunk.seq,
                 memchr::memchr_iter(b'\n', data).count() as u64 + 1,
             ));
+            let added = agg.summary.requests - requests_before;
+            *agg.summary
+                .requests_by_origin
+                .entry(chunk.origin)
+                .or_default() += added;
             return;
         }
-        let requests_before = agg.summary.requests;
         let len = data.len();
         // The bytes after each line pad its parse; the last line needs real padding.
         data.resize(len + LINE_PADDING, b' ');

@@ -158,6 +158,9 @@ fn slo_class(verb: &str, ev: &AuditEvent, is_list: bool) -> Option<u8> {
     }
 }
 
+/// The longest latency believed for a short request (a day).
+pub const MAX_LATENCY_US: Micros = 24 * 3_600_000_000;
+
 /// Interned identity of a request's sender.
 #[derive(Debug, Clone, Copy)]
 struct Who {
@@ -296,7 +299,13 @@ impl Aggregates {
             .unwrap_or(if stage == Stage::Panic { 500 } else { 0 });
         let failed = code >= 400;
         let is_write = is_write_verb(verb) && is_success(code) && !q.dry_run;
-        let latency = if long_running { None } else { ev.latency_us() };
+        // A short request longer than a day is a broken clock, not a latency: it would skew the
+        // sketches and spread seat time over every minute in between.
+        let latency = if long_running {
+            None
+        } else {
+            ev.latency_us().filter(|l| *l <= MAX_LATENCY_US)
+        };
 
         let s = &mut self.summary;
         s.requests += 1;
@@ -558,6 +567,7 @@ impl Aggregates {
         l.rv[slot] += 1;
         l.rv_limited[slot] += u64::from(q.limit_value().is_some());
         l.with_limit += u64::from(q.limit_value().is_some());
+        l.cluster_limited += u64::from(q.limit_value().is_some() && ev.namespace.is_empty());
         l.continued += u64::from(q.continue_token);
         l.label_selector += u64::from(q.label_selector);
         l.field_selector += u64::from(q.field_selector);

@@ -35,7 +35,8 @@ impl MinuteWrites {
             self.writer = writer;
             self.multi = multi;
         } else {
-            self.multi |= multi || self.writer != writer;
+            // Index 255 stands for every writer past the 255th: treat it as a second writer.
+            self.multi |= multi || self.writer != writer || writer == u8::MAX;
         }
         self.count += count;
     }

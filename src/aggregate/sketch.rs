@@ -58,7 +58,7 @@ impl LatencySketch {
         let us = u64::try_from(us).unwrap_or(0);
         self.sketch.add(us as f64 / 1000.0);
         self.count += 1;
-        self.sum_us += us;
+        self.sum_us = self.sum_us.saturating_add(us);
         self.max_us = self.max_us.max(us);
         self.min_us = self.min_us.min(us);
     }
@@ -72,7 +72,7 @@ impl LatencySketch {
             .merge(&other.sketch)
             .expect("sketches share one config");
         self.count += other.count;
-        self.sum_us += other.sum_us;
+        self.sum_us = self.sum_us.saturating_add(other.sum_us);
         self.max_us = self.max_us.max(other.max_us);
         self.min_us = self.min_us.min(other.min_us);
     }

@@ -31,6 +31,8 @@ pub struct ListStats {
     pub rv_limited: [u64; 6],
     /// With `limit` > 0.
     pub with_limit: u64,
+    /// Cluster-scoped ones with `limit` > 0.
+    pub cluster_limited: u64,
     /// `continue` pages (also counted in `rv`).
     pub continued: u64,
     /// With a label selector.
@@ -82,6 +84,7 @@ impl ListStats {
             *a += b;
         }
         self.with_limit += o.with_limit;
+        self.cluster_limited += o.cluster_limited;
         self.continued += o.continued;
         self.label_selector += o.label_selector;
         self.field_selector += o.field_selector;

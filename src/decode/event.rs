@@ -174,10 +174,63 @@ struct RawStatus<'a> {
     message: Option<&'a str>,
 }
 
-#[derive(Deserialize, Default)]
+/// A request or response body: only `metadata.resourceVersion` is read. A body may be an
+/// object, or an array (a JSON Patch is logged as its list of operations), or anything else.
+#[derive(Default)]
 struct RawObjectHead<'a> {
-    #[serde(borrow, default)]
     metadata: Option<RawMeta<'a>>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawObjectHead<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawObjectHead<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a request or response body")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut head = RawObjectHead::default();
+                while let Some(key) = map.next_key::<&'de str>()? {
+                    if key == "metadata" {
+                        head.metadata = map.next_value()?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(head)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(RawObjectHead::default())
+            }
+            fn visit_borrowed_str<E>(self, _: &'de str) -> Result<Self::Value, E> {
+                Ok(RawObjectHead::default())
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(RawObjectHead::default())
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(RawObjectHead::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(RawObjectHead::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(RawObjectHead::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(RawObjectHead::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(RawObjectHead::default())
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -610,6 +663,18 @@ mod tests {
         assert_eq!(user, "system:serviceaccount:ns:sa");
         assert_eq!(pod, "p-1");
         assert_eq!(lat, Some(250_000));
+    }
+
+    #[test]
+    fn json_patch_bodies_are_events_too() {
+        let line = r#"{"kind":"Event","level":"RequestResponse","stage":"ResponseComplete","verb":"patch","user":{"username":"u"},"requestObject":[{"op":"add","path":"/a","value":1},{"op":"remove","path":"/b"}],"responseObject":{"metadata":{"resourceVersion":"7"}}}"#;
+        let mut bytes = line.as_bytes().to_vec();
+        let mut rv = None;
+        decode_in_place(&mut bytes, &mut simd_json::Buffers::default(), |e| {
+            rv = e.response_rv.map(str::to_owned)
+        })
+        .unwrap();
+        assert_eq!(rv.as_deref(), Some("7"));
     }
 
     #[test]

@@ -295,6 +295,7 @@ fn list_rows(a: &Aggregates, span_s: f64, consistent_cache: bool) -> Vec<ListRow
                 served_from_cache: cache,
                 served_from_etcd: etcd,
                 paginated: l.with_limit,
+                cluster_paginated: l.cluster_limited,
                 continue_pages: l.continued,
                 label_selector: l.label_selector,
                 field_selector: l.field_selector,

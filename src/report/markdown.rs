@@ -16,6 +16,8 @@ pub fn escape(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
+            // Stops GFM autolinks (`https://…`, `www.…` needs the `:` or is harmless text).
+            ':' => out.push_str("&#58;"),
             '\n' | '\r' | '\t' => out.push(' '),
             // Enough to stop emphasis, code, links/images (no `[`), tables and headings.
             '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '!' | '|' | '~' => {
@@ -224,7 +226,7 @@ mod tests {
     fn hostile_text_is_inert() {
         let e = escape("<script>alert(1)</script> [x](http://evil) | **b**\n# h");
         assert!(!e.contains('<') && !e.contains('\n'));
-        assert!(e.contains("\\[x\\](http://evil)"));
+        assert!(e.contains("\\[x\\](http&#58;//evil)"));
         assert!(e.contains("\\|"));
     }
 }

@@ -255,6 +255,8 @@ pub struct ListRow {
     pub served_from_etcd: u64,
     /// With `limit`.
     pub paginated: u64,
+    /// Cluster-scoped ones with `limit`.
+    pub cluster_paginated: u64,
     /// `continue` pages.
     pub continue_pages: u64,
     /// With a label selector.

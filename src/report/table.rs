@@ -82,7 +82,7 @@ impl Table {
                 break;
             };
             let over = total(&widths) - max_width;
-            widths[i] = (widths[i] - over).max(12);
+            widths[i] = widths[i].saturating_sub(over).max(12);
         }
         let mut out = String::new();
         let line = |cells: Vec<&str>, out: &mut String| {
@@ -126,5 +126,17 @@ mod tests {
         assert!(s.lines().all(|l| l.width() <= 40), "{s}");
         assert!(!s.contains('\x1b'));
         assert!(s.contains('…'));
+        // Fixed columns wider than the terminal: no underflow, no panic.
+        let mut t = Table::new(&[
+            ("NAME", Align::Left),
+            ("A", Align::Right),
+            ("B", Align::Right),
+        ]);
+        t.row(vec![
+            "kube-controller-manager/replicaset-controller".into(),
+            "1".repeat(60),
+            "2".repeat(60),
+        ]);
+        assert!(!t.render(80, false).is_empty());
     }
 }

@@ -86,7 +86,7 @@ impl Rule for ExpensiveList {
             // Unpaginated cluster-wide LISTs that reach etcd (a cache read ignores limit anyway).
             let unpaged_cluster = l
                 .cluster_scope
-                .saturating_sub(l.paginated.min(l.cluster_scope))
+                .saturating_sub(l.cluster_paginated)
                 .min(l.served_from_etcd);
             let p99_s = l.latency_ms.map_or(0.0, |x| x.p99 / 1000.0);
             let mut why = Vec::new();

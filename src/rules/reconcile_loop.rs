@@ -32,7 +32,7 @@ const T: &[Threshold] = &[
     Threshold {
         name: "writes_per_minute",
         default: 10.0,
-        source: "writes of one object in one minute (the rules issue: > 10 in a minute)",
+        source: "writes of one object in one minute (the rules issue: > 10 in a minute); rounded up to a counted level: 5, 10, 20, 30, 60 or 120",
     },
     Threshold {
         name: "sustained_minutes",

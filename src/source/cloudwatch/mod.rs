@@ -274,7 +274,7 @@ async fn discover(sh: &Shared<'_>) -> Result<Vec<String>, String> {
                 .last_event_timestamp()
                 .max(s.last_ingestion_time())
                 .unwrap_or(i64::MAX);
-            if first < sh.spec.end_ms && last + 3_600_000 >= sh.spec.start_ms {
+            if first < sh.spec.end_ms && last.saturating_add(3_600_000) >= sh.spec.start_ms {
                 names.push(name.to_owned());
             }
         }
