@@ -379,7 +379,16 @@ fn fold(
     rx.into_iter()
         .par_bridge()
         .fold(Worker::new, |mut w, mut chunk| {
-            if !stop.load(Ordering::Relaxed) {
+            if stop.load(Ordering::Relaxed) {
+                // Not read, but its lines still count, so later line numbers stay exact.
+                let d = &chunk.data;
+                let lines = memchr::memchr_iter(b'\n', d).count() as u64
+                    + u64::from(d.last().is_some_and(|b| *b != b'\n'));
+                w.agg
+                    .summary
+                    .chunk_lines
+                    .push((chunk.origin, chunk.seq, lines));
+            } else {
                 w.process(&mut chunk, scope, strict, stop);
             }
             let _ = ret.send(chunk.data);

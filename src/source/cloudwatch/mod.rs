@@ -124,6 +124,39 @@ impl RateLimit {
     }
 }
 
+/// Where `--save` writes: a zstd frame must be finished, and its errors seen, not dropped.
+enum Saver {
+    Zstd(zstd::stream::write::Encoder<'static, std::fs::File>),
+    Plain(std::io::BufWriter<std::fs::File>),
+}
+
+impl Write for Saver {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Zstd(w) => w.write(b),
+            Self::Plain(w) => w.write(b),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Zstd(w) => w.flush(),
+            Self::Plain(w) => w.flush(),
+        }
+    }
+}
+
+impl Saver {
+    fn finish(self) -> std::io::Result<()> {
+        match self {
+            Self::Zstd(w) => w.finish()?.sync_all(),
+            Self::Plain(w) => w
+                .into_inner()
+                .map_err(std::io::IntoInnerError::into_error)?
+                .sync_all(),
+        }
+    }
+}
+
 /// One stream found by discovery.
 #[derive(Debug, Clone)]
 pub struct Stream {
@@ -154,7 +187,7 @@ struct Shared<'a> {
     stop: &'a AtomicBool,
     seq: Vec<AtomicU64>,
     bytes: Vec<AtomicU64>,
-    save: Option<Mutex<Box<dyn Write + Send>>>,
+    save: Option<Mutex<Saver>>,
     pb: &'a ProgressBar,
 }
 
@@ -388,18 +421,14 @@ async fn run(
 ) -> Result<Outcome, String> {
     let started = Instant::now();
     let (client, region) = client(spec).await?;
-    let save: Option<Mutex<Box<dyn Write + Send>>> = match &spec.save {
+    let save: Option<Mutex<Saver>> = match &spec.save {
         None => None,
         Some(p) => {
             let f = std::fs::File::create(p).map_err(|e| format!("--save {}: {e}", p.display()))?;
-            let w: Box<dyn Write + Send> = if p.extension().is_some_and(|e| e == "zst") {
-                Box::new(
-                    zstd::stream::write::Encoder::new(f, 3)
-                        .map_err(|e| e.to_string())?
-                        .auto_finish(),
-                )
+            let w = if p.extension().is_some_and(|e| e == "zst") {
+                Saver::Zstd(zstd::stream::write::Encoder::new(f, 3).map_err(|e| e.to_string())?)
             } else {
-                Box::new(std::io::BufWriter::new(f))
+                Saver::Plain(std::io::BufWriter::new(f))
             };
             Some(Mutex::new(w))
         }
@@ -445,10 +474,10 @@ async fn run(
     pb.set_length(tasks.len() as u64);
     run_tasks(&sh, &tasks).await?;
     if let Some(save) = sh.save.take() {
-        let mut w = save
-            .into_inner()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        w.flush().map_err(|e| format!("--save: {e}"))?;
+        save.into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .finish()
+            .map_err(|e| format!("--save: {e}"))?;
     }
     let c = &sh.counters;
     let summary = Summary {
