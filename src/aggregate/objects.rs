@@ -42,6 +42,42 @@ impl MinuteWrites {
     }
 }
 
+/// Writes-per-minute levels counted per object (`objects[].busy_minutes`).
+pub const BUSY_LEVELS: [u32; 6] = [5, 10, 20, 30, 60, 120];
+
+/// The longest minute list an object keeps; older minutes fold into [`Folded`]. Exact while an
+/// object is written in at most this many distinct minutes per worker; past it, a minute whose
+/// writes were split between two workers may be counted in both halves.
+pub const MAX_MINUTES_PER_OBJECT: usize = 512;
+
+/// Summary of an object's folded minutes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Folded {
+    /// Minutes folded.
+    pub active: u64,
+    /// Of which with two or more writers.
+    pub multi: u64,
+    /// Of which with at least each [`BUSY_LEVELS`] writes.
+    pub busy: [u64; 6],
+    /// The busiest folded minute: (epoch minute, writes).
+    pub peak: (i64, u32),
+}
+
+impl Folded {
+    fn merge(&mut self, o: &Folded) {
+        self.active += o.active;
+        self.multi += o.multi;
+        for (a, b) in self.busy.iter_mut().zip(o.busy) {
+            *a += b;
+        }
+        if o.peak.1 > self.peak.1
+            || (o.peak.1 == self.peak.1 && o.peak.1 > 0 && o.peak.0 < self.peak.0)
+        {
+            self.peak = o.peak;
+        }
+    }
+}
+
 /// Writes to one object.
 #[derive(Debug, Clone, Default)]
 pub struct ObjectStats {
@@ -55,8 +91,10 @@ pub struct ObjectStats {
     pub conflicts: u64,
     /// Writers (interned client ids) with their counts, in order of first sight.
     pub writers: Vec<(u32, u64)>,
-    /// Writes per active minute, sorted by minute.
+    /// Writes per active minute, sorted by minute (the most recent [`MAX_MINUTES_PER_OBJECT`]).
     pub minutes: Vec<MinuteWrites>,
+    /// Minutes folded out of `minutes`.
+    pub folded: Folded,
     /// First and last time.
     pub span: Span,
     /// Sample auditIDs.
@@ -108,27 +146,65 @@ impl ObjectStats {
             }
         };
         self.minutes[at].absorb(count, writer, multi);
+        if self.minutes.len() > MAX_MINUTES_PER_OBJECT {
+            self.fold_oldest();
+        }
+    }
+
+    /// Folds the oldest half of the minute list into the summary counters: a heartbeat object
+    /// written every minute of a 7-day window would otherwise keep 10,080 entries.
+    fn fold_oldest(&mut self) {
+        let n = self.minutes.len() / 2;
+        for m in self.minutes.drain(..n) {
+            let f = &mut self.folded;
+            f.active += 1;
+            f.multi += u64::from(m.multi);
+            for (slot, level) in f.busy.iter_mut().zip(BUSY_LEVELS) {
+                *slot += u64::from(m.count >= level);
+            }
+            if m.count > f.peak.1 || (m.count == f.peak.1 && i64::from(m.minute) < f.peak.0) {
+                f.peak = (i64::from(m.minute), m.count);
+            }
+        }
     }
 
     /// The busiest minute: (epoch minute, writes); the earliest of equals.
     #[must_use]
     pub fn peak_minute(&self) -> Option<(i64, u32)> {
+        let folded = (self.folded.peak.1 > 0).then_some(self.folded.peak);
         self.minutes
             .iter()
             .map(|m| (i64::from(m.minute), m.count))
+            .chain(folded)
             .max_by_key(|&(m, c)| (c, std::cmp::Reverse(m)))
     }
 
     /// Minutes in which two or more clients wrote the object (fighting writers).
     #[must_use]
     pub fn multi_writer_minutes(&self) -> u64 {
-        self.minutes.iter().filter(|m| m.multi).count() as u64
+        self.folded.multi + self.minutes.iter().filter(|m| m.multi).count() as u64
     }
 
-    /// Minutes with at least `n` writes.
+    /// Minutes with at least one write.
+    #[must_use]
+    pub fn active_minutes(&self) -> u64 {
+        self.folded.active + self.minutes.len() as u64
+    }
+
+    /// Minutes with at least `BUSY_LEVELS[level]` writes.
+    #[must_use]
+    pub fn busy_minutes(&self, level: usize) -> u64 {
+        let n = BUSY_LEVELS[level];
+        self.folded.busy[level] + self.minutes.iter().filter(|m| m.count >= n).count() as u64
+    }
+
+    /// Minutes with at least `n` writes, `n` one of [`BUSY_LEVELS`].
     #[must_use]
     pub fn minutes_with_at_least(&self, n: u32) -> u64 {
-        self.minutes.iter().filter(|m| m.count >= n).count() as u64
+        BUSY_LEVELS
+            .iter()
+            .position(|l| *l == n)
+            .map_or(0, |i| self.busy_minutes(i))
     }
 }
 
@@ -259,6 +335,7 @@ impl ObjectTable {
                 let writer = index.get(usize::from(m.writer)).copied().unwrap_or(u8::MAX);
                 dst.add_minute(m.minute, m.count, writer, m.multi);
             }
+            dst.folded.merge(&o.folded);
             dst.span.merge(o.span);
             dst.samples.merge(&o.samples);
             // Prune as we go: a union of two full tables would double the bucket array.
@@ -298,6 +375,29 @@ mod tests {
         assert_eq!(o.multi_writer_minutes(), 1);
         assert_eq!(o.peak_minute(), Some((1, 2)));
         assert_eq!(o.writers, vec![(0, 1), (1, 2)]);
+    }
+
+    #[test]
+    fn long_lived_objects_fold_old_minutes() {
+        let mut t = ObjectTable::default();
+        // A lease written 6 times a minute for a week: 10,080 minutes, kept in at most 512.
+        for m in 0..10_080 {
+            for _ in 0..6 {
+                write(&mut t, "lease", 0, m);
+            }
+        }
+        write(&mut t, "lease", 0, 3); // a late write to a folded minute
+        let o = &t.objects[Key::new("lease")];
+        assert!(o.minutes.len() <= MAX_MINUTES_PER_OBJECT);
+        assert_eq!(o.count, 60_481);
+        assert_eq!(
+            o.active_minutes(),
+            10_081,
+            "the late write re-opens a folded minute: counted twice"
+        );
+        assert_eq!(o.busy_minutes(0), 10_080, "≥5 writes in every whole minute");
+        assert_eq!(o.busy_minutes(1), 0);
+        assert_eq!(o.peak_minute(), Some((0, 6)));
     }
 
     #[test]

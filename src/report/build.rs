@@ -20,7 +20,7 @@ use crate::pipeline::InputStats;
 use crate::timefmt::{MINUTE_US, format_minute, format_rfc3339};
 
 /// Writes-per-minute levels counted in `objects[].busy_minutes`.
-pub const BUSY_THRESHOLDS: [u32; 6] = [5, 10, 20, 30, 60, 120];
+pub const BUSY_THRESHOLDS: [u32; 6] = crate::aggregate::objects::BUSY_LEVELS;
 
 /// Objects listed in the report.
 pub const MAX_OBJECT_ROWS: usize = 1000;
@@ -543,7 +543,7 @@ fn object_rows(a: &Aggregates) -> Vec<ObjectRow> {
                 peak_minute: peak.map(|(m, _)| format_minute(m)),
                 peak_writes: peak.map_or(0, |(_, c)| u64::from(c)),
                 multi_writer_minutes: o.multi_writer_minutes(),
-                active_minutes: o.minutes.len() as u64,
+                active_minutes: o.active_minutes(),
                 busy_minutes: BUSY_THRESHOLDS
                     .iter()
                     .map(|n| (n.to_string(), o.minutes_with_at_least(*n)))
