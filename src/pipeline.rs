@@ -68,8 +68,6 @@ pub struct Output {
     pub aggregates: Aggregates,
     /// Per input.
     pub inputs: Vec<InputStats>,
-    /// Whether `--strict` stopped the run early.
-    pub stopped: bool,
     /// The CloudWatch download's summary, when that was the source.
     pub cloudwatch: Option<CloudWatchSummary>,
 }
@@ -123,11 +121,7 @@ impl Worker {
                 chunk.seq,
                 memchr::memchr_iter(b'\n', data).count() as u64 + 1,
             ));
-            let added = agg.summary.requests - requests_before;
-            *agg.summary
-                .requests_by_origin
-                .entry(chunk.origin)
-                .or_default() += added;
+            agg.summary.count_origin(chunk.origin, requests_before);
             return;
         }
         let len = data.len();
@@ -171,11 +165,7 @@ impl Worker {
             }
         }
         data.truncate(len);
-        let added = agg.summary.requests - requests_before;
-        *agg.summary
-            .requests_by_origin
-            .entry(chunk.origin)
-            .or_default() += added;
+        agg.summary.count_origin(chunk.origin, requests_before);
         agg.summary
             .chunk_lines
             .push((chunk.origin, chunk.seq, pos.line));
@@ -364,7 +354,6 @@ pub fn run_source(source: Source, scope: &Scope, opts: &Options) -> Result<Outpu
     Ok(Output {
         aggregates,
         inputs: inputs_stats,
-        stopped: stop.load(Ordering::Relaxed),
         cloudwatch,
     })
 }

@@ -12,7 +12,7 @@ pub mod tables;
 
 use rustc_hash::FxHashMap;
 
-use crate::decode::client::{client_name, node_name};
+use crate::decode::client::client_name;
 use crate::decode::uri::Query;
 use crate::decode::{AuditEvent, Level, Stage};
 use crate::timefmt::{MINUTE_US, Micros};
@@ -661,12 +661,6 @@ impl Aggregates {
     #[must_use]
     pub fn consistent_list_from_cache(&self) -> Option<bool> {
         self.server_version.map(|v| v >= (1, 31))
-    }
-
-    /// The node of a kubelet username, for evidence.
-    #[must_use]
-    pub fn node_of(username: &str) -> Option<&str> {
-        node_name(username)
     }
 }
 

@@ -197,15 +197,6 @@ impl ObjectStats {
         let n = BUSY_LEVELS[level];
         self.folded.busy[level] + self.minutes.iter().filter(|m| m.count >= n).count() as u64
     }
-
-    /// Minutes with at least `n` writes, `n` one of [`BUSY_LEVELS`].
-    #[must_use]
-    pub fn minutes_with_at_least(&self, n: u32) -> u64 {
-        BUSY_LEVELS
-            .iter()
-            .position(|l| *l == n)
-            .map_or(0, |i| self.busy_minutes(i))
-    }
 }
 
 /// Object key → stats, bounded.

@@ -137,6 +137,11 @@ impl SummaryAcc {
         }
     }
 
+    /// Credits the requests counted since `before` to input `origin`.
+    pub fn count_origin(&mut self, origin: u32, before: u64) {
+        *self.requests_by_origin.entry(origin).or_default() += self.requests - before;
+    }
+
     /// The 1-based line number in its input of a position.
     #[must_use]
     pub fn line_number(&self, pos: Position) -> u64 {

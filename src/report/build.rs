@@ -11,16 +11,13 @@ use super::model::{
     Summary, Tool, WatchRow, WebhookRow, WindowRow, WriteRow,
 };
 use crate::aggregate::filter::Window;
-use crate::aggregate::objects::split_key;
+use crate::aggregate::objects::{BUSY_LEVELS, split_key};
 use crate::aggregate::sketch::{LatencySketch, Span};
 use crate::aggregate::tables::{ClientStats, RV_SLOTS};
 use crate::aggregate::{Aggregates, SLO_CLASSES};
 use crate::decode::{Level, Stage};
 use crate::pipeline::InputStats;
 use crate::timefmt::{MINUTE_US, format_minute, format_rfc3339};
-
-/// Writes-per-minute levels counted in `objects[].busy_minutes`.
-pub const BUSY_THRESHOLDS: [u32; 6] = crate::aggregate::objects::BUSY_LEVELS;
 
 /// Objects listed in the report.
 pub const MAX_OBJECT_ROWS: usize = 1000;
@@ -544,9 +541,10 @@ fn object_rows(a: &Aggregates) -> Vec<ObjectRow> {
                 peak_writes: peak.map_or(0, |(_, c)| u64::from(c)),
                 multi_writer_minutes: o.multi_writer_minutes(),
                 active_minutes: o.active_minutes(),
-                busy_minutes: BUSY_THRESHOLDS
+                busy_minutes: BUSY_LEVELS
                     .iter()
-                    .map(|n| (n.to_string(), o.minutes_with_at_least(*n)))
+                    .enumerate()
+                    .map(|(i, n)| (n.to_string(), o.busy_minutes(i)))
                     .collect(),
                 conflicts: o.conflicts,
                 first: time(o.span.first),
