@@ -31,6 +31,7 @@ fn scan(input: &Input, threads: usize) -> u64 {
         width: 120,
         top: 10,
         color: false,
+        mark: None,
     };
     render(&report, Format::Json, style, &mut std::io::sink()).unwrap();
     report.summary.requests

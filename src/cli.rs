@@ -31,11 +31,45 @@ pub struct Cli {
 pub enum Command {
     /// Write a realistic synthetic audit log (for tests, benchmarks and demos).
     Generate(GenerateArgs),
+    /// Compare two JSON reports (BASE, then CURRENT) and say what regressed, per client.
+    Diff(DiffArgs),
     /// List the detection rules, or print one rule's documentation.
     Rules {
         /// A rule code (AS201) or slug (tight-reconcile-loop).
         id: Option<String>,
     },
+}
+
+/// `audit-scan diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The baseline report (`audit-scan --format json -o base.json ...`).
+    pub base: PathBuf,
+    /// The report to judge.
+    pub current: PathBuf,
+    /// Percent rise of a client's rate (requests/s, writes/s, LISTs/h, errors/h, P99) reported
+    /// as a regression.
+    #[arg(long, default_value_t = 50.0, value_name = "PCT")]
+    pub threshold: f64,
+    /// Exit with code 1 when a rate rose by more than PCT percent, or a finding is new or
+    /// worse (for CI).
+    #[arg(long, value_name = "PCT")]
+    pub fail_on_regression: Option<f64>,
+    /// Only these clients (glob; repeatable), e.g. 'karpenter' or 'kube-controller-manager/*'.
+    #[arg(long, value_name = "GLOB")]
+    pub client: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+}
+
+/// `audit-scan diff --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    /// For the terminal.
+    Text,
+    /// `audit-scan/diff/v1`.
+    Json,
 }
 
 /// `audit-scan generate`.
@@ -105,6 +139,16 @@ pub struct ScanArgs {
     /// Write the report here instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Also write every table of the report into this directory, one file per table.
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<PathBuf>,
+    /// Format of the --export files.
+    #[arg(long, value_enum, default_value_t = crate::export::ExportFormat::Csv)]
+    pub export_format: crate::export::ExportFormat,
+    /// Incident window to shade on the HTML report's charts: FROM..TO, each RFC 3339 or a
+    /// duration back from now (`--mark 2024-05-01T10:05:00Z..2024-05-01T10:20:00Z`).
+    #[arg(long, value_name = "FROM..TO")]
+    pub mark: Option<String>,
     /// Rows per table in the text report.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
@@ -189,6 +233,25 @@ impl CloudWatchArgs {
 }
 
 impl ScanArgs {
+    /// `--mark FROM..TO` as `[from, to)` µs.
+    ///
+    /// # Errors
+    /// A message quoting the bad value.
+    pub fn mark(&self, now: Micros) -> Result<Option<(Micros, Micros)>, String> {
+        let Some(m) = &self.mark else {
+            return Ok(None);
+        };
+        let (a, b) = m
+            .split_once("..")
+            .ok_or_else(|| format!("--mark '{m}': expected FROM..TO"))?;
+        let from = parse_time_arg(a.trim(), now).map_err(|e| format!("--mark: {e}"))?;
+        let to = parse_time_arg(b.trim(), now).map_err(|e| format!("--mark: {e}"))?;
+        if from >= to {
+            return Err(format!("--mark '{m}': FROM must be before TO"));
+        }
+        Ok(Some((from, to)))
+    }
+
     /// The window and filters.
     ///
     /// # Errors

@@ -8,6 +8,8 @@
 pub mod aggregate;
 pub mod cli;
 pub mod decode;
+pub mod diff;
+pub mod export;
 pub mod pipeline;
 pub mod report;
 pub mod rules;
@@ -53,6 +55,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Some(Command::Generate(g)) => synth::run(&g).map(|()| EXIT_OK),
         Some(Command::Rules { id }) => print_rules(id.as_deref()),
+        Some(Command::Diff(d)) => run_diff(&d),
         None => scan(&cli.scan),
     }
 }
@@ -163,6 +166,12 @@ fn cloudwatch_plan(args: &ScanArgs, scope: &mut aggregate::Scope) -> Result<Plan
 }
 
 fn scan(args: &ScanArgs) -> Result<u8> {
+    #[cfg(not(feature = "polars"))]
+    if args.export.is_some() {
+        bail!(fail(
+            "--export needs the `polars` feature, which this build left out (cargo build --features polars)"
+        ));
+    }
     let mut scope = args.scope(now_micros()).map_err(fail)?;
     let config = match &args.config {
         Some(p) => {
@@ -228,6 +237,15 @@ fn scan(args: &ScanArgs) -> Result<u8> {
         }
     }
     write_report(&report, args)?;
+    if let Some(dir) = &args.export {
+        let files =
+            export::export(&report, dir, args.export_format).map_err(|e| fail(e.to_string()))?;
+        eprintln!(
+            "audit-scan: exported {} tables to {}",
+            files.len(),
+            report::table::sanitize(&dir.display().to_string())
+        );
+    }
     for w in &report.summary.warnings {
         eprintln!("audit-scan: warning: {}", report::table::sanitize(w));
     }
@@ -255,6 +273,27 @@ fn scan(args: &ScanArgs) -> Result<u8> {
         .fail_on
         .is_some_and(|level| report.findings.iter().any(|f| f.severity >= level));
     Ok(if failing { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+fn run_diff(args: &cli::DiffArgs) -> Result<u8> {
+    let only = aggregate::filter::Patterns::new("--client", &args.client).map_err(fail)?;
+    if args.threshold.is_nan() || args.threshold < 0.0 {
+        bail!(fail("--threshold must be a percentage of 0 or more"));
+    }
+    let d = diff::compare(&args.base, &args.current, args.threshold, only.as_ref())
+        .map_err(|e| fail(format!("{e:#}")))?;
+    let text = match args.format {
+        cli::DiffFormat::Text => diff::render_text(&d),
+        cli::DiffFormat::Json => serde_json::to_string_pretty(&d)? + "\n",
+    };
+    match std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+        _ => {}
+    }
+    Ok(match args.fail_on_regression {
+        Some(pct) if d.fails(pct) => EXIT_FINDINGS,
+        _ => EXIT_OK,
+    })
 }
 
 fn print_rules(id: Option<&str>) -> Result<u8> {
@@ -331,6 +370,7 @@ fn write_report(report: &report::Report, args: &ScanArgs) -> Result<()> {
         color: to_tty
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             && args.format == Format::Text,
+        mark: args.mark(now_micros()).map_err(fail)?,
     };
     let result = match &args.output {
         Some(path) => {

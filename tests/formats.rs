@@ -23,7 +23,7 @@ fn hostile_log(dir: &std::path::Path) -> std::path::PathBuf {
 fn hostile_text_and_secrets_in_every_format() {
     let dir = tempfile::tempdir().unwrap();
     let p = hostile_log(dir.path());
-    for format in ["text", "json", "md"] {
+    for format in ["text", "json", "md", "html"] {
         let out = common::run(&["--format", format, "--top", "50", p.to_str().unwrap()]);
         assert!(out.status.success());
         let text = String::from_utf8_lossy(&out.stdout);
@@ -49,6 +49,17 @@ fn hostile_text_and_secrets_in_every_format() {
                 );
                 // The no-op updates were judged from the bodies' resourceVersions only.
                 assert_eq!(v["writes"][0]["noop"], 30);
+            }
+            "html" => {
+                assert!(!text.contains("<script>"), "markup in the page");
+                assert!(
+                    text.contains("&lt;script&gt;alert@a/evil"),
+                    "the client shows as text"
+                );
+                assert!(
+                    !text.contains("onerror") && !text.contains("href=\"http"),
+                    "an attribute or link from the log"
+                );
             }
             _ => {}
         }

@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod health;
+pub mod html;
 pub mod markdown;
 pub mod model;
 pub mod table;
@@ -22,6 +23,8 @@ pub enum Format {
     /// Markdown for incident tickets.
     #[value(alias = "markdown")]
     Md,
+    /// One self-contained HTML page with charts (write it with `-o report.html`).
+    Html,
 }
 
 /// How to render text.
@@ -33,6 +36,8 @@ pub struct TextStyle {
     pub top: usize,
     /// ANSI bold for headers.
     pub color: bool,
+    /// The incident window `[from, to)` (µs) that HTML charts shade.
+    pub mark: Option<(crate::timefmt::Micros, crate::timefmt::Micros)>,
 }
 
 /// Writes `report` in `format`.
@@ -52,5 +57,12 @@ pub fn render(
         }
         Format::Text => out.write_all(text::render(report, style).as_bytes()),
         Format::Md => out.write_all(markdown::render(report, style.top).as_bytes()),
+        Format::Html => {
+            let opts = html::HtmlOptions {
+                top: style.top,
+                mark: style.mark,
+            };
+            out.write_all(html::render(report, &opts).as_bytes())
+        }
     }
 }

@@ -6,7 +6,8 @@ use super::TextStyle;
 use super::model::{LatencyRow, Report};
 use super::table::{Align, Table, sanitize};
 
-fn num(n: u64) -> String {
+/// `1234567` → `1,234,567`.
+pub(crate) fn num(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -20,6 +21,34 @@ fn num(n: u64) -> String {
 
 fn ms(l: Option<&LatencyRow>, f: impl Fn(&LatencyRow) -> f64) -> String {
     l.map_or_else(|| "-".into(), |l| format!("{:.0}", f(l)))
+}
+
+/// Per-minute counts as a sparkline of `width` cells; a cell covering several minutes shows
+/// the busiest (a spike must not average away).
+#[must_use]
+pub fn sparkline(counts: &[u64], width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    if counts.is_empty() || width == 0 {
+        return String::new();
+    }
+    let per = counts.len().div_ceil(width);
+    let cells: Vec<u64> = counts
+        .chunks(per)
+        .map(|c| c.iter().copied().max().unwrap_or(0))
+        .collect();
+    let max = cells.iter().copied().max().unwrap_or(0);
+    cells
+        .iter()
+        .map(|&v| {
+            if v == 0 {
+                ' '
+            } else {
+                // 1..=max onto the 8 levels; any request shows at least the lowest bar.
+                let i = ((v - 1) * 8 / max.max(1)).min(7);
+                BARS[usize::try_from(i).unwrap_or(7)]
+            }
+        })
+        .collect()
 }
 
 fn hhmm(t: Option<&String>) -> String {
@@ -67,6 +96,7 @@ pub fn render(r: &Report, style: TextStyle) -> String {
         ("AT", Align::Left),
         ("P99/MIN", Align::Right),
         ("P99 MS", Align::Right),
+        ("PER MINUTE", Align::Left),
     ]);
     for c in r.clients.iter().take(top) {
         t.row(vec![
@@ -81,6 +111,7 @@ pub fn render(r: &Report, style: TextStyle) -> String {
             hhmm(c.peak_minute.as_ref()),
             num(c.p99_qpm),
             ms(c.latency_ms.as_ref(), |l| l.p99),
+            sparkline(&c.per_minute.counts, 24),
         ]);
     }
     section(
@@ -480,5 +511,18 @@ fn health(out: &mut String, r: &Report) {
             sanitize(&top.name),
             num(top.count)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sparkline;
+
+    #[test]
+    fn sparkline_keeps_spikes_and_zeros() {
+        assert_eq!(sparkline(&[0, 1, 4, 8], 4), " ▁▄█");
+        // 8 minutes in 4 cells: each cell is the busiest of its two minutes.
+        assert_eq!(sparkline(&[0, 0, 8, 0, 0, 1, 0, 0], 4), " █▁ ");
+        assert_eq!(sparkline(&[], 4), "");
     }
 }

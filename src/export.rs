@@ -1,0 +1,334 @@
+//! `--export DIR`: every table of the report as its own file (CSV, Parquet or NDJSON), built
+//! with polars. Column names are stable and documented in `docs/exports.md`; they follow the
+//! JSON report's field names, with nested latency figures flattened (`p99_ms`).
+//!
+//! The tables are built once as plain columns ([`Table`]), so which tables and columns exist
+//! does not depend on the `polars` feature; only writing them does.
+
+use std::path::{Path, PathBuf};
+
+use crate::report::model::{LatencyRow, Report};
+
+/// Export file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+impl ExportFormat {
+    fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Parquet => "parquet",
+            Self::Ndjson => "ndjson",
+        }
+    }
+}
+
+/// One column's values.
+#[derive(Debug, Clone)]
+pub enum Values {
+    /// Text (`None`: null).
+    Str(Vec<Option<String>>),
+    /// Counts.
+    U64(Vec<u64>),
+    /// Rates, latencies (`None`: null).
+    F64(Vec<Option<f64>>),
+}
+
+/// One exported table.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// File stem (`lists` → `lists.csv`).
+    pub name: &'static str,
+    /// Rows.
+    pub height: usize,
+    /// Columns in order.
+    pub columns: Vec<(&'static str, Values)>,
+}
+
+/// Builds a table column by column from rows of type `R`.
+struct Builder<'a, R> {
+    rows: &'a [R],
+    table: Table,
+}
+
+impl<'a, R> Builder<'a, R> {
+    fn new(name: &'static str, rows: &'a [R]) -> Self {
+        Self {
+            rows,
+            table: Table {
+                name,
+                height: rows.len(),
+                columns: Vec::new(),
+            },
+        }
+    }
+    fn str(mut self, col: &'static str, f: impl Fn(&R) -> Option<String>) -> Self {
+        let v = self.rows.iter().map(f).collect();
+        self.table.columns.push((col, Values::Str(v)));
+        self
+    }
+    fn u64(mut self, col: &'static str, f: impl Fn(&R) -> u64) -> Self {
+        let v = self.rows.iter().map(f).collect();
+        self.table.columns.push((col, Values::U64(v)));
+        self
+    }
+    fn f64(mut self, col: &'static str, f: impl Fn(&R) -> Option<f64>) -> Self {
+        let v = self.rows.iter().map(f).collect();
+        self.table.columns.push((col, Values::F64(v)));
+        self
+    }
+    /// `p50_ms`, `p90_ms`, `p99_ms`, `max_ms`, `mean_ms` and `latency_samples`.
+    fn latency(self, f: impl Fn(&R) -> Option<&LatencyRow> + Copy) -> Self {
+        self.f64("p50_ms", move |r| f(r).map(|l| l.p50))
+            .f64("p90_ms", move |r| f(r).map(|l| l.p90))
+            .f64("p99_ms", move |r| f(r).map(|l| l.p99))
+            .f64("max_ms", move |r| f(r).map(|l| l.max))
+            .f64("mean_ms", move |r| f(r).map(|l| l.mean))
+            .u64("latency_samples", move |r| f(r).map_or(0, |l| l.samples))
+    }
+    fn done(self) -> Table {
+        self.table
+    }
+}
+
+fn s(x: &str) -> Option<String> {
+    Some(x.to_owned())
+}
+
+/// One row of the long per-client, per-minute table.
+struct ClientMinute {
+    client: String,
+    minute: String,
+    requests: u64,
+}
+
+/// The report's tables, as exported.
+#[must_use]
+#[allow(clippy::too_many_lines)] // one block per table, read top to bottom
+pub fn tables(r: &Report) -> Vec<Table> {
+    let timeline = Builder::new("timeline", &r.timeline)
+        .str("minute", |m| s(&m.minute))
+        .u64("requests", |m| m.requests)
+        .u64("short", |m| m.short)
+        .u64("server_errors", |m| m.server_errors)
+        .u64("throttled", |m| m.throttled)
+        .u64("writes", |m| m.writes)
+        .f64("success_rate", |m| m.success_rate)
+        .done();
+    let lists = Builder::new("lists", &r.lists)
+        .str("user_agent", |l| s(&l.user_agent))
+        .str("client", |l| s(&l.client))
+        .str("resource", |l| s(&l.resource))
+        .u64("count", |l| l.count)
+        .f64("per_hour", |l| Some(l.per_hour))
+        .latency(|l| l.latency_ms.as_ref())
+        .u64("cluster_scope", |l| l.cluster_scope)
+        .u64("namespaced", |l| l.namespaced)
+        .u64("served_from_cache", |l| l.served_from_cache)
+        .u64("served_from_etcd", |l| l.served_from_etcd)
+        .u64("paginated", |l| l.paginated)
+        .u64("continue_pages", |l| l.continue_pages)
+        .u64("label_selector", |l| l.label_selector)
+        .u64("field_selector", |l| l.field_selector)
+        .u64("errors", |l| l.errors)
+        .str("first", |l| l.first.clone())
+        .str("last", |l| l.last.clone())
+        .done();
+    let clients = Builder::new("clients", &r.clients)
+        .str("client", |c| s(&c.client))
+        .str("user", |c| s(&c.user))
+        .u64("distinct_users", |c| c.distinct_users)
+        .u64("requests", |c| c.requests)
+        .u64("reads", |c| c.reads)
+        .u64("writes", |c| c.writes)
+        .u64("lists", |c| c.lists)
+        .u64("watches", |c| c.watches)
+        .u64("errors", |c| c.errors)
+        .u64("long_running", |c| c.long_running)
+        .f64("mean_qps", |c| Some(c.mean_qps))
+        .u64("peak_qpm", |c| c.peak_qpm)
+        .str("peak_minute", |c| c.peak_minute.clone())
+        .u64("p99_qpm", |c| c.p99_qpm)
+        .latency(|c| c.latency_ms.as_ref())
+        .str("first", |c| c.first.clone())
+        .str("last", |c| c.last.clone())
+        .done();
+    let minutes: Vec<ClientMinute> = r
+        .clients
+        .iter()
+        .flat_map(|c| {
+            let start = c
+                .per_minute
+                .start
+                .as_deref()
+                .and_then(crate::timefmt::parse_rfc3339);
+            c.per_minute
+                .counts
+                .iter()
+                .enumerate()
+                .filter_map(move |(i, &n)| {
+                    let t = start? + i as i64 * 60_000_000;
+                    Some(ClientMinute {
+                        client: c.client.clone(),
+                        minute: crate::timefmt::format_rfc3339(t),
+                        requests: n,
+                    })
+                })
+        })
+        .collect();
+    let client_minutes = Builder::new("client_minutes", &minutes)
+        .str("client", |m| s(&m.client))
+        .str("minute", |m| s(&m.minute))
+        .u64("requests", |m| m.requests)
+        .done();
+    let crds = Builder::new("crds", &r.crds)
+        .str("group", |c| s(&c.group))
+        .str("resource", |c| s(&c.resource))
+        .str("verb", |c| s(&c.verb))
+        .str("client", |c| s(&c.client))
+        .u64("count", |c| c.count)
+        .u64("errors", |c| c.errors)
+        .latency(|c| c.latency_ms.as_ref())
+        .str("first", |c| c.first.clone())
+        .str("last", |c| c.last.clone())
+        .done();
+    let writes = Builder::new("writes", &r.writes)
+        .str("client", |w| s(&w.client))
+        .str("resource", |w| s(&w.resource))
+        .str("subresource", |w| s(&w.subresource))
+        .str("verb", |w| s(&w.verb))
+        .u64("count", |w| w.count)
+        .f64("per_second", |w| Some(w.per_second))
+        .u64("noop", |w| w.noop)
+        .u64("noop_judged", |w| w.noop_judged)
+        .str("first", |w| w.first.clone())
+        .str("last", |w| w.last.clone())
+        .done();
+    let objects = Builder::new("objects", &r.objects)
+        .str("group", |o| s(&o.group))
+        .str("resource", |o| s(&o.resource))
+        .str("namespace", |o| s(&o.namespace))
+        .str("name", |o| s(&o.name))
+        .u64("writes", |o| o.writes)
+        .u64("status_writes", |o| o.status_writes)
+        .u64("noop", |o| o.noop)
+        .str("top_writer", |o| o.writers.first().map(|w| w.name.clone()))
+        .u64("writers", |o| o.writers.len() as u64)
+        .str("peak_minute", |o| o.peak_minute.clone())
+        .u64("peak_writes", |o| o.peak_writes)
+        .u64("multi_writer_minutes", |o| o.multi_writer_minutes)
+        .u64("active_minutes", |o| o.active_minutes)
+        .u64("conflicts", |o| o.conflicts)
+        .str("first", |o| o.first.clone())
+        .str("last", |o| o.last.clone())
+        .done();
+    let errors = Builder::new("errors", &r.errors)
+        .str("client", |e| s(&e.client))
+        .u64("code", |e| u64::from(e.code))
+        .str("reason", |e| s(&e.reason))
+        .str("kind", |e| s(e.kind))
+        .str("verb", |e| s(&e.verb))
+        .str("resource", |e| s(&e.resource))
+        .u64("count", |e| e.count)
+        .str("first", |e| e.first.clone())
+        .str("last", |e| e.last.clone())
+        .done();
+    let watches = Builder::new("watches", &r.watches)
+        .str("client", |w| s(&w.client))
+        .str("resource", |w| s(&w.resource))
+        .u64("count", |w| w.count)
+        .f64("p50_duration_ms", |w| w.duration_ms.as_ref().map(|l| l.p50))
+        .u64("with_timeout", |w| w.with_timeout)
+        .f64("mean_timeout_s", |w| w.mean_timeout_s)
+        .u64("ended_early", |w| w.ended_early)
+        .u64("initial_events", |w| w.initial_events)
+        .u64("lists", |w| w.lists)
+        .u64("errors", |w| w.errors)
+        .done();
+    let findings = Builder::new("findings", &r.findings)
+        .u64("rank", |f| f.rank as u64)
+        .str("rule", |f| s(f.rule))
+        .str("slug", |f| s(f.slug))
+        .str("severity", |f| s(f.severity.name()))
+        .f64("score", |f| Some(f.score))
+        .str("client", |f| s(&f.client))
+        .str("resource", |f| f.resource.clone())
+        .str("object", |f| f.object.clone())
+        .str("headline", |f| s(&f.headline))
+        .str("metric", |f| s(&f.evidence.metric))
+        .f64("value", |f| Some(f.evidence.value))
+        .f64("threshold", |f| Some(f.evidence.threshold))
+        .str("first", |f| f.evidence.first.clone())
+        .str("last", |f| f.evidence.last.clone())
+        .str("remediation", |f| s(&f.remediation))
+        .done();
+    vec![
+        findings,
+        timeline,
+        clients,
+        client_minutes,
+        lists,
+        crds,
+        writes,
+        objects,
+        errors,
+        watches,
+    ]
+}
+
+/// Writes every table into `dir` (created if missing); returns the files written.
+///
+/// # Errors
+/// The directory or a file cannot be written, or this build has no polars.
+pub fn export(r: &Report, dir: &Path, format: ExportFormat) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("cannot create --export directory {}: {e}", dir.display()))?;
+    let mut written = Vec::new();
+    for t in tables(r) {
+        let path = dir.join(format!("{}.{}", t.name, format.extension()));
+        write(&t, &path, format)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+#[cfg(feature = "polars")]
+fn write(t: &Table, path: &Path, format: ExportFormat) -> anyhow::Result<()> {
+    use polars::prelude::*;
+    let columns: Vec<Column> = t
+        .columns
+        .iter()
+        .map(|(name, v)| match v {
+            Values::Str(v) => Column::new((*name).into(), v),
+            Values::U64(v) => Column::new((*name).into(), v),
+            Values::F64(v) => Column::new((*name).into(), v),
+        })
+        .collect();
+    let mut df = DataFrame::new(t.height, columns)?;
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    match format {
+        ExportFormat::Csv => CsvWriter::new(file).include_header(true).finish(&mut df)?,
+        ExportFormat::Parquet => {
+            ParquetWriter::new(file).finish(&mut df)?;
+        }
+        ExportFormat::Ndjson => JsonWriter::new(file)
+            .with_json_format(JsonFormat::JsonLines)
+            .finish(&mut df)?,
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "polars"))]
+fn write(_t: &Table, _path: &Path, _format: ExportFormat) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "this build has no table exports: rebuild with the default `polars` feature (cargo build --features polars)"
+    )
+}
