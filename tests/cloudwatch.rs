@@ -2,6 +2,8 @@
 //! a download counts exactly what the same events count from a file, across pages, slice edges,
 //! throttling and 5xx; errors are one clear line with exit code 2.
 
+#![cfg(feature = "cloudwatch")]
+
 mod common;
 
 use std::process::{Output, Stdio};

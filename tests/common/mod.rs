@@ -9,6 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+#[cfg(feature = "cloudwatch")]
 pub mod moto;
 
 pub fn bin() -> Command {
