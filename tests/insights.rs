@@ -599,3 +599,75 @@ fn csv_and_table_formats() {
             .starts_with("userAgent ")
     );
 }
+
+/// Sub-window results merge: histogram bins counted per sub-window add up, and percentiles read
+/// off the merged bins are within 2% of the native engine's (1% bin half-width, 1% sketch).
+#[test]
+fn histogram_bins_of_sub_windows_merge_to_the_native_percentiles() {
+    use audit_scan::insights::{local, merge, template};
+    let (_dir, inputs) = inputs();
+    let mut compared = 0;
+    for input in &inputs[..1].iter().chain(inputs.last()).collect::<Vec<_>>() {
+        let t = template::find("list-latency-histogram").unwrap();
+        let q = local::Query::new(&t.render(&BTreeMap::new()).unwrap()).unwrap();
+        let text = std::fs::read_to_string(input).unwrap();
+        let times: Vec<i64> = text
+            .lines()
+            .filter_map(|l| local::event_of_line(l).timestamp)
+            .collect();
+        let (lo, hi) = (
+            *times.iter().min().unwrap(),
+            *times.iter().max().unwrap() + 1,
+        );
+        let sets: Vec<_> = merge::split(lo, hi, 3)
+            .into_iter()
+            .map(|(a, b)| {
+                let events = text
+                    .lines()
+                    .map(local::event_of_line)
+                    .filter(move |e| e.timestamp.is_some_and(|t| t >= a && t < b));
+                local::run(&q, events).0
+            })
+            .collect();
+        let keys = ["userAgent", "resource", "api_group"];
+        let counts = merge::sum_by(&sets, &keys, &["lists"]).unwrap();
+        let hists = merge::histograms(&sets, &keys, "bucket", "lists").unwrap();
+        let r = native(input);
+        let mut native_rows: BTreeMap<Vec<String>, Vec<&Value>> = BTreeMap::new();
+        for l in r["lists"].as_array().unwrap() {
+            let (res, group) = l["resource"]
+                .as_str()
+                .unwrap()
+                .split_once('.')
+                .map_or((l["resource"].as_str().unwrap(), ""), |(a, b)| (a, b));
+            let k = vec![
+                l["user_agent"].as_str().unwrap().to_owned(),
+                res.to_owned(),
+                group.to_owned(),
+            ];
+            native_rows.entry(k).or_default().push(l);
+        }
+        for (k, rows) in &native_rows {
+            let total: u64 = rows.iter().map(|l| l["count"].as_u64().unwrap()).sum();
+            assert_eq!(counts[k][0] as u64, total, "{k:?}");
+            let [l] = rows.as_slice() else { continue };
+            let h = &hists[k];
+            assert_eq!(h.samples() + h.unbinned, total);
+            let lat = &l["latency_ms"];
+            if lat.is_null() {
+                continue;
+            }
+            assert_eq!(h.samples(), lat["samples"].as_u64().unwrap(), "{k:?}");
+            for (p, f) in [(50.0, "p50"), (90.0, "p90"), (99.0, "p99")] {
+                let want = lat[f].as_f64().unwrap();
+                let got = h.percentile(p).unwrap();
+                assert!(
+                    (got - want).abs() <= want * 0.0201 + 0.002,
+                    "{k:?} {f}: {got} vs {want}"
+                );
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared >= 5, "only {compared} histograms compared");
+}

@@ -21,6 +21,11 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// A name unique to this run: moto keeps its state between test runs.
+fn unique(name: &str) -> String {
+    format!("{name}-{}-{}", std::process::id(), now_ms())
+}
+
 fn rfc3339(ms: i64) -> String {
     audit_scan::timefmt::format_rfc3339(ms * 1000)
 }
@@ -92,7 +97,8 @@ fn times(doc: &Value) -> Vec<i64> {
 #[test]
 fn query_lifecycle_window_and_timestamps() {
     let Some(ep) = moto::endpoint() else { return };
-    let group = "/aws/eks/insights-life/cluster";
+    let cluster = unique("insights-life");
+    let group = &format!("/aws/eks/{cluster}/cluster");
     let t0 = load(&ep, group);
     let (since, until) = (rfc3339(t0 + 10_000), rfc3339(t0 + 20_000));
     let out = query(
@@ -100,7 +106,7 @@ fn query_lifecycle_window_and_timestamps() {
         &[
             "slow-requests",
             "--cluster",
-            "insights-life",
+            &cluster,
             "--since",
             &since,
             "--until",
@@ -109,7 +115,7 @@ fn query_lifecycle_window_and_timestamps() {
     );
     let doc = ok_json(&out);
     assert_eq!(doc["status"], "Complete");
-    assert_eq!(doc["log_group"], group);
+    assert_eq!(doc["log_group"].as_str(), Some(group.as_str()));
     assert!(doc["query_id"].as_str().is_some_and(|q| !q.is_empty()));
     // moto returns @timestamp as epoch ms; the output is AWS's `YYYY-MM-DD HH:MM:SS.mmm`.
     let t = times(&doc);
@@ -168,7 +174,7 @@ fn missing_log_group_is_one_clear_line() {
 #[test]
 fn throttling_and_server_errors_are_retried() {
     let Some(ep) = moto::endpoint() else { return };
-    let group = "/aws/eks/insights-throttle/cluster";
+    let group = &format!("/aws/eks/{}/cluster", unique("insights-throttle"));
     load(&ep, group);
     let direct = ok_json(&query(
         &ep,
@@ -295,7 +301,7 @@ fn relay(
 #[test]
 fn polls_until_complete() {
     let Some(ep) = moto::endpoint() else { return };
-    let group = "/aws/eks/insights-poll/cluster";
+    let group = &format!("/aws/eks/{}/cluster", unique("insights-poll"));
     load(&ep, group);
     let (proxy, polls) = status_proxy(&ep, 3, "Complete");
     let doc = ok_json(&query(
@@ -321,7 +327,7 @@ fn polls_until_complete() {
 #[test]
 fn failed_cancelled_and_timed_out_queries_exit_2() {
     let Some(ep) = moto::endpoint() else { return };
-    let group = "/aws/eks/insights-fail/cluster";
+    let group = &format!("/aws/eks/{}/cluster", unique("insights-fail"));
     load(&ep, group);
     for (status, msg) in [
         ("Failed", "failed"),

@@ -9,8 +9,7 @@ use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::QueryStatus;
 use serde::Serialize;
 
-use super::output::ResultSet;
-use super::value::{format_time, parse_time};
+use super::output::{ResultSet, result_set};
 use crate::source::cloudwatch::retry::{Target, Verdict, backoff, classify};
 
 /// What to query, and how long to wait.
@@ -63,39 +62,6 @@ pub struct Outcome {
 #[must_use]
 pub fn bounded_query(body: &str, start_ms: i64, end_ms: i64) -> String {
     format!("filter @timestamp >= {start_ms} and @timestamp < {end_ms}\n| {body}")
-}
-
-/// Converts GetQueryResults rows (lists of field/value pairs) to a [`ResultSet`]: columns in
-/// first-seen order, `@ptr` dropped, `@timestamp` normalized to `YYYY-MM-DD HH:MM:SS.mmm`
-/// whether it came as that (AWS) or as epoch ms (moto).
-#[must_use]
-pub fn result_set(rows: &[Vec<(String, String)>]) -> ResultSet {
-    let mut columns: Vec<String> = Vec::new();
-    for r in rows {
-        for (f, _) in r {
-            if f != "@ptr" && !columns.contains(f) {
-                columns.push(f.clone());
-            }
-        }
-    }
-    let rows = rows
-        .iter()
-        .map(|r| {
-            columns
-                .iter()
-                .map(|c| {
-                    r.iter().find(|(f, _)| f == c).map(|(_, v)| {
-                        if c == "@timestamp" {
-                            parse_time(v).map_or_else(|| v.clone(), format_time)
-                        } else {
-                            v.clone()
-                        }
-                    })
-                })
-                .collect()
-        })
-        .collect();
-    ResultSet { columns, rows }
 }
 
 fn jitter() -> f64 {

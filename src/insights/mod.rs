@@ -9,6 +9,7 @@ pub mod command;
 pub mod eval;
 pub mod lang;
 pub mod local;
+pub mod merge;
 pub mod output;
 pub mod template;
 pub mod value;

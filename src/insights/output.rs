@@ -5,6 +5,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use super::value::{format_time, parse_time};
+
 /// Result rows; a `None` value is a field the row does not have.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ResultSet {
@@ -40,6 +42,39 @@ impl ResultSet {
             })
             .collect()
     }
+}
+
+/// Converts GetQueryResults rows (lists of field/value pairs) to a [`ResultSet`]: columns in
+/// first-seen order, `@ptr` dropped, `@timestamp` normalized to `YYYY-MM-DD HH:MM:SS.mmm`
+/// whether it came as that (AWS) or as epoch ms (moto).
+#[must_use]
+pub fn result_set(rows: &[Vec<(String, String)>]) -> ResultSet {
+    let mut columns: Vec<String> = Vec::new();
+    for r in rows {
+        for (f, _) in r {
+            if f != "@ptr" && !columns.contains(f) {
+                columns.push(f.clone());
+            }
+        }
+    }
+    let rows = rows
+        .iter()
+        .map(|r| {
+            columns
+                .iter()
+                .map(|c| {
+                    r.iter().find(|(f, _)| f == c).map(|(_, v)| {
+                        if c == "@timestamp" {
+                            parse_time(v).map_or_else(|| v.clone(), format_time)
+                        } else {
+                            v.clone()
+                        }
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    ResultSet { columns, rows }
 }
 
 fn csv_cell(s: &str) -> String {

@@ -23,6 +23,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../../queries/errors-by-client.insights"),
     ),
     (
+        "list-latency-histogram.insights",
+        include_str!("../../queries/list-latency-histogram.insights"),
+    ),
+    (
         "list-latency.insights",
         include_str!("../../queries/list-latency.insights"),
     ),
