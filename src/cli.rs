@@ -38,6 +38,8 @@ pub enum Command {
         /// A rule code (AS201) or slug (tight-reconcile-loop).
         id: Option<String>,
     },
+    /// Logs Insights query templates: list them, print one, or run one (locally or on AWS).
+    Queries(crate::insights::command::QueriesArgs),
 }
 
 /// `audit-scan diff`.

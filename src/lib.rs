@@ -10,6 +10,7 @@ pub mod cli;
 pub mod decode;
 pub mod diff;
 pub mod export;
+pub mod insights;
 pub mod pipeline;
 pub mod report;
 pub mod rules;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Some(Command::Generate(g)) => synth::run(&g).map(|()| EXIT_OK),
         Some(Command::Rules { id }) => print_rules(id.as_deref()),
         Some(Command::Diff(d)) => run_diff(&d),
+        Some(Command::Queries(q)) => insights::command::run(&q),
         None => scan(&cli.scan),
     }
 }
@@ -107,9 +109,18 @@ fn cloudwatch_plan(_args: &ScanArgs, _scope: &mut aggregate::Scope) -> Result<Pl
     ))
 }
 
+/// Where CloudWatch is read: the log group (from --log-group, --cluster or the kubeconfig's
+/// EKS context), region and profile.
 #[cfg(feature = "cloudwatch")]
-fn cloudwatch_plan(args: &ScanArgs, scope: &mut aggregate::Scope) -> Result<Plan> {
-    let cw = &args.cloudwatch;
+pub(crate) struct CloudTarget {
+    pub(crate) log_group: String,
+    pub(crate) region: Option<String>,
+    pub(crate) profile: Option<String>,
+}
+
+/// Resolves where CloudWatch is read (shared by the download and `queries run`).
+#[cfg(feature = "cloudwatch")]
+pub(crate) fn cloudwatch_target(cw: &cli::CloudWatchArgs) -> Result<CloudTarget> {
     let (mut region, mut profile) = (cw.region.clone(), cw.profile.clone());
     let log_group = if let Some(g) = &cw.log_group {
         g.clone()
@@ -137,6 +148,21 @@ fn cloudwatch_plan(args: &ScanArgs, scope: &mut aggregate::Scope) -> Result<Plan
         );
         format!("/aws/eks/{}/cluster", ctx.cluster)
     };
+    Ok(CloudTarget {
+        log_group,
+        region,
+        profile,
+    })
+}
+
+#[cfg(feature = "cloudwatch")]
+fn cloudwatch_plan(args: &ScanArgs, scope: &mut aggregate::Scope) -> Result<Plan> {
+    let cw = &args.cloudwatch;
+    let CloudTarget {
+        log_group,
+        region,
+        profile,
+    } = cloudwatch_target(cw)?;
     let now = now_micros();
     if scope.window.since.is_none() {
         scope.window.since = Some(now - 3_600_000_000);

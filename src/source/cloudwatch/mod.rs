@@ -209,14 +209,31 @@ fn jitter() -> f64 {
 }
 
 async fn client(spec: &Spec) -> Result<(Client, String), String> {
+    connect(
+        spec.region.as_deref(),
+        spec.profile.as_deref(),
+        spec.endpoint_url.as_deref(),
+    )
+    .await
+}
+
+/// A client (SDK retries off: callers retry per [`retry::classify`]) and its region.
+///
+/// # Errors
+/// No region configured.
+pub async fn connect(
+    region: Option<&str>,
+    profile: Option<&str>,
+    endpoint_url: Option<&str>,
+) -> Result<(Client, String), String> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(r) = &spec.region {
-        loader = loader.region(Region::new(r.clone()));
+    if let Some(r) = region {
+        loader = loader.region(Region::new(r.to_owned()));
     }
-    if let Some(p) = &spec.profile {
+    if let Some(p) = profile {
         loader = loader.profile_name(p);
     }
-    if let Some(u) = &spec.endpoint_url {
+    if let Some(u) = endpoint_url {
         loader = loader.endpoint_url(u);
     }
     let conf = loader.load().await;

@@ -1,0 +1,15 @@
+//! Insights: CloudWatch Logs Insights for windows too large to download — the bundled query
+//! templates ([`template`], `queries/*.insights`), a parser ([`lang`]) and local evaluator
+//! ([`local`], [`eval`]) for the subset of the language they use, so they are tested and
+//! previewed on files, and the server-side runner ([`cloud`]). See docs/insights.md.
+
+#[cfg(feature = "cloudwatch")]
+pub mod cloud;
+pub mod command;
+pub mod eval;
+pub mod lang;
+pub mod local;
+pub mod merge;
+pub mod output;
+pub mod template;
+pub mod value;

@@ -1,0 +1,296 @@
+//! Insights: the bundled Logs Insights query templates (`queries/*.insights`), embedded in the
+//! binary, their `#` header (name, description, report section fed, parameters) and rendering
+//! with `{{param}}` substitution.
+
+use std::collections::BTreeMap;
+
+/// Every file in `queries/`, embedded; a test checks none is missing.
+pub const SOURCES: &[(&str, &str)] = &[
+    (
+        "client-qps.insights",
+        include_str!("../../queries/client-qps.insights"),
+    ),
+    (
+        "controller-qps.insights",
+        include_str!("../../queries/controller-qps.insights"),
+    ),
+    (
+        "crd-calls.insights",
+        include_str!("../../queries/crd-calls.insights"),
+    ),
+    (
+        "errors-by-client.insights",
+        include_str!("../../queries/errors-by-client.insights"),
+    ),
+    (
+        "list-latency-histogram.insights",
+        include_str!("../../queries/list-latency-histogram.insights"),
+    ),
+    (
+        "list-latency.insights",
+        include_str!("../../queries/list-latency.insights"),
+    ),
+    (
+        "log-volume.insights",
+        include_str!("../../queries/log-volume.insights"),
+    ),
+    (
+        "most-written-objects.insights",
+        include_str!("../../queries/most-written-objects.insights"),
+    ),
+    (
+        "slow-requests.insights",
+        include_str!("../../queries/slow-requests.insights"),
+    ),
+    (
+        "success-rate.insights",
+        include_str!("../../queries/success-rate.insights"),
+    ),
+    (
+        "write-load.insights",
+        include_str!("../../queries/write-load.insights"),
+    ),
+];
+
+/// One declared parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    /// Its name, as in `{{name}}`.
+    pub name: String,
+    /// The value used when none is given.
+    pub default: String,
+    /// What it does.
+    pub description: String,
+}
+
+/// A parsed template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// `# name:`.
+    pub name: String,
+    /// `# description:`.
+    pub description: String,
+    /// `# feeds:` the report section its rows correspond to.
+    pub feeds: String,
+    /// `# param:` lines.
+    pub params: Vec<Param>,
+    /// `# columns:` the output columns, if declared.
+    pub columns: Vec<String>,
+    /// Free comment lines of the header (why the query is written as it is).
+    pub notes: Vec<String>,
+    /// The query text with placeholders.
+    pub body: String,
+}
+
+impl Template {
+    /// Parses a template file: leading `#` lines are the header, the rest is the body.
+    ///
+    /// # Errors
+    /// A header without name, description or feeds, or a malformed `# param:` line.
+    pub fn parse(file: &str, text: &str) -> Result<Self, String> {
+        let mut t = Self {
+            name: String::new(),
+            description: String::new(),
+            feeds: String::new(),
+            params: Vec::new(),
+            columns: Vec::new(),
+            notes: Vec::new(),
+            body: String::new(),
+        };
+        let mut lines = text.lines().peekable();
+        while let Some(line) = lines.next_if(|l| l.starts_with('#')) {
+            let line = line.trim_start_matches('#').trim();
+            let (key, value) = line.split_once(':').unwrap_or(("", line));
+            let value = value.trim();
+            match key.trim() {
+                "name" => value.clone_into(&mut t.name),
+                "description" => value.clone_into(&mut t.description),
+                "feeds" => value.clone_into(&mut t.feeds),
+                "columns" => t.columns = value.split(',').map(|c| c.trim().to_owned()).collect(),
+                "param" => t.params.push(parse_param(file, value)?),
+                _ => t.notes.push(line.to_owned()),
+            }
+        }
+        t.body = lines.collect::<Vec<_>>().join("\n").trim().to_owned();
+        if t.name.is_empty() || t.description.is_empty() || t.feeds.is_empty() {
+            return Err(format!(
+                "{file}: the header needs '# name:', '# description:' and '# feeds:' lines"
+            ));
+        }
+        Ok(t)
+    }
+
+    /// The query with every `{{param}}` replaced by the given value or its default.
+    ///
+    /// # Errors
+    /// An unknown parameter (naming the known ones) or a value that could change the query's
+    /// structure.
+    pub fn render(&self, given: &BTreeMap<String, String>) -> Result<String, String> {
+        for (k, v) in given {
+            if !self.params.iter().any(|p| &p.name == k) {
+                let known: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
+                return Err(format!(
+                    "template '{}' has no parameter '{k}'; its parameters are: {}",
+                    self.name,
+                    known.join(", ")
+                ));
+            }
+            check_value(k, v)?;
+        }
+        let mut out = self.body.clone();
+        for p in &self.params {
+            let v = given.get(&p.name).unwrap_or(&p.default);
+            out = out.replace(&format!("{{{{{}}}}}", p.name), v);
+        }
+        Ok(out)
+    }
+}
+
+/// `NAME=DEFAULT  description`.
+fn parse_param(file: &str, text: &str) -> Result<Param, String> {
+    let (name, rest) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{file}: '# param: {text}' is not NAME=DEFAULT  description"))?;
+    let rest = rest.trim_start();
+    let (default, description) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    Ok(Param {
+        name: name.trim().to_owned(),
+        default: default.to_owned(),
+        description: description.trim().to_owned(),
+    })
+}
+
+/// A parameter value is a word, number or duration: anything else (quotes, `|`, `/`, spaces)
+/// could end a string or regex and change what the query does.
+fn check_value(name: &str, v: &str) -> Result<(), String> {
+    let ok = !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '@' | '*'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "--param {name}='{v}': values may hold only letters, digits and . _ - : @ *"
+        ))
+    }
+}
+
+/// Every bundled template, parsed.
+///
+/// # Panics
+/// Never for the embedded files: a test parses all of them.
+#[must_use]
+pub fn all() -> Vec<Template> {
+    SOURCES
+        .iter()
+        .map(|(file, text)| Template::parse(file, text).expect("bundled template parses"))
+        .collect()
+}
+
+/// The bundled template called `name`.
+///
+/// # Errors
+/// No such template: the message lists them.
+pub fn find(name: &str) -> Result<Template, String> {
+    let all = all();
+    let names: Vec<String> = all.iter().map(|t| t.name.clone()).collect();
+    all.into_iter()
+        .find(|t| t.name == name || t.name == name.trim_end_matches(".insights"))
+        .ok_or_else(|| {
+            format!(
+                "no query template '{name}'; the templates are: {} (see `audit-scan queries list`)",
+                names.join(", ")
+            )
+        })
+}
+
+/// Parses `k=v` pairs from `--param`.
+///
+/// # Errors
+/// A pair without `=`.
+pub fn parse_params(pairs: &[String]) -> Result<BTreeMap<String, String>, String> {
+    pairs
+        .iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .ok_or_else(|| format!("--param '{p}' is not NAME=VALUE"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_in_queries_is_embedded() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/queries");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".insights"))
+            .collect();
+        on_disk.sort();
+        let embedded: Vec<String> = SOURCES.iter().map(|(f, _)| (*f).to_owned()).collect();
+        assert_eq!(on_disk, embedded, "add new files in queries/ to SOURCES");
+        for (file, text) in SOURCES {
+            let disk = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
+            assert_eq!(&disk, text, "{file}");
+        }
+    }
+
+    #[test]
+    fn every_placeholder_is_declared_and_every_param_used() {
+        for t in all() {
+            assert_eq!(
+                format!("{}.insights", t.name),
+                SOURCES
+                    .iter()
+                    .find(|(_, s)| s.contains(&format!("# name: {}\n", t.name)))
+                    .unwrap()
+                    .0
+            );
+            let rendered = t.render(&BTreeMap::new()).unwrap();
+            assert!(
+                !rendered.contains("{{"),
+                "{}: undeclared placeholder",
+                t.name
+            );
+            for p in &t.params {
+                assert!(
+                    t.body.contains(&format!("{{{{{}}}}}", p.name)),
+                    "{}: param {} unused",
+                    t.name,
+                    p.name
+                );
+                assert!(
+                    !p.description.is_empty(),
+                    "{}: {} undocumented",
+                    t.name,
+                    p.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn render_substitutes_and_rejects_injection() {
+        let t = find("slow-requests").unwrap();
+        let mut p = BTreeMap::new();
+        p.insert("min_latency_ms".to_owned(), "2500".to_owned());
+        let q = t.render(&p).unwrap();
+        assert!(q.contains("latency_ms >= 2500"));
+        assert!(q.contains("| limit 100"));
+        p.insert("limit".to_owned(), "5 | fields @message".to_owned());
+        assert!(t.render(&p).unwrap_err().contains("--param limit"));
+        let mut bad = BTreeMap::new();
+        bad.insert("nope".to_owned(), "1".to_owned());
+        assert!(
+            t.render(&bad)
+                .unwrap_err()
+                .contains("min_latency_ms, limit")
+        );
+        assert!(find("nope").unwrap_err().contains("list-latency"));
+    }
+}

@@ -1,0 +1,367 @@
+//! `queries run` against CloudWatch Logs Insights as moto emulates it: the query lifecycle
+//! (StartQuery in seconds, GetQueryResults polled until Complete), the window, `@timestamp` in
+//! moto's epoch-ms form, a missing log group, throttling and 5xx retried, and Failed/Cancelled
+//! queries (moto never reports those: a proxy rewrites GetQueryResults answers).
+//! moto does not evaluate filter/stats/parse: the numbers are tested locally (tests/insights.rs).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use common::moto;
+use serde_json::Value;
+
+const T0_OFFSET_MS: i64 = 3_600_000;
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A name unique to this run: moto keeps its state between test runs.
+fn unique(name: &str) -> String {
+    format!("{name}-{}-{}", std::process::id(), now_ms())
+}
+
+fn rfc3339(ms: i64) -> String {
+    audit_scan::timefmt::format_rfc3339(ms * 1000)
+}
+
+/// Loads 120 audit events one second apart from an hour ago into `group`; returns the first
+/// event's CloudWatch time.
+fn load(endpoint: &str, group: &str) -> i64 {
+    let t0 = (now_ms() - T0_OFFSET_MS) / 1000 * 1000;
+    let records: Vec<moto::Record> = (0..120)
+        .map(|i| {
+            let t = t0 + i * 1000;
+            let msg = format!(
+                r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a-{i}","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","userAgent":"kubectl/v1.31.0","objectRef":{{"resource":"pods","apiVersion":"v1"}},"responseStatus":{{"code":200}},"requestReceivedTimestamp":"{}","stageTimestamp":"{}"}}"#,
+                rfc3339(t - 5),
+                rfc3339(t)
+            );
+            (t, msg)
+        })
+        .collect();
+    moto::load(
+        endpoint,
+        group,
+        &[("kube-apiserver-audit-x1".to_owned(), records)],
+    );
+    t0
+}
+
+fn query(endpoint: &str, args: &[&str]) -> Output {
+    let mut cmd = common::bin();
+    moto::aws_env(&mut cmd)
+        .args([
+            "queries",
+            "run",
+            "--endpoint-url",
+            endpoint,
+            "--format",
+            "json",
+        ])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn ok_json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn times(doc: &Value) -> Vec<i64> {
+    doc["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let s = r["@timestamp"].as_str().unwrap();
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.3f")
+                .unwrap_or_else(|e| panic!("{s}: {e}"))
+                .and_utc()
+                .timestamp_millis()
+        })
+        .collect()
+}
+
+#[test]
+fn query_lifecycle_window_and_timestamps() {
+    let Some(ep) = moto::endpoint() else { return };
+    let cluster = unique("insights-life");
+    let group = &format!("/aws/eks/{cluster}/cluster");
+    let t0 = load(&ep, group);
+    let (since, until) = (rfc3339(t0 + 10_000), rfc3339(t0 + 20_000));
+    let out = query(
+        &ep,
+        &[
+            "slow-requests",
+            "--cluster",
+            &cluster,
+            "--since",
+            &since,
+            "--until",
+            &until,
+        ],
+    );
+    let doc = ok_json(&out);
+    assert_eq!(doc["status"], "Complete");
+    assert_eq!(doc["log_group"].as_str(), Some(group.as_str()));
+    assert!(doc["query_id"].as_str().is_some_and(|q| !q.is_empty()));
+    // moto returns @timestamp as epoch ms; the output is AWS's `YYYY-MM-DD HH:MM:SS.mmm`.
+    let t = times(&doc);
+    // StartQuery is in whole seconds and moto ignores the exact ms filter: [10 s, 20 s].
+    assert_eq!(t.len(), 11, "{t:?}");
+    assert!(
+        t.iter().all(|&x| (t0 + 10_000..=t0 + 20_000).contains(&x)),
+        "{t:?}"
+    );
+    assert!(
+        t.windows(2).all(|w| w[0] >= w[1]),
+        "sorted newest first: {t:?}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no statistics"), "{err}");
+
+    // The template's limit reaches the service.
+    let doc = ok_json(&query(
+        &ep,
+        &[
+            "slow-requests",
+            "--log-group",
+            group,
+            "--since",
+            "2h",
+            "--param",
+            "limit=7",
+        ],
+    ));
+    assert_eq!(times(&doc).len(), 7);
+    assert_eq!(doc["statistics"]["bytes_scanned"], Value::Null);
+}
+
+#[test]
+fn missing_log_group_is_one_clear_line() {
+    let Some(ep) = moto::endpoint() else { return };
+    let out = query(
+        &ep,
+        &[
+            "list-latency",
+            "--cluster",
+            "no-such-cluster",
+            "--since",
+            "1h",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("log group '/aws/eks/no-such-cluster/cluster' not found in region us-east-1"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn throttling_and_server_errors_are_retried() {
+    let Some(ep) = moto::endpoint() else { return };
+    let group = &format!("/aws/eks/{}/cluster", unique("insights-throttle"));
+    load(&ep, group);
+    let direct = ok_json(&query(
+        &ep,
+        &["slow-requests", "--log-group", group, "--since", "2h"],
+    ));
+    let (proxy, faults) = moto::faulty_proxy(&ep);
+    let proxied = ok_json(&query(
+        &proxy,
+        &["slow-requests", "--log-group", group, "--since", "2h"],
+    ));
+    assert!(
+        faults.load(Ordering::SeqCst) >= 1,
+        "the proxy injected nothing"
+    );
+    assert_eq!(times(&proxied), times(&direct));
+    assert_eq!(times(&direct).len(), 100);
+}
+
+/// A proxy that answers GetQueryResults with `status` for the first `running` polls set to
+/// `Running` (empty results), then with `final_status`. Returns its endpoint and poll count.
+fn status_proxy(
+    upstream: &str,
+    running: u64,
+    final_status: &'static str,
+) -> (String, Arc<AtomicU64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let upstream = upstream.trim_start_matches("http://").to_owned();
+    let polls = Arc::new(AtomicU64::new(0));
+    let p2 = polls.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let (up, polls) = (upstream.clone(), p2.clone());
+            std::thread::spawn(move || {
+                let _ = relay(conn, &up, &polls, running, final_status);
+            });
+        }
+    });
+    (format!("http://{addr}"), polls)
+}
+
+fn read_message(s: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        if let Some(h) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..h]).into_owned();
+            let len: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            while buf.len() < h + 4 + len {
+                let n = s.read(&mut chunk)?;
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            return Ok((head, buf[h + 4..].to_vec()));
+        }
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            return Ok((String::from_utf8_lossy(&buf).into_owned(), Vec::new()));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn relay(
+    mut client: TcpStream,
+    upstream: &str,
+    polls: &AtomicU64,
+    running: u64,
+    final_status: &str,
+) -> std::io::Result<()> {
+    let (head, body) = read_message(&mut client)?;
+    let is_poll = head
+        .to_ascii_lowercase()
+        .contains("logs_20140328.getqueryresults");
+    let head: Vec<&str> = head
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    let mut up = TcpStream::connect(upstream)?;
+    up.write_all(head.join("\r\n").as_bytes())?;
+    up.write_all(b"\r\nConnection: close\r\n\r\n")?;
+    up.write_all(&body)?;
+    let (rhead, rbody) = read_message(&mut up)?;
+    let mut rbody = String::from_utf8_lossy(&rbody).into_owned();
+    if is_poll {
+        let n = polls.fetch_add(1, Ordering::SeqCst);
+        let status = if n < running { "Running" } else { final_status };
+        let mut v: Value = serde_json::from_str(&rbody).unwrap();
+        v["status"] = status.into();
+        if status != "Complete" {
+            v["results"] = Value::Array(Vec::new());
+        }
+        rbody = v.to_string();
+    }
+    let rhead: Vec<String> = rhead
+        .lines()
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            !l.starts_with("content-length:")
+                && !l.starts_with("connection:")
+                && !l.starts_with("transfer-encoding:")
+        })
+        .map(str::to_owned)
+        .collect();
+    client.write_all(
+        format!(
+            "{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{rbody}",
+            rhead.join("\r\n"),
+            rbody.len()
+        )
+        .as_bytes(),
+    )
+}
+
+#[test]
+fn polls_until_complete() {
+    let Some(ep) = moto::endpoint() else { return };
+    let group = &format!("/aws/eks/{}/cluster", unique("insights-poll"));
+    load(&ep, group);
+    let (proxy, polls) = status_proxy(&ep, 3, "Complete");
+    let doc = ok_json(&query(
+        &proxy,
+        &[
+            "slow-requests",
+            "--log-group",
+            group,
+            "--since",
+            "2h",
+            "--param",
+            "limit=3",
+        ],
+    ));
+    assert_eq!(
+        polls.load(Ordering::SeqCst),
+        4,
+        "three Running answers, then Complete"
+    );
+    assert_eq!(times(&doc).len(), 3);
+}
+
+#[test]
+fn failed_cancelled_and_timed_out_queries_exit_2() {
+    let Some(ep) = moto::endpoint() else { return };
+    let group = &format!("/aws/eks/{}/cluster", unique("insights-fail"));
+    load(&ep, group);
+    for (status, msg) in [
+        ("Failed", "failed"),
+        ("Cancelled", "was cancelled"),
+        ("Timeout", "timed out on the service"),
+    ] {
+        let (proxy, _) = status_proxy(&ep, 1, status);
+        let out = query(
+            &proxy,
+            &["list-latency", "--log-group", group, "--since", "2h"],
+        );
+        assert_eq!(out.status.code(), Some(2), "{status}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(msg), "{status}: {err}");
+        assert!(out.stdout.is_empty(), "{status}: no rows printed");
+    }
+    // Still running when our own --timeout ends: StopQuery is tried (moto answers 500).
+    let (proxy, _) = status_proxy(&ep, u64::MAX, "Complete");
+    let out = query(
+        &proxy,
+        &[
+            "list-latency",
+            "--log-group",
+            group,
+            "--since",
+            "2h",
+            "--timeout",
+            "1s",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("did not finish within --timeout") && err.contains("could not stop it"),
+        "{err}"
+    );
+}
