@@ -10,6 +10,7 @@ pub mod cli;
 pub mod decode;
 pub mod diff;
 pub mod export;
+pub mod fuzzing;
 pub mod insights;
 pub mod pipeline;
 pub mod report;

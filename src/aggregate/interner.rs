@@ -107,6 +107,12 @@ impl Interner {
         id
     }
 
+    /// The id of `s` if it is interned already (never adds).
+    #[must_use]
+    pub fn get(&self, s: &str) -> Option<u32> {
+        self.ids.get(Key::new(s)).copied()
+    }
+
     /// The string of an id.
     #[must_use]
     pub fn name(&self, id: u32) -> &str {

@@ -129,10 +129,28 @@ pub struct Aggregates {
     /// Highest kube-apiserver / kube-controller-manager version seen: (major, minor).
     pub server_version: Option<(u32, u32)>,
     client_cache: FxHashMap<interner::KeyBuf, Who>,
+    /// Client names interned so far (for [`MAX_CLIENTS`]).
+    client_names: usize,
     empty_id: Option<u32>,
     verb_ids: [Option<u32>; 8],
     key_buf: String,
 }
+
+/// Distinct userAgent × user pairs a worker keeps apart. Past it, a new pair's userAgent and
+/// user become `(other userAgents)` / `(other users)` (its client keeps its name while fewer
+/// than [`MAX_CLIENTS`] are known), so a log with millions of distinct userAgents (a random
+/// suffix per process, a hostile client) holds memory flat. Counts stay exact; only the split
+/// among the folded keys is lost, and the report says how many requests were folded.
+pub const MAX_IDENTITIES: usize = 50_000;
+/// Distinct clients a worker keeps apart; past it, new ones are `(other clients)`. Each client
+/// carries latency sketches in several tables, so this bounds most of the memory.
+pub const MAX_CLIENTS: usize = 5_000;
+/// LIST rows (userAgent × client × resource) a worker keeps apart; past it, new rows fold into
+/// `(other userAgents)` × `(other clients)` of their resource.
+pub const MAX_LIST_ROWS: usize = 10_000;
+/// Distinct pod names per client (`authentication.kubernetes.io/pod-name`); past it, new pods
+/// count as `(other pods)`.
+pub const MAX_PODS_PER_CLIENT: usize = 256;
 
 /// The upstream Kubernetes API call latency SLI classes (sig-scalability
 /// `api_call_latency.md`): single-object mutating and read-only calls (P99 ≤ 1 s), LISTs within a
@@ -200,14 +218,53 @@ impl Aggregates {
         if let Some(&who) = self.client_cache.get(interner::Key::new(&self.key_buf)) {
             return who;
         }
+        if self.client_cache.len() >= MAX_IDENTITIES {
+            return self.folded_who(ua, username);
+        }
+        let name = client_name(ua, username);
         let who = Who {
-            client: self.strings.id(&client_name(ua, username)),
+            client: self.client_id(&name),
             user: self.strings.id(username),
             user_agent: self.strings.id(ua.unwrap_or("")),
             system: health::is_system(username),
         };
         self.client_cache.insert(self.key_buf.as_str().into(), who);
         who
+    }
+
+    /// The id of a client name, or `(other clients)` once [`MAX_CLIENTS`] are known.
+    fn client_id(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.strings.get(name) {
+            return id;
+        }
+        if self.client_names < MAX_CLIENTS {
+            self.client_names += 1;
+            return self.strings.id(name);
+        }
+        self.summary.folded_clients += 1;
+        self.strings.id("(other clients)")
+    }
+
+    /// A pair past [`MAX_IDENTITIES`]: known strings keep their ids, new ones are folded; the
+    /// pair is not cached (the cache is what must not grow).
+    #[cold]
+    fn folded_who(&mut self, ua: Option<&str>, username: &str) -> Who {
+        self.summary.folded_identities += 1;
+        let client = self.client_id(&client_name(ua, username));
+        let user = match self.strings.get(username) {
+            Some(id) => id,
+            None => self.strings.id("(other users)"),
+        };
+        let user_agent = match self.strings.get(ua.unwrap_or("")) {
+            Some(id) => id,
+            None => self.strings.id("(other userAgents)"),
+        };
+        Who {
+            client,
+            user,
+            user_agent,
+            system: health::is_system(username),
+        }
     }
 
     /// Interned id of a resource qualified by its API group as kubectl names it (`pods`,
@@ -222,6 +279,19 @@ impl Aggregates {
         self.key_buf.push('.');
         self.key_buf.push_str(group);
         self.strings.id(&self.key_buf)
+    }
+
+    /// Interned id of a pod name, or `(other pods)` once the client has
+    /// [`MAX_PODS_PER_CLIENT`] others.
+    fn pod_id(&mut self, client: u32, pod: &str) -> u32 {
+        let known = self.strings.get(pod);
+        match self.clients.get(&client) {
+            Some(c) if c.pods.len() >= MAX_PODS_PER_CLIENT => match known {
+                Some(id) if c.pods.contains_key(&id) => id,
+                _ => self.strings.id("(other pods)"),
+            },
+            _ => known.unwrap_or_else(|| self.strings.id(pod)),
+        }
     }
 
     /// Interned id of a subresource; the common empty one skips the hash lookup.
@@ -320,7 +390,7 @@ impl Aggregates {
         }
 
         let user = who.user;
-        let pod = (!ev.pod_name.is_empty()).then(|| self.strings.id(ev.pod_name));
+        let pod = (!ev.pod_name.is_empty()).then(|| self.pod_id(client, ev.pod_name));
         // APF seat time (Little's law): width × latency, a cluster-scoped LIST charged the
         // estimator's maximum width (the log does not say how many objects it touched), a
         // successful write its etcd weight (rules::cost).
@@ -550,10 +620,17 @@ impl Aggregates {
         latency: Option<Micros>,
         failed: bool,
     ) {
-        let l = self
-            .lists
-            .entry((who.user_agent, who.client, resource))
-            .or_default();
+        let mut key = (who.user_agent, who.client, resource);
+        if self.lists.len() >= MAX_LIST_ROWS && !self.lists.contains_key(&key) {
+            // Past the cap a new row joins the one `(other userAgents)` row of its resource.
+            self.summary.folded_lists += 1;
+            key = (
+                self.strings.id("(other userAgents)"),
+                self.strings.id("(other clients)"),
+                resource,
+            );
+        }
+        let l = self.lists.entry(key).or_default();
         l.count += 1;
         if let Some(lat) = latency {
             l.latency.add(lat);
@@ -681,5 +758,31 @@ mod tests {
             Some((1, 31))
         );
         assert_eq!(control_plane_version("kubelet/v1.32.0 (linux/amd64)"), None);
+    }
+
+    #[test]
+    fn pods_per_client_are_capped() {
+        let mut a = Aggregates::default();
+        let client = a.strings.id("ctrl");
+        a.clients.entry(client).or_default();
+        for i in 0..MAX_PODS_PER_CLIENT + 50 {
+            let id = a.pod_id(client, &format!("p-{i}"));
+            *a.clients
+                .get_mut(&client)
+                .unwrap()
+                .pods
+                .entry(id)
+                .or_default() += 1;
+        }
+        let c = &a.clients[&client];
+        assert_eq!(c.pods.len(), MAX_PODS_PER_CLIENT + 1);
+        assert_eq!(c.pods[&a.strings.get("(other pods)").unwrap()], 50);
+        // A pod seen before the cap keeps its own row.
+        assert_eq!(a.pod_id(client, "p-3"), a.strings.get("p-3").unwrap());
+        assert!(
+            a.strings
+                .get(&format!("p-{}", MAX_PODS_PER_CLIENT + 10))
+                .is_none()
+        );
     }
 }

@@ -70,6 +70,13 @@ pub struct SummaryAcc {
     pub saw_events_resource: bool,
     /// Requests logged without a userAgent.
     pub no_user_agent: u64,
+    /// Requests whose userAgent × user pair came after [`super::MAX_IDENTITIES`] distinct pairs
+    /// and was folded into `(other …)` rows.
+    pub folded_identities: u64,
+    /// userAgent × user pairs whose new client name came after [`super::MAX_CLIENTS`] clients.
+    pub folded_clients: u64,
+    /// LISTs whose row came after [`super::MAX_LIST_ROWS`] rows.
+    pub folded_lists: u64,
     /// Short requests without both timestamps, so without a latency.
     pub no_latency: u64,
     /// Requests per input (per CloudWatch stream: one per API server instance).
@@ -131,6 +138,9 @@ impl SummaryAcc {
         self.span.merge(o.span);
         self.saw_events_resource |= o.saw_events_resource;
         self.no_user_agent += o.no_user_agent;
+        self.folded_identities += o.folded_identities;
+        self.folded_clients += o.folded_clients;
+        self.folded_lists += o.folded_lists;
         self.no_latency += o.no_latency;
         for (k, v) in &o.requests_by_origin {
             *self.requests_by_origin.entry(*k).or_default() += v;

@@ -224,6 +224,23 @@ fn coverage(a: &Aggregates) -> Vec<String> {
             s.no_user_agent
         ));
     }
+    if s.folded_identities > 0 {
+        c.push(format!(
+            "{} requests came from userAgent × user pairs beyond the first {} distinct ones per worker: their userAgents, users (and clients past {}) are folded into `(other …)` rows; totals stay exact",
+            s.folded_identities,
+            crate::aggregate::MAX_IDENTITIES,
+            crate::aggregate::MAX_CLIENTS
+        ));
+    }
+    if s.folded_clients > 0 || s.folded_lists > 0 {
+        c.push(format!(
+            "more than {} distinct clients or {} LIST rows per worker: {} new userAgent × user pairs were counted as `(other clients)` and {} LISTs in `(other userAgents)` rows; totals stay exact",
+            crate::aggregate::MAX_CLIENTS,
+            crate::aggregate::MAX_LIST_ROWS,
+            s.folded_clients,
+            s.folded_lists
+        ));
+    }
     if s.no_latency > 0 {
         c.push(format!("{} short requests lack requestReceivedTimestamp or stageTimestamp: no latency for them", s.no_latency));
     }

@@ -1,0 +1,8 @@
+#![no_main]
+//! Fuzz target: see `audit_scan::fuzzing::decode_whole`.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = audit_scan::fuzzing::decode_whole(data);
+});

@@ -1,0 +1,76 @@
+//! Entry points for the fuzz targets (`fuzz/fuzz_targets/`) and for the corpus regression test
+//! (`tests/fuzz_corpus.rs`), which replays the kept corpus on stable Rust in CI. Each takes
+//! arbitrary bytes and must never panic, whatever they hold.
+#![doc(hidden)]
+
+use crate::aggregate::{Aggregates, Scope};
+use crate::decode::client::{UserAgent, client_name, node_name, service_account};
+use crate::decode::event::{LINE_PADDING, LineDecoder, decode_document};
+use crate::decode::salvage::is_truncated;
+use crate::decode::uri::{Query, decoded};
+
+/// Every line of `data` through the hot-path decoder and the aggregation, then the report and
+/// the rules: what a malformed or hostile log meets. Returns the events decoded.
+pub fn decode_lines(data: &[u8]) -> usize {
+    let mut buf = data.to_vec();
+    buf.extend_from_slice(&[b' '; LINE_PADDING]);
+    let mut decoder = LineDecoder::default();
+    let mut agg = Aggregates::default();
+    let scope = Scope::default();
+    let mut events = 0;
+    let mut start = 0;
+    while start < data.len() {
+        let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+        let len = end - start;
+        let _ = is_truncated(&data[start..end]);
+        if let Ok(n) = decoder.decode(&mut buf[start..], len, |ev| agg.observe(&ev, &scope)) {
+            events += n;
+        }
+        start = end + 1;
+    }
+    report(&agg);
+    events
+}
+
+/// `data` as one JSON document (an `EventList`, an array of events).
+pub fn decode_whole(data: &[u8]) -> usize {
+    let mut doc = data.to_vec();
+    let mut buffers = simd_json::Buffers::new(data.len());
+    let mut agg = Aggregates::default();
+    let scope = Scope::default();
+    let n = decode_document(&mut doc, &mut buffers, |ev| agg.observe(&ev, &scope)).unwrap_or(0);
+    report(&agg);
+    n
+}
+
+fn report(agg: &Aggregates) {
+    let report = crate::report::build::build(&crate::report::build::Inputs {
+        aggregates: agg,
+        inputs: &[],
+        window: crate::aggregate::filter::Window::default(),
+        warnings: Vec::new(),
+        cloudwatch: None,
+    });
+    let _ = crate::rules::run(&report, &crate::rules::Config::default(), "2026-01-01");
+}
+
+/// A requestURI through the query parser and everything asked of it.
+pub fn uri(data: &[u8]) {
+    let s = String::from_utf8_lossy(data);
+    let q = Query::parse(&s);
+    let _ = q.limit_value();
+    let sem = q.rv_semantics();
+    let _ = sem.from_cache(true, true);
+    let _ = decoded(&s);
+}
+
+/// `userAgent \n username` through the client naming rules.
+pub fn client(data: &[u8]) {
+    let s = String::from_utf8_lossy(data);
+    let (ua, user) = s.split_once('\n').unwrap_or((&s, ""));
+    let _ = client_name(Some(ua), user);
+    let _ = client_name(None, user);
+    let _ = UserAgent::parse(ua);
+    let _ = service_account(user);
+    let _ = node_name(user);
+}
