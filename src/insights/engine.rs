@@ -259,12 +259,21 @@ impl Runner for LocalRunner {
 pub struct CloudRunner {
     /// Where and how.
     pub spec: super::cloud::Spec,
+    /// Only streams whose name starts with this (`--stream-prefix`).
+    pub stream_prefix: Option<String>,
 }
 
 #[cfg(feature = "cloudwatch")]
 impl Runner for CloudRunner {
     fn run(&self, query: &str, start_ms: i64, end_ms: i64) -> Result<Answer, String> {
-        let o = super::cloud::run(&self.spec, query, start_ms, end_ms)?;
+        let query = match self.stream_prefix.as_deref().filter(|p| !p.is_empty()) {
+            Some(p) => format!(
+                "filter @logStream like /^{}/\n| {query}",
+                regex::escape(p).replace('/', "\\/")
+            ),
+            None => query.to_owned(),
+        };
+        let o = super::cloud::run(&self.spec, &query, start_ms, end_ms)?;
         Ok(Answer {
             result: o.result,
             bytes_scanned: o.statistics.bytes_scanned,

@@ -587,7 +587,8 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
         .filter(|(k, _)| !k[0].is_empty())
         .map(|(k, v)| (k[0].clone(), count(v[0])))
         .collect();
-    s.events = volume.values().map(|v| count(v[0])).sum();
+    // Other streams of the log group have no stage (the CloudWatch runner filters them out).
+    s.events = s.events_by_stage.values().sum();
     s.lines = s.events;
     s.requests = requests;
     s.first_timestamp = span.first.map(format_rfc3339);
