@@ -89,7 +89,12 @@ pub fn slices(start_ms: i64, end_ms: i64, slice_ms: i64) -> Vec<(i64, i64)> {
     let mut s = start_ms;
     while s < end_ms {
         let next = ((s.div_euclid(1000) * 1000) + slice_ms).min(end_ms);
-        let next = if next <= s { end_ms } else { next };
+        // A tail under a second joins the last slice rather than being queried alone.
+        let next = if next <= s || end_ms - next < 1000 {
+            end_ms
+        } else {
+            next
+        };
         out.push((s, next));
         s = next;
     }
@@ -340,6 +345,7 @@ mod tests {
             slices(500, 10_000, 4000),
             [(500, 4000), (4000, 8000), (8000, 10_000)]
         );
+        assert_eq!(slices(500, 8_600, 4000), [(500, 4000), (4000, 8600)]);
         assert_eq!(halve(0, 10_000, 1000), Some([(0, 5000), (5000, 10_000)]));
         assert_eq!(halve(0, 3_500, 1000), Some([(0, 1000), (1000, 3500)]));
         assert_eq!(halve(0, 1_999, 1000), None);
