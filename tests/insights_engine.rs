@@ -296,6 +296,9 @@ fn capped_results_are_split_and_still_add_up() {
         .map(|v| v.as_u64().unwrap())
         .sum();
     assert!(kept > 9, "nothing was split: {facts}");
-    assert_eq!(facts["queries"].as_u64().unwrap(), kept);
+    assert!(
+        facts["queries"].as_u64().unwrap() > kept,
+        "capped answers were rerun"
+    );
     compare(&input, 86_400_000, 20, true);
 }

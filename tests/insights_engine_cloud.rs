@@ -100,13 +100,15 @@ fn capped_sub_windows_are_split_and_rerun_on_the_service() {
         start_ms: t0,
         end_ms: t0 + 40_000,
     }];
-    let done = execute(
+    let run = execute(
         &["fields @message | limit 8".into()],
         jobs,
         &runner,
         &limits,
     )
     .unwrap();
+    assert!(run.queries > run.done.len(), "capped answers were rerun");
+    let done = run.done;
     let rows: usize = done.iter().map(|d| d.answer.result.rows.len()).sum();
     assert_eq!(rows, 40, "every record comes back exactly once");
     assert!(

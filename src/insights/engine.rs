@@ -106,10 +106,24 @@ struct Queue {
     in_flight: usize,
     done: Vec<Done>,
     error: Option<String>,
+    queries: usize,
+    bytes_scanned: Option<f64>,
+}
+
+/// Every query's results.
+#[derive(Debug, Clone)]
+pub struct Executed {
+    /// Kept results, sorted by template, then start.
+    pub done: Vec<Done>,
+    /// Queries run, capped ones that were split and rerun included.
+    pub queries: usize,
+    /// Sum of `statistics.bytesScanned` over every query run (the bill), capped ones included;
+    /// `None` when no query reported it.
+    pub bytes_scanned: Option<f64>,
 }
 
 /// Runs `jobs` (`queries[job.template]` over the job's window) with `runner`; capped results
-/// are split and rerun. Results come back sorted by template, then start.
+/// are split and rerun.
 ///
 /// # Errors
 /// The first query that failed; no new query starts after it.
@@ -118,12 +132,14 @@ pub fn execute(
     jobs: Vec<Job>,
     runner: &dyn Runner,
     limits: &Limits,
-) -> Result<Vec<Done>, String> {
+) -> Result<Executed, String> {
     let state = Mutex::new(Queue {
         pending: jobs.into(),
         in_flight: 0,
         done: Vec::new(),
         error: None,
+        queries: 0,
+        bytes_scanned: None,
     });
     let wake = Condvar::new();
     let workers = limits.concurrency.max(1);
@@ -140,7 +156,11 @@ pub fn execute(
     }
     let mut done = q.done;
     done.sort_by_key(|d| (d.job.template, d.job.start_ms));
-    Ok(done)
+    Ok(Executed {
+        done,
+        queries: q.queries,
+        bytes_scanned: q.bytes_scanned,
+    })
 }
 
 fn worker(
@@ -174,6 +194,10 @@ fn worker(
         let answer = runner.run(&queries[job.template], job.start_ms, job.end_ms);
         let Ok(mut q) = state.lock() else { return };
         q.in_flight -= 1;
+        q.queries += 1;
+        if let Some(b) = answer.as_ref().ok().and_then(|a| a.bytes_scanned) {
+            *q.bytes_scanned.get_or_insert(0.0) += b;
+        }
         match answer {
             Err(e) => {
                 q.error.get_or_insert(e);
@@ -360,7 +384,8 @@ mod tests {
             start_ms: 0,
             end_ms: 64_000,
         }];
-        let done = execute(&["q".into()], jobs, &f, &limits(3, 10)).unwrap();
+        let run = execute(&["q".into()], jobs, &f, &limits(3, 10)).unwrap();
+        let done = &run.done;
         assert!(
             done.iter()
                 .all(|d| !d.cut && d.answer.result.rows.len() < 10)
@@ -375,8 +400,10 @@ mod tests {
             (done[0].job.start_ms, done.last().unwrap().job.end_ms),
             (0, 64_000)
         );
-        // 1 + 2 + 4 + 8 queries: the 8 s windows fit.
+        // 1 + 2 + 4 + 8 queries: the 8 s windows fit; every one is billed, split ones too.
         assert_eq!(f.asked.lock().unwrap().len(), 15);
+        assert_eq!(run.queries, 15);
+        assert_eq!(run.bytes_scanned, Some(150.0));
     }
 
     #[test]
@@ -387,7 +414,9 @@ mod tests {
             start_ms: 0,
             end_ms: 4000,
         }];
-        let done = execute(&["q".into()], jobs, &f, &limits(2, 10)).unwrap();
+        let done = execute(&["q".into()], jobs, &f, &limits(2, 10))
+            .unwrap()
+            .done;
         assert_eq!(done.len(), 4);
         assert!(done.iter().all(|d| d.cut));
     }
@@ -402,7 +431,9 @@ mod tests {
                 end_ms: i as i64 * 1000 + 1000,
             })
             .collect();
-        let done = execute(&["a".into(), "b".into()], jobs, &f, &limits(3, 10)).unwrap();
+        let done = execute(&["a".into(), "b".into()], jobs, &f, &limits(3, 10))
+            .unwrap()
+            .done;
         assert_eq!(done.len(), 40);
         assert_eq!(f.flight.peak.load(Ordering::SeqCst), 3);
         let asked = f.asked.lock().unwrap();

@@ -68,11 +68,11 @@ pub fn queries(row_limit: usize) -> Result<Vec<String>, String> {
 pub struct RunFacts {
     /// Log group queried.
     pub log_group: String,
-    /// Queries that ran (capped ones included).
+    /// Queries that ran, capped ones that were split and rerun included.
     pub queries: usize,
     /// Sub-windows kept per template.
     pub sub_windows: BTreeMap<String, usize>,
-    /// Sum of `statistics.bytesScanned` over every query: the bill; null when the service
+    /// Sum of `statistics.bytesScanned` over every query run: the bill; null when the service
     /// sent no statistics (an emulator, the local evaluator).
     pub bytes_scanned: Option<f64>,
     /// Sub-windows still capped at the shortest window: their rows may be incomplete.

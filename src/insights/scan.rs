@@ -226,8 +226,8 @@ pub fn run_report(
     limits: &Limits,
 ) -> Result<crate::report::model::Report, String> {
     let queries = report::queries(limits.row_limit)?;
-    let done = engine::execute(&queries, jobs(start_ms, end_ms, slice_ms), runner, limits)?;
-    let bytes: Vec<f64> = done.iter().filter_map(|d| d.answer.bytes_scanned).collect();
+    let run = engine::execute(&queries, jobs(start_ms, end_ms, slice_ms), runner, limits)?;
+    let done = run.done;
     let mut sub_windows = std::collections::BTreeMap::new();
     for d in &done {
         *sub_windows
@@ -236,9 +236,9 @@ pub fn run_report(
     }
     let facts = report::RunFacts {
         log_group: log_group.to_owned(),
-        queries: done.len(),
+        queries: run.queries,
         sub_windows,
-        bytes_scanned: (!bytes.is_empty()).then(|| bytes.iter().sum()),
+        bytes_scanned: run.bytes_scanned,
         cut: done.iter().filter(|d| d.cut).count(),
     };
     report::build_report(&done, window, &facts)
