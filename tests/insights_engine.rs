@@ -36,8 +36,12 @@ fn synthetic(dir: &Path) -> PathBuf {
     path
 }
 
-/// The insights report of `input` (via the local evaluator) and the native one.
-fn both(input: &Path, slice_ms: i64, row_limit: usize) -> (Value, Value) {
+/// The insights report of `input`, built with the local evaluator as runner.
+fn insights_report(
+    input: &Path,
+    slice_ms: i64,
+    row_limit: usize,
+) -> audit_scan::report::model::Report {
     let lines: Vec<String> = events(input)
         .iter()
         .map(|e| serde_json::to_string(e).unwrap())
@@ -57,7 +61,7 @@ fn both(input: &Path, slice_ms: i64, row_limit: usize) -> (Value, Value) {
         row_limit,
         min_window_ms: 1000,
     };
-    let r = run_report(
+    run_report(
         &runner,
         "local",
         Window::default(),
@@ -66,9 +70,13 @@ fn both(input: &Path, slice_ms: i64, row_limit: usize) -> (Value, Value) {
         slice_ms,
         &limits,
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// The insights report of `input` (via the local evaluator) and the native one.
+fn both(input: &Path, slice_ms: i64, row_limit: usize) -> (Value, Value) {
     (
-        serde_json::to_value(&r).unwrap(),
+        serde_json::to_value(insights_report(input, slice_ms, row_limit)).unwrap(),
         report(&[input.to_str().unwrap()]),
     )
 }
@@ -301,4 +309,27 @@ fn capped_results_are_split_and_still_add_up() {
         "capped answers were rerun"
     );
     compare(&input, 86_400_000, 20, true);
+}
+
+#[test]
+fn rules_run_on_the_insights_report_as_on_the_native_one() {
+    // Conflicts (AS204) and APF throttling (AS301) are judged from the errors table, which this
+    // engine fills: both engines find them on a log with both planted.
+    let dir = tempfile::tempdir().unwrap();
+    let input = synthetic(dir.path());
+    let r = insights_report(&input, 3_600_000, 10_000);
+    let (findings, _) =
+        audit_scan::rules::run(&r, &audit_scan::rules::Config::default(), "2024-05-02");
+    let codes: Vec<&str> = findings.iter().map(|f| f.rule).collect();
+    let nat = report(&[input.to_str().unwrap()]);
+    let native_codes: Vec<&str> = nat["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    for code in ["AS204", "AS301"] {
+        assert!(native_codes.contains(&code), "native: {native_codes:?}");
+        assert!(codes.contains(&code), "insights: {codes:?}");
+    }
 }
