@@ -438,6 +438,13 @@ fn insights_cloud(
     if engine == Engine::Download {
         return Ok(InsightsOutcome::Download);
     }
+    eprintln!(
+        "audit-scan: Logs Insights on {}: {} templates over {} sub-window(s), at most {} queries in flight",
+        spec.log_group,
+        insights::report::TEMPLATES.len(),
+        insights::engine::slices(start_ms, end_ms, slice_ms).len(),
+        limits.concurrency
+    );
     let report = iscan::run_report(
         &runner,
         &spec.log_group,
