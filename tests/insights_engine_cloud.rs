@@ -4,6 +4,8 @@
 //! 2). moto ignores `stats` (it answers these templates with rows lacking their columns), so
 //! report numbers are tested with the local evaluator (tests/insights_engine.rs).
 
+#![cfg(feature = "cloudwatch")]
+
 mod common;
 
 use std::process::{Output, Stdio};
