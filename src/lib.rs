@@ -356,6 +356,11 @@ fn insights_cloud(
     if e.engine == Engine::Download && !e.dry_run {
         return Ok(InsightsOutcome::Download);
     }
+    if e.engine == Engine::Insights && spec.save.is_some() {
+        bail!(fail(
+            "--save keeps the downloaded events, and --engine insights downloads none: drop --save or use --engine download"
+        ));
+    }
     if e.engine != Engine::Download && !scope.filters.is_empty() {
         bail!(fail(
             "--engine insights|auto does not apply --user/--user-agent/--client/--namespace/--resource/--verb; drop them or use --engine download"

@@ -254,4 +254,17 @@ fn insights_on_raw_records_and_misuse_fail_in_one_line() {
     let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error:")).collect();
     assert_eq!(errors.len(), 1, "{stderr}");
     assert!(errors[0].contains("--engine download"));
+    let out = scan(
+        &endpoint,
+        &[
+            "--log-group",
+            &group,
+            "--engine",
+            "insights",
+            "--save",
+            "/tmp/x.jsonl",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("drop --save"));
 }
