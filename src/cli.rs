@@ -177,6 +177,10 @@ pub struct ScanArgs {
     /// CloudWatch Logs options.
     #[command(flatten)]
     pub cloudwatch: CloudWatchArgs,
+
+    /// `--engine insights|auto`, `--dry-run` (Logs Insights).
+    #[command(flatten)]
+    pub engine: crate::insights::scan::EngineArgs,
 }
 
 /// Where and how to read CloudWatch Logs.

@@ -4,6 +4,8 @@
 //! queries (moto never reports those: a proxy rewrites GetQueryResults answers).
 //! moto does not evaluate filter/stats/parse: the numbers are tested locally (tests/insights.rs).
 
+#![cfg(feature = "cloudwatch")]
+
 mod common;
 
 use std::io::{Read, Write};

@@ -67,7 +67,8 @@ pub fn sum_by(
     sum_cols: &[&str],
 ) -> Result<BTreeMap<Vec<String>, Vec<f64>>, String> {
     let mut out: BTreeMap<Vec<String>, Vec<f64>> = BTreeMap::new();
-    for rs in sets {
+    // An empty result has no columns at all (nothing matched in that sub-window).
+    for rs in sets.iter().filter(|rs| !rs.rows.is_empty()) {
         let keys: Vec<usize> = key_cols
             .iter()
             .map(|c| column(rs, c))
@@ -135,7 +136,7 @@ pub fn histograms(
     count_col: &str,
 ) -> Result<BTreeMap<Vec<String>, Histogram>, String> {
     let mut out: BTreeMap<Vec<String>, Histogram> = BTreeMap::new();
-    for rs in sets {
+    for rs in sets.iter().filter(|rs| !rs.rows.is_empty()) {
         let keys: Vec<usize> = key_cols
             .iter()
             .map(|c| column(rs, c))
@@ -211,6 +212,18 @@ mod tests {
         assert!((h.percentile(87.5).unwrap() - mid(100.0)).abs() < 1e-9);
         assert!((h.percentile(99.0).unwrap() - mid(300.0)).abs() < 1e-9);
         assert!(sum_by(&[page(&[&[("x", "1")]])], &["userAgent"], &["lists"]).is_err());
+        // A sub-window where nothing matched comes back without rows or columns.
+        let empty = ResultSet::default();
+        assert!(
+            sum_by(std::slice::from_ref(&empty), &["userAgent"], &["lists"])
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            histograms(&[empty], &["userAgent"], "bucket", "lists")
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

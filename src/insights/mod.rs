@@ -6,10 +6,13 @@
 #[cfg(feature = "cloudwatch")]
 pub mod cloud;
 pub mod command;
+pub mod engine;
 pub mod eval;
 pub mod lang;
 pub mod local;
 pub mod merge;
 pub mod output;
+pub mod report;
+pub mod scan;
 pub mod template;
 pub mod value;

@@ -199,6 +199,8 @@ fn summary(inp: &Inputs, span_s: f64) -> Summary {
         coverage: coverage(a),
         warnings,
         cloudwatch: inp.cloudwatch.clone(),
+        engine: None,
+        insights: None,
     }
 }
 
@@ -350,7 +352,12 @@ pub fn sparse_stats(points: &[(i64, u64)], total: u64) -> (u64, Option<i64>, u64
     (peak, at, p99)
 }
 
-fn series(points: &[(i64, u64)], own: Span, span: Span) -> (Series, u64, Option<i64>, u64) {
+/// A client's dense per-minute series, peak, peak minute and p99 per minute.
+pub(crate) fn series(
+    points: &[(i64, u64)],
+    own: Span,
+    span: Span,
+) -> (Series, u64, Option<i64>, u64) {
     let (Some(f), Some(l)) = (span.first, span.last) else {
         return (
             Series {

@@ -172,6 +172,13 @@ pub struct Summary {
     /// The CloudWatch download, when that was the source.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cloudwatch: Option<serde_json::Value>,
+    /// `insights` when the report was built from Logs Insights aggregates (`--engine
+    /// insights`); absent for the native engine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    /// The Logs Insights run (queries, sub-windows, bytes scanned), with `engine`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insights: Option<serde_json::Value>,
 }
 
 /// Percentiles in ms; null when there were no samples.
