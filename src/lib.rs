@@ -482,7 +482,11 @@ fn run_diff(args: &cli::DiffArgs) -> Result<u8> {
     if args.threshold.is_nan() || args.threshold < 0.0 {
         bail!(fail("--threshold must be a percentage of 0 or more"));
     }
-    let d = diff::compare(&args.base, &args.current, args.threshold, only.as_ref())
+    // A rise between --fail-on-regression and a higher --threshold must still be seen.
+    let threshold = args
+        .fail_on_regression
+        .map_or(args.threshold, |p| p.min(args.threshold));
+    let d = diff::compare(&args.base, &args.current, threshold, only.as_ref())
         .map_err(|e| fail(format!("{e:#}")))?;
     let text = match args.format {
         cli::DiffFormat::Text => diff::render_text(&d),

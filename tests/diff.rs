@@ -171,6 +171,30 @@ fn a_planted_regression_is_reported_and_fails_ci() {
             .all(|r| r["client"].as_str().unwrap().starts_with("new-operator"))
     );
 
+    // --fail-on-regression below --threshold still catches the +100% scheduler.
+    let (d, code) = diff(&[
+        b,
+        c,
+        "--client",
+        "kube-sched*",
+        "--threshold",
+        "500",
+        "--fail-on-regression",
+        "80",
+    ]);
+    assert_eq!(code, 1, "{d:#}");
+    let (_, code) = diff(&[
+        b,
+        c,
+        "--client",
+        "kube-sched*",
+        "--threshold",
+        "500",
+        "--fail-on-regression",
+        "150",
+    ]);
+    assert_eq!(code, 0);
+
     // --client keeps one operator: the scheduler alone regressed; an unrelated glob sees nothing.
     let (d, code) = diff(&[
         b,
