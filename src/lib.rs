@@ -200,6 +200,8 @@ fn scan(args: &ScanArgs) -> Result<u8> {
         ));
     }
     let mut scope = args.scope(now_micros()).map_err(fail)?;
+    // Checked before reading anything, not after a long scan.
+    args.mark(now_micros()).map_err(fail)?;
     let config = match &args.config {
         Some(p) => {
             let text = std::fs::read_to_string(p)
