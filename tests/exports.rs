@@ -90,8 +90,7 @@ fn every_table_reads_back_with_documented_columns_and_the_reports_numbers() {
         ..Default::default()
     };
     let input = dir.path().join("in.jsonl");
-    let mut f = std::fs::File::create(&input).unwrap();
-    audit_scan::synth::generate(&cfg, &mut f).unwrap();
+    common::write_generated(&input, &cfg);
     let docs = documented();
     assert_eq!(docs.len(), 10, "documented tables: {:?}", docs.keys());
 

@@ -15,19 +15,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use common::moto;
+use common::moto::{now_ms, unique};
 use serde_json::Value;
 
 const T0_OFFSET_MS: i64 = 3_600_000;
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 /// A name unique to this run: moto keeps its state between test runs.
-fn unique(name: &str) -> String {
-    format!("{name}-{}-{}", std::process::id(), now_ms())
-}
-
 fn rfc3339(ms: i64) -> String {
     audit_scan::timefmt::format_rfc3339(ms * 1000)
 }
@@ -36,22 +29,7 @@ fn rfc3339(ms: i64) -> String {
 /// event's CloudWatch time.
 fn load(endpoint: &str, group: &str) -> i64 {
     let t0 = (now_ms() - T0_OFFSET_MS) / 1000 * 1000;
-    let records: Vec<moto::Record> = (0..120)
-        .map(|i| {
-            let t = t0 + i * 1000;
-            let msg = format!(
-                r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a-{i}","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","userAgent":"kubectl/v1.31.0","objectRef":{{"resource":"pods","apiVersion":"v1"}},"responseStatus":{{"code":200}},"requestReceivedTimestamp":"{}","stageTimestamp":"{}"}}"#,
-                rfc3339(t - 5),
-                rfc3339(t)
-            );
-            (t, msg)
-        })
-        .collect();
-    moto::load(
-        endpoint,
-        group,
-        &[("kube-apiserver-audit-x1".to_owned(), records)],
-    );
+    moto::load_lists(endpoint, group, t0, 0, 120);
     t0
 }
 

@@ -30,9 +30,7 @@ fn synthetic(dir: &Path) -> PathBuf {
         ],
         ..Default::default()
     };
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    audit_scan::synth::generate(&cfg, &mut f).unwrap();
-    std::io::Write::flush(&mut f).unwrap();
+    common::write_generated(&path, &cfg);
     path
 }
 

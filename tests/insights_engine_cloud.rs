@@ -12,14 +12,7 @@ use std::process::{Output, Stdio};
 
 use audit_scan::insights::engine::{CloudRunner, Job, Limits, execute};
 use common::moto;
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-fn unique(name: &str) -> String {
-    format!("{name}-{}-{}", std::process::id(), now_ms())
-}
+use common::moto::{now_ms, unique};
 
 fn rfc3339(ms: i64) -> String {
     audit_scan::timefmt::format_rfc3339(ms * 1000)
@@ -29,22 +22,7 @@ fn rfc3339(ms: i64) -> String {
 /// ago; returns the first second.
 fn load(endpoint: &str, group: &str, n: i64) -> i64 {
     let t0 = (now_ms() - 3_600_000) / 1000 * 1000;
-    let records: Vec<moto::Record> = (0..n)
-        .map(|i| {
-            let t = t0 + i * 1000 + 500;
-            let msg = format!(
-                r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a-{i}","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{{"username":"u"}},"userAgent":"kubectl/v1.31.0","objectRef":{{"resource":"pods","apiVersion":"v1"}},"responseStatus":{{"code":200}},"requestReceivedTimestamp":"{}","stageTimestamp":"{}"}}"#,
-                rfc3339(t - 5),
-                rfc3339(t)
-            );
-            (t, msg)
-        })
-        .collect();
-    moto::load(
-        endpoint,
-        group,
-        &[("kube-apiserver-audit-x1".to_owned(), records)],
-    );
+    moto::load_lists(endpoint, group, t0, 500, n);
     t0
 }
 

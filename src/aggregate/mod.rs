@@ -284,13 +284,13 @@ impl Aggregates {
     /// Interned id of a pod name, or `(other pods)` once the client has
     /// [`MAX_PODS_PER_CLIENT`] others.
     fn pod_id(&mut self, client: u32, pod: &str) -> u32 {
-        let known = self.strings.get(pod);
+        // Under the cap (the usual case) this is the one interner lookup it always was.
         match self.clients.get(&client) {
-            Some(c) if c.pods.len() >= MAX_PODS_PER_CLIENT => match known {
+            Some(c) if c.pods.len() >= MAX_PODS_PER_CLIENT => match self.strings.get(pod) {
                 Some(id) if c.pods.contains_key(&id) => id,
                 _ => self.strings.id("(other pods)"),
             },
-            _ => known.unwrap_or_else(|| self.strings.id(pod)),
+            _ => self.strings.id(pod),
         }
     }
 

@@ -104,10 +104,6 @@ fn minute_of(text: &str) -> Option<i64> {
     parse_rfc3339(&format!("{text}:00Z")).map(|us| us.div_euclid(MINUTE_US))
 }
 
-fn rate(n: u64, span_s: f64, per: f64) -> f64 {
-    (n as f64 / span_s.max(60.0) * per * 1000.0).round() / 1000.0
-}
-
 /// Fails when a merged table lacks a template's columns: the service did not run the query as
 /// written (an emulator ignores `stats`).
 fn merged<T>(what: &str, r: Result<T, String>) -> Result<T, String> {
@@ -284,7 +280,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
                 client,
                 resource: qualified(&k[1], &k[2]),
                 count: n,
-                per_hour: rate(n, span_s, 3600.0),
+                per_hour: crate::report::build::rate(n, span_s, 3600.0),
                 latency_ms,
                 cluster_scope: 0,
                 namespaced: 0,
@@ -310,11 +306,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
             }
         })
         .collect();
-    report.lists.sort_by(|x, y| {
-        y.count.cmp(&x.count).then_with(|| {
-            (&x.user_agent, &x.client, &x.resource).cmp(&(&y.user_agent, &y.client, &y.resource))
-        })
-    });
+    crate::report::build::order::lists(&mut report.lists);
 
     // CRDs.
     let crds = merged(
@@ -354,16 +346,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
             last: None,
         })
         .collect();
-    report.crds.sort_by(|x, y| {
-        y.count.cmp(&x.count).then_with(|| {
-            (&x.group, &x.resource, &x.verb, &x.client).cmp(&(
-                &y.group,
-                &y.resource,
-                &y.verb,
-                &y.client,
-            ))
-        })
-    });
+    crate::report::build::order::crds(&mut report.crds);
 
     // Writes.
     let writes = merged(
@@ -398,23 +381,14 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
             subresource,
             verb,
             count: n,
-            per_second: rate(n, span_s, 1.0),
+            per_second: crate::report::build::rate(n, span_s, 1.0),
             noop: 0,
             noop_judged: 0,
             first: None,
             last: None,
         })
         .collect();
-    report.writes.sort_by(|x, y| {
-        y.count.cmp(&x.count).then_with(|| {
-            (&x.client, &x.resource, &x.verb, &x.subresource).cmp(&(
-                &y.client,
-                &y.resource,
-                &y.verb,
-                &y.subresource,
-            ))
-        })
-    });
+    crate::report::build::order::writes(&mut report.writes);
 
     // Objects: complete per sub-window (an uncapped result holds every object), so counts add.
     let objects = merged(
@@ -507,17 +481,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
             sample_audit_ids: Vec::new(),
         })
         .collect();
-    report.errors.sort_by(|x, y| {
-        y.count.cmp(&x.count).then_with(|| {
-            (&x.client, x.code, &x.reason, &x.verb, &x.resource).cmp(&(
-                &y.client,
-                y.code,
-                &y.reason,
-                &y.verb,
-                &y.resource,
-            ))
-        })
-    });
+    crate::report::build::order::errors(&mut report.errors);
 
     // Clients.
     let mut clients: Vec<ClientRow> = users
@@ -558,7 +522,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
                 watches: 0,
                 errors: client_errors.get(client).copied().unwrap_or(0),
                 long_running: 0,
-                mean_qps: rate(requests, span_s, 1.0),
+                mean_qps: crate::report::build::rate(requests, span_s, 1.0),
                 peak_qpm,
                 peak_minute: peak_at.map(format_minute),
                 p99_qpm,
@@ -569,11 +533,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
             }
         })
         .collect();
-    clients.sort_by(|x, y| {
-        y.requests
-            .cmp(&x.requests)
-            .then_with(|| x.client.cmp(&y.client))
-    });
+    crate::report::build::order::clients(&mut clients);
     report.clients = clients;
 
     // Summary.

@@ -65,7 +65,8 @@ fn top(counts: &FxHashMap<u32, u64>, a: &Aggregates, n: usize) -> Vec<NameCount>
     v
 }
 
-fn rate(count: u64, span_s: f64, per: f64) -> f64 {
+/// `count` per `per` seconds over the span (at least a minute), to 3 decimals.
+pub(crate) fn rate(count: u64, span_s: f64, per: f64) -> f64 {
     let r = count as f64 / span_s.max(60.0) * per;
     (r * 1000.0).round() / 1000.0
 }
@@ -81,11 +82,7 @@ pub fn build(inp: &Inputs) -> Report {
     };
     let consistent_cache = a.consistent_list_from_cache();
     let mut lists = list_rows(a, span_s, consistent_cache.unwrap_or(false));
-    lists.sort_by(|x, y| {
-        y.count.cmp(&x.count).then_with(|| {
-            (&x.user_agent, &x.client, &x.resource).cmp(&(&y.user_agent, &y.client, &y.resource))
-        })
-    });
+    order::lists(&mut lists);
     let slo = slo_rows(a);
     Report {
         schema: SCHEMA,
@@ -466,11 +463,7 @@ fn client_rows(a: &Aggregates, span: Span, span_s: f64) -> Vec<ClientRow> {
             )
         })
         .collect();
-    rows.sort_by(|x, y| {
-        y.requests
-            .cmp(&x.requests)
-            .then_with(|| x.client.cmp(&y.client))
-    });
+    order::clients(&mut rows);
     rows
 }
 
@@ -491,16 +484,7 @@ fn crd_rows(a: &Aggregates) -> Vec<CrdRow> {
             last: time(s.span.last),
         })
         .collect();
-    rows.sort_by(|x, y| {
-        y.count.cmp(&x.count).then_with(|| {
-            (&x.group, &x.resource, &x.verb, &x.client).cmp(&(
-                &y.group,
-                &y.resource,
-                &y.verb,
-                &y.client,
-            ))
-        })
-    });
+    order::crds(&mut rows);
     rows
 }
 
@@ -522,16 +506,7 @@ fn write_rows(a: &Aggregates, span_s: f64) -> Vec<WriteRow> {
             last: time(w.span.last),
         })
         .collect();
-    rows.sort_by(|x, y| {
-        y.count.cmp(&x.count).then_with(|| {
-            (&x.client, &x.resource, &x.verb, &x.subresource).cmp(&(
-                &y.client,
-                &y.resource,
-                &y.verb,
-                &y.subresource,
-            ))
-        })
-    });
+    order::writes(&mut rows);
     rows
 }
 
@@ -615,17 +590,7 @@ fn error_rows(a: &Aggregates) -> Vec<ErrorRow> {
             sample_audit_ids: e.samples.ids(),
         })
         .collect();
-    rows.sort_by(|x, y| {
-        y.count.cmp(&x.count).then_with(|| {
-            (&x.client, x.code, &x.reason, &x.verb, &x.resource).cmp(&(
-                &y.client,
-                y.code,
-                &y.reason,
-                &y.verb,
-                &y.resource,
-            ))
-        })
-    });
+    order::errors(&mut rows);
     rows
 }
 
@@ -755,6 +720,77 @@ fn webhook_rows(a: &Aggregates) -> Vec<WebhookRow> {
             .then_with(|| x.webhook.cmp(&y.webhook))
     });
     rows
+}
+
+/// Row orders shared by every engine that builds a report: most first, then by key, so
+/// reports are deterministic and comparable.
+pub(crate) mod order {
+    use super::super::model::{ClientRow, CrdRow, ErrorRow, ListRow, WriteRow};
+
+    /// lists: the report's row order.
+    pub(crate) fn lists(rows: &mut [ListRow]) {
+        rows.sort_by(|x, y| {
+            y.count.cmp(&x.count).then_with(|| {
+                (&x.user_agent, &x.client, &x.resource).cmp(&(
+                    &y.user_agent,
+                    &y.client,
+                    &y.resource,
+                ))
+            })
+        });
+    }
+
+    /// clients: the report's row order.
+    pub(crate) fn clients(rows: &mut [ClientRow]) {
+        rows.sort_by(|x, y| {
+            y.requests
+                .cmp(&x.requests)
+                .then_with(|| x.client.cmp(&y.client))
+        });
+    }
+
+    /// crds: the report's row order.
+    pub(crate) fn crds(rows: &mut [CrdRow]) {
+        rows.sort_by(|x, y| {
+            y.count.cmp(&x.count).then_with(|| {
+                (&x.group, &x.resource, &x.verb, &x.client).cmp(&(
+                    &y.group,
+                    &y.resource,
+                    &y.verb,
+                    &y.client,
+                ))
+            })
+        });
+    }
+
+    /// writes: the report's row order.
+    pub(crate) fn writes(rows: &mut [WriteRow]) {
+        rows.sort_by(|x, y| {
+            y.count.cmp(&x.count).then_with(|| {
+                (&x.client, &x.resource, &x.verb, &x.subresource).cmp(&(
+                    &y.client,
+                    &y.resource,
+                    &y.verb,
+                    &y.subresource,
+                ))
+            })
+        });
+    }
+
+    /// errors: the report's row order.
+    pub(crate) fn errors(rows: &mut [ErrorRow]) {
+        rows.sort_by(|x, y| {
+            y.count.cmp(&x.count).then_with(|| {
+                (&x.client, x.code, &x.reason, &x.verb, &x.resource).cmp(&(
+                    &y.client,
+                    y.code,
+                    &y.reason,
+                    &y.verb,
+                    &y.resource,
+                ))
+            })
+        });
+    }
 }
 
 #[cfg(test)]

@@ -310,6 +310,15 @@ fn time_ticks(out: &mut String, axis: Axis, bottom: f64) {
     );
 }
 
+/// A row label cut to 52 characters (the full text stays in the row's tooltip).
+fn row_label(name: &str) -> String {
+    if name.chars().count() > 52 {
+        name.chars().take(51).chain(['…']).collect()
+    } else {
+        name.to_owned()
+    }
+}
+
 /// One row of a horizontal bar chart: its label, stacked (CSS class, value) parts, a note.
 type HBar<'a> = (String, Vec<(&'a str, f64)>, String);
 
@@ -331,11 +340,7 @@ fn hbar_chart(out: &mut String, rows: &[HBar<'_>], unit: &str) {
     );
     for (i, (name, parts, note)) in rows.iter().enumerate() {
         let y = 4.0 + row_h * i as f64;
-        let short: String = if name.chars().count() > 52 {
-            name.chars().take(51).chain(['…']).collect()
-        } else {
-            name.clone()
-        };
+        let short = row_label(name);
         let _ = write!(
             out,
             r#"<g><title>{}: {}</title><text class="rowlabel" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
@@ -410,11 +415,7 @@ fn latency_chart(out: &mut String, rows: &[(String, &LatencyRow)]) {
     }
     for (i, (name, l)) in rows.iter().enumerate() {
         let y = 4.0 + row_h * i as f64;
-        let short: String = if name.chars().count() > 52 {
-            name.chars().take(51).chain(['…']).collect()
-        } else {
-            name.clone()
-        };
+        let short = row_label(name);
         let _ = write!(
             out,
             r#"<g><title>{}: p50 {} ms, p90 {} ms, p99 {} ms, max {} ms ({} samples)</title><text class="rowlabel" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,

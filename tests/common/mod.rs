@@ -150,6 +150,13 @@ pub fn per_minute(events: &[Value], keep: impl Fn(&Value) -> bool) -> BTreeMap<i
     m
 }
 
+/// Writes the generated log of `cfg` to `path`.
+pub fn write_generated(path: &Path, cfg: &audit_scan::synth::SynthConfig) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    audit_scan::synth::generate(cfg, &mut f).unwrap();
+    f.flush().unwrap();
+}
+
 /// A generated log written to a temp file.
 pub fn generated(dir: &Path, bytes: u64, seed: u64) -> PathBuf {
     let path = dir.join(format!("synthetic-{seed}.jsonl"));

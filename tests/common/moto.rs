@@ -200,3 +200,35 @@ fn serve(mut client: TcpStream, upstream: &str, n: u64, faults: &AtomicU64) -> s
     up.read_to_end(&mut resp)?;
     client.write_all(&resp)
 }
+
+/// Loads `n` kubectl pod LISTs into stream `kube-apiserver-audit-x1` of `group`, one a second
+/// from CloudWatch time `t0_ms + offset_ms` (each received 5 ms before it is logged).
+pub fn load_lists(endpoint: &str, group: &str, t0_ms: i64, offset_ms: i64, n: i64) {
+    let rfc3339 = |ms: i64| audit_scan::timefmt::format_rfc3339(ms * 1000);
+    let records: Vec<Record> = (0..n)
+        .map(|i| {
+            let t = t0_ms + i * 1000 + offset_ms;
+            let msg = format!(
+                r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a-{i}","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{{"username":"u"}},"userAgent":"kubectl/v1.31.0","objectRef":{{"resource":"pods","apiVersion":"v1"}},"responseStatus":{{"code":200}},"requestReceivedTimestamp":"{}","stageTimestamp":"{}"}}"#,
+                rfc3339(t - 5),
+                rfc3339(t)
+            );
+            (t, msg)
+        })
+        .collect();
+    load(
+        endpoint,
+        group,
+        &[("kube-apiserver-audit-x1".to_owned(), records)],
+    );
+}
+
+/// Now, epoch ms.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A name no earlier run used, so tests rerun on a long-lived emulator.
+pub fn unique(name: &str) -> String {
+    format!("{name}-{}-{}", std::process::id(), now_ms())
+}
