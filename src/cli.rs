@@ -187,25 +187,12 @@ pub struct ScanArgs {
 #[derive(Debug, Args, Default)]
 #[command(next_help_heading = "CloudWatch Logs")]
 pub struct CloudWatchArgs {
-    /// EKS cluster: read its log group `/aws/eks/NAME/cluster`. With no INPUT and no --cluster,
-    /// the current kubeconfig context's EKS cluster is used.
-    #[arg(long, value_name = "NAME")]
-    pub cluster: Option<String>,
-    /// Log group to read instead of the cluster's.
-    #[arg(long, value_name = "GROUP", conflicts_with = "cluster")]
-    pub log_group: Option<String>,
+    /// Which log group, where, as whom.
+    #[command(flatten)]
+    pub target: Target,
     /// Only streams whose name starts with this.
     #[arg(long, value_name = "PREFIX", default_value = "kube-apiserver-audit")]
     pub stream_prefix: String,
-    /// AWS region (default: the profile's, or AWS_REGION).
-    #[arg(long)]
-    pub region: Option<String>,
-    /// AWS profile (default: AWS_PROFILE, or the kubeconfig's).
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// CloudWatch Logs endpoint (an emulator, a VPC endpoint).
-    #[arg(long, value_name = "URL", env = "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS")]
-    pub endpoint_url: Option<String>,
     /// Time slices fetched at once.
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
@@ -230,11 +217,33 @@ pub struct CloudWatchArgs {
     pub max_attempts: u32,
 }
 
+/// Which CloudWatch Logs log group to read, in which region, with which credentials: shared by
+/// the download (`audit-scan --cluster`) and `audit-scan queries run`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct Target {
+    /// EKS cluster: read its log group `/aws/eks/NAME/cluster`. With no INPUT and no --cluster,
+    /// the current kubeconfig context's EKS cluster is used.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// Log group to read instead of the cluster's.
+    #[arg(long, value_name = "GROUP", conflicts_with = "cluster")]
+    pub log_group: Option<String>,
+    /// AWS region (default: the profile's, or AWS_REGION).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// AWS profile (default: AWS_PROFILE, or the kubeconfig's).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// CloudWatch Logs endpoint (an emulator, a VPC endpoint).
+    #[arg(long, value_name = "URL", env = "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS")]
+    pub endpoint_url: Option<String>,
+}
+
 impl CloudWatchArgs {
     /// Whether CloudWatch was asked for explicitly.
     #[must_use]
     pub fn requested(&self) -> bool {
-        self.cluster.is_some() || self.log_group.is_some()
+        self.target.cluster.is_some() || self.target.log_group.is_some()
     }
 }
 

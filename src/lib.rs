@@ -121,7 +121,7 @@ pub(crate) struct CloudTarget {
 
 /// Resolves where CloudWatch is read (shared by the download and `queries run`).
 #[cfg(feature = "cloudwatch")]
-pub(crate) fn cloudwatch_target(cw: &cli::CloudWatchArgs) -> Result<CloudTarget> {
+pub(crate) fn cloudwatch_target(cw: &cli::Target) -> Result<CloudTarget> {
     let (mut region, mut profile) = (cw.region.clone(), cw.profile.clone());
     let log_group = if let Some(g) = &cw.log_group {
         g.clone()
@@ -163,7 +163,7 @@ fn cloudwatch_plan(args: &ScanArgs, scope: &mut aggregate::Scope) -> Result<Plan
         log_group,
         region,
         profile,
-    } = cloudwatch_target(cw)?;
+    } = cloudwatch_target(&cw.target)?;
     let now = now_micros();
     if scope.window.since.is_none() {
         scope.window.since = Some(now - 3_600_000_000);
@@ -179,7 +179,7 @@ fn cloudwatch_plan(args: &ScanArgs, scope: &mut aggregate::Scope) -> Result<Plan
         stream_prefix: cw.stream_prefix.clone(),
         region,
         profile,
-        endpoint_url: cw.endpoint_url.clone(),
+        endpoint_url: cw.target.endpoint_url.clone(),
         // A minute early: the apiserver's clock and CloudWatch's may disagree a little.
         start_ms: (since - 60_000_000).div_euclid(1000),
         end_ms: end.div_euclid(1000) + 1,

@@ -59,21 +59,9 @@ pub struct RunArgs {
     /// Only records before this time (default: now).
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
-    /// EKS cluster: query its log group `/aws/eks/NAME/cluster` (default: the kubeconfig's).
-    #[arg(long, value_name = "NAME")]
-    pub cluster: Option<String>,
-    /// Log group to query instead of the cluster's.
-    #[arg(long, value_name = "GROUP", conflicts_with = "cluster")]
-    pub log_group: Option<String>,
-    /// AWS region (default: the profile's, or AWS_REGION).
-    #[arg(long)]
-    pub region: Option<String>,
-    /// AWS profile (default: AWS_PROFILE, or the kubeconfig's).
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// CloudWatch Logs endpoint (an emulator, a VPC endpoint).
-    #[arg(long, value_name = "URL", env = "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS")]
-    pub endpoint_url: Option<String>,
+    /// Which log group, where, as whom.
+    #[command(flatten)]
+    pub target: crate::cli::Target,
     /// Give up waiting for the query after this long (the service stops queries at 60m).
     #[arg(long, value_name = "DURATION", default_value = "15m")]
     pub timeout: String,
@@ -217,15 +205,7 @@ fn cloud(
     until: Option<i64>,
     facts: &mut serde_json::Map<String, serde_json::Value>,
 ) -> Result<ResultSet> {
-    let cw = crate::cli::CloudWatchArgs {
-        cluster: args.cluster.clone(),
-        log_group: args.log_group.clone(),
-        region: args.region.clone(),
-        profile: args.profile.clone(),
-        endpoint_url: args.endpoint_url.clone(),
-        ..crate::cli::CloudWatchArgs::default()
-    };
-    let target = crate::cloudwatch_target(&cw)?;
+    let target = crate::cloudwatch_target(&args.target)?;
     let now = chrono::Utc::now().timestamp_millis();
     let start = since.unwrap_or_else(|| {
         eprintln!("audit-scan: no --since given: querying the last hour");
@@ -238,7 +218,7 @@ fn cloud(
         log_group: target.log_group,
         region: target.region,
         profile: target.profile,
-        endpoint_url: args.endpoint_url.clone(),
+        endpoint_url: args.target.endpoint_url.clone(),
         max_attempts: args.max_attempts.max(1),
         timeout: std::time::Duration::from_micros(u64::try_from(timeout).unwrap_or(0)),
     };
