@@ -23,8 +23,8 @@ pub fn decode_lines(data: &[u8]) -> usize {
         let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
         let len = end - start;
         let _ = is_truncated(&data[start..end]);
-        if let Ok(n) = decoder.decode(&mut buf[start..], len, |ev| agg.observe(&ev, &scope)) {
-            events += n;
+        if let Ok(d) = decoder.decode(&mut buf[start..], len, |ev| agg.observe(&ev, &scope)) {
+            events += d.events;
         }
         start = end + 1;
     }
@@ -38,7 +38,8 @@ pub fn decode_whole(data: &[u8]) -> usize {
     let mut buffers = simd_json::Buffers::new(data.len());
     let mut agg = Aggregates::default();
     let scope = Scope::default();
-    let n = decode_document(&mut doc, &mut buffers, |ev| agg.observe(&ev, &scope)).unwrap_or(0);
+    let n = decode_document(&mut doc, &mut buffers, |ev| agg.observe(&ev, &scope))
+        .map_or(0, |d| d.events);
     report(&agg);
     n
 }

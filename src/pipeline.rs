@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use crate::aggregate::summary::Position;
 use crate::aggregate::{Aggregates, Scope};
 use crate::decode::DecodeFailure;
-use crate::decode::event::{LINE_PADDING, LineDecoder, decode_document};
+use crate::decode::event::{Decoded, LINE_PADDING, LineDecoder, decode_document};
 use crate::decode::salvage::{is_truncated, salvage};
 use crate::source::chunk::{CHUNK_SIZE, ReadOutcome};
 use crate::source::{Chunk, Input, InputKind, open_input, read_chunks};
@@ -109,13 +109,26 @@ impl Worker {
                 stop.store(true, Ordering::Relaxed);
             }
         };
+        // Items of an EventList that were not events: each is skipped alone, named by position.
+        let settle =
+            |agg: &mut Aggregates, pos: Position, r: Result<Decoded, DecodeFailure>| match r {
+                Ok(d) => {
+                    for bad in &d.bad_items {
+                        agg.summary
+                            .skip(pos, bad.failure.reason(), || bad.message());
+                    }
+                    if strict && !d.bad_items.is_empty() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+                Err(f) => fail(agg, pos, &f),
+            };
         let requests_before = agg.summary.requests;
         if chunk.document {
             pos.line = 1;
             agg.summary.lines += 1;
-            if let Err(f) = decode_document(data, buffers, |ev| agg.observe(&ev, scope)) {
-                fail(agg, pos, &f);
-            }
+            let r = decode_document(data, buffers, |ev| agg.observe(&ev, scope));
+            settle(agg, pos, r);
             agg.summary.chunk_lines.push((
                 chunk.origin,
                 chunk.seq,
@@ -160,9 +173,7 @@ impl Worker {
                     agg.observe(&ev, scope);
                 })
             };
-            if let Err(f) = result {
-                fail(agg, pos, &f);
-            }
+            settle(agg, pos, result);
         }
         data.truncate(len);
         agg.summary.count_origin(chunk.origin, requests_before);

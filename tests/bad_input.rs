@@ -149,6 +149,72 @@ fn repeated_audit_ids_out_of_order_and_future_times() {
     assert_eq!(v["timeline"].as_array().unwrap().len(), 4);
 }
 
+/// One item of the wrong type in an `EventList` costs only itself: as a pretty-printed
+/// document file, as a one-line `EventList`, and as a JSON array.
+#[test]
+fn a_bad_item_in_an_event_list_costs_only_itself() {
+    let items = |bad: &str| {
+        format!(
+            "{},\n{bad},\n{},\n{}",
+            good("a", "2024-05-01T10:00:00Z"),
+            good("c", "2024-05-01T10:00:01Z"),
+            good("d", "2024-05-01T10:00:02Z")
+        )
+    };
+    let wrong_type =
+        r#"{"kind":"Event","stage":"ResponseComplete","verb":["get"],"user":{"username":"u"}}"#;
+    let not_event = r#"{"kind":"Pod","metadata":{"name":"x"}}"#;
+    let cases = [
+        (
+            "list.json",
+            format!(
+                "{{\n  \"kind\": \"EventList\",\n  \"apiVersion\": \"audit.k8s.io/v1\",\n  \"items\": [\n{}\n  ]\n}}\n",
+                items(wrong_type)
+            ),
+            "invalid-json",
+        ),
+        (
+            "oneline.log",
+            format!(
+                "{}\n{{\"kind\":\"EventList\",\"items\":[{}]}}\n",
+                good("z", "2024-05-01T09:59:59Z"),
+                items(not_event).replace('\n', "")
+            ),
+            "not-an-audit-event",
+        ),
+        (
+            "array.json",
+            format!("[{}]", items(wrong_type)),
+            "invalid-json",
+        ),
+    ];
+    for (name, text, reason) in cases {
+        let (code, v, err) = scan_bytes(name, text.as_bytes());
+        let expect = if name == "oneline.log" { 4 } else { 3 };
+        assert_eq!(code, Some(0), "{name}: {err}");
+        assert_eq!(
+            v["summary"]["requests"], expect,
+            "{name}: the items around the bad one count"
+        );
+        assert_eq!(v["summary"]["skipped"]["total"], 1, "{name}");
+        assert_eq!(v["summary"]["skipped"]["by_reason"][reason], 1, "{name}");
+        let line = if name == "oneline.log" { 2 } else { 1 };
+        assert!(
+            err.contains(&format!("{name}:{line}")) && err.contains("item 2"),
+            "{name}: the message names the file, line and item: {err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(name);
+        std::fs::write(&p, &text).unwrap();
+        let strict = run(&["--strict", "--format", "json", p.to_str().unwrap()]);
+        assert_eq!(
+            strict.status.code(),
+            Some(2),
+            "{name}: --strict makes it fatal"
+        );
+    }
+}
+
 #[test]
 fn a_fifo_as_input() {
     let dir = tempfile::tempdir().unwrap();

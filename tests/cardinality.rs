@@ -87,3 +87,125 @@ fn distinct_user_agents_fold_with_exact_totals() {
         );
     }
 }
+
+/// A week-long log with 300 clients: dense per-minute series for all of them would be three
+/// million minutes. The report keeps the 20 busiest by requests, then the highest peaks per
+/// minute, within `MAX_SERIES_CELLS`; the rest say `omitted` and keep exact peaks.
+#[test]
+fn week_long_series_stay_within_the_budget() {
+    use audit_scan::report::build::{MAX_SERIES_CELLS, MIN_SERIES_CLIENTS};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("week.jsonl");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let mut n = 0;
+    let mut line = |f: &mut std::io::BufWriter<std::fs::File>, i: usize, t: &str| {
+        n += 1;
+        writeln!(
+            f,
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"w-{n}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/a/configmaps/c","verb":"get","user":{{"username":"system:serviceaccount:ops:op-{i}"}},"userAgent":"op-{i:03}/v1.0","objectRef":{{"resource":"configmaps","namespace":"a","name":"c","apiVersion":"v1"}},"responseStatus":{{"code":200}},"requestReceivedTimestamp":"{t}","stageTimestamp":"{t}"}}"#
+        )
+        .unwrap();
+    };
+    let burst = |i: usize| 1 + (i * 37) % 97;
+    for i in 0..300 {
+        line(&mut f, i, "2024-05-01T00:00:00.000000Z");
+        line(&mut f, i, "2024-05-08T00:00:00.000000Z");
+        if i < MIN_SERIES_CLIENTS {
+            // The busiest by requests, one a minute: peak 1.
+            for m in 0..200 {
+                line(
+                    &mut f,
+                    i,
+                    &format!("2024-05-02T{:02}:{:02}:30.000000Z", m / 60, m % 60),
+                );
+            }
+        } else {
+            // A burst inside one minute: the client's peak.
+            for s in 0..burst(i) {
+                let m = i % 60;
+                line(
+                    &mut f,
+                    i,
+                    &format!("2024-05-03T{:02}:{m:02}:{:02}.{s:06}Z", i / 60, s % 60),
+                );
+            }
+        }
+    }
+    f.flush().unwrap();
+    drop(f);
+
+    let minutes = 7 * 24 * 60 + 1;
+    let want_kept = (MAX_SERIES_CELLS / minutes) as usize;
+    let mut kept_sets = Vec::new();
+    for threads in ["1", "2"] {
+        let r = common::report(&["--threads", threads, path.to_str().unwrap()]);
+        let clients = r["clients"].as_array().unwrap();
+        assert_eq!(clients.len(), 300);
+        let index = |c: &Value| -> usize {
+            let user = c["top_users"][0]["name"].as_str().unwrap();
+            user.rsplit('-').next().unwrap().parse().unwrap()
+        };
+        // Peaks are exact for every client, kept or not.
+        for c in clients {
+            let i = index(c);
+            let (requests, peak) = if i < MIN_SERIES_CLIENTS {
+                (202, 1)
+            } else {
+                (2 + burst(i) as u64, burst(i) as u64)
+            };
+            assert_eq!(c["requests"], requests, "{c}");
+            assert_eq!(c["peak_qpm"], peak, "{}", c["client"]);
+        }
+        // Expected: the 20 busiest, then by peak, requests and name until the budget.
+        let mut rest: Vec<&Value> = clients
+            .iter()
+            .filter(|c| index(c) >= MIN_SERIES_CLIENTS)
+            .collect();
+        rest.sort_by(|a, b| {
+            let k = |c: &Value| (c["peak_qpm"].as_u64(), c["requests"].as_u64());
+            k(b).cmp(&k(a))
+                .then_with(|| a["client"].as_str().cmp(&b["client"].as_str()))
+        });
+        let mut want: Vec<String> = (0..MIN_SERIES_CLIENTS)
+            .map(|i| {
+                let c = clients.iter().find(|c| index(c) == i).unwrap();
+                c["client"].as_str().unwrap().to_owned()
+            })
+            .chain(
+                rest.iter()
+                    .take(want_kept - MIN_SERIES_CLIENTS)
+                    .map(|c| c["client"].as_str().unwrap().to_owned()),
+            )
+            .collect();
+        want.sort();
+        let mut kept = Vec::new();
+        for c in clients {
+            let s = &c["per_minute"];
+            if s["omitted"] == true {
+                assert_eq!(s["counts"].as_array().unwrap().len(), 0);
+                assert_eq!(s["start"], "2024-05-01T00:00:00Z");
+            } else {
+                let counts = s["counts"].as_array().unwrap();
+                assert_eq!(counts.len() as u64, minutes);
+                let sum: u64 = counts.iter().map(|n| n.as_u64().unwrap()).sum();
+                assert_eq!(c["requests"].as_u64(), Some(sum));
+                kept.push(c["client"].as_str().unwrap().to_owned());
+            }
+        }
+        kept.sort();
+        assert_eq!(kept.len(), want_kept);
+        assert_eq!(kept, want);
+        let note = format!("per-minute series kept for {want_kept} of 300 clients");
+        assert!(
+            r["summary"]["coverage"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c.as_str().unwrap().contains(&note)),
+            "{}",
+            r["summary"]["coverage"]
+        );
+        kept_sets.push(kept);
+    }
+    assert_eq!(kept_sets[0], kept_sets[1]);
+}

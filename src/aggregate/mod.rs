@@ -2,6 +2,7 @@
 //! they merge at the end (`a.merge(b)`), in any order, to the same result. Memory grows with the
 //! number of distinct keys (clients, userAgents, resources, minutes), never with the event count.
 
+pub mod client_minutes;
 pub mod filter;
 pub mod health;
 pub mod interner;
@@ -16,6 +17,7 @@ use crate::decode::client::client_name;
 use crate::decode::uri::Query;
 use crate::decode::{AuditEvent, Level, Stage};
 use crate::timefmt::{MINUTE_US, Micros};
+use client_minutes::ClientMinutes;
 use filter::{FilterView, Filters, Window};
 use interner::Interner;
 use objects::{ObjectTable, ObjectWrite, object_key};
@@ -103,7 +105,7 @@ pub struct Aggregates {
     /// Per-client totals.
     pub clients: FxHashMap<u32, ClientStats>,
     /// Requests per (client, epoch minute).
-    pub client_minutes: FxHashMap<(u32, i64), u64>,
+    pub client_minutes: ClientMinutes,
     /// All requests per epoch minute.
     pub minutes: FxHashMap<i64, MinuteTotals>,
     /// Calls to non-built-in groups per group × resource × verb × client.
@@ -425,7 +427,7 @@ impl Aggregates {
 
         if let Some(t) = time {
             let minute = t.div_euclid(MINUTE_US);
-            *self.client_minutes.entry((client, minute)).or_default() += 1;
+            self.client_minutes.add(client, minute);
             let m = self.minutes.entry(minute).or_default();
             m.requests += 1;
             m.writes += u64::from(is_write);
@@ -702,12 +704,8 @@ impl Aggregates {
             (m(a), m(b), m(c))
         });
         merge_map(&mut self.clients, &other.clients, &r, m);
-        merge_map(
-            &mut self.client_minutes,
-            &other.client_minutes,
-            &r,
-            |(c, t)| (m(c), *t),
-        );
+        self.client_minutes
+            .merge(&other.client_minutes, |c| r[c as usize]);
         merge_map(&mut self.minutes, &other.minutes, &r, |t| *t);
         merge_map(&mut self.crds, &other.crds, &r, |(a, b, c, d)| {
             (m(a), m(b), m(c), m(d))

@@ -358,8 +358,18 @@ pub(crate) struct RawEvent<'a> {
     timestamp: Option<&'a str>,
     #[serde(borrow, default)]
     annotations: Option<RawAnnotations<'a>>,
+    /// Kept as JSON values and decoded one by one, so one malformed item costs only itself.
     #[serde(borrow, default)]
-    items: Option<Vec<RawEvent<'a>>>,
+    items: Option<Vec<RawItem<'a>>>,
+}
+
+/// One item of an `EventList`, held as a JSON value until it is decoded on its own.
+pub(crate) struct RawItem<'a>(simd_json::BorrowedValue<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawItem<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        simd_json::BorrowedValue::deserialize(d).map(RawItem)
+    }
 }
 
 /// A decoded audit event, borrowing its strings from the line buffer. Absent strings are `""`.
@@ -522,6 +532,42 @@ impl DecodeFailure {
     }
 }
 
+/// What a line or document held: its events, and the items of an `EventList` (or JSON array)
+/// that were not events. Each bad item is skipped alone; the items around it still count.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    /// Events passed to the sink.
+    pub events: usize,
+    /// Items that could not be decoded, in order.
+    pub bad_items: Vec<BadItem>,
+}
+
+impl Decoded {
+    fn one() -> Self {
+        Self {
+            events: 1,
+            bad_items: Vec::new(),
+        }
+    }
+}
+
+/// One item of an `EventList` or array that was not an audit event.
+#[derive(Debug)]
+pub struct BadItem {
+    /// 0-based position in `items` (or in the array).
+    pub index: usize,
+    /// Why it was skipped.
+    pub failure: DecodeFailure,
+}
+
+impl BadItem {
+    /// A human message naming the item (1-based, as people count).
+    #[must_use]
+    pub fn message(&self) -> String {
+        format!("item {}: {}", self.index + 1, self.failure.message())
+    }
+}
+
 /// Decodes one line (or document) in place, calling `sink` once per event (an `EventList` yields
 /// each item). `buffers` are simd-json's scratch buffers, reused across lines.
 ///
@@ -531,7 +577,7 @@ pub fn decode_in_place<'a>(
     line: &'a mut [u8],
     buffers: &mut simd_json::Buffers,
     mut sink: impl FnMut(AuditEvent<'a>),
-) -> Result<usize, DecodeFailure> {
+) -> Result<Decoded, DecodeFailure> {
     let raw: RawEvent<'a> = simd_json::serde::from_slice_with_buffers(line, buffers)
         .map_err(|e| DecodeFailure::InvalidJson(e.to_string()))?;
     emit(raw, &mut sink)
@@ -569,7 +615,7 @@ impl LineDecoder {
         buf: &'a mut [u8],
         len: usize,
         mut sink: impl FnMut(AuditEvent<'a>),
-    ) -> Result<usize, DecodeFailure> {
+    ) -> Result<Decoded, DecodeFailure> {
         let mut tape: simd_json::Tape<'a> = self
             .tape
             .take()
@@ -598,33 +644,25 @@ pub fn decode_document<'a>(
     doc: &'a mut [u8],
     buffers: &mut simd_json::Buffers,
     mut sink: impl FnMut(AuditEvent<'a>),
-) -> Result<usize, DecodeFailure> {
+) -> Result<Decoded, DecodeFailure> {
     let is_array = doc.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     if !is_array {
         return decode_in_place(doc, buffers, sink);
     }
-    let items: Vec<RawEvent<'a>> = simd_json::serde::from_slice_with_buffers(doc, buffers)
+    let items: Vec<RawItem<'a>> = simd_json::serde::from_slice_with_buffers(doc, buffers)
         .map_err(|e| DecodeFailure::InvalidJson(e.to_string()))?;
-    let mut n = 0;
-    for item in items {
-        n += emit(item, &mut sink)?;
-    }
-    Ok(n)
+    Ok(emit_items(items, &mut sink))
 }
 
 pub(crate) fn emit<'a>(
     raw: RawEvent<'a>,
     sink: &mut impl FnMut(AuditEvent<'a>),
-) -> Result<usize, DecodeFailure> {
+) -> Result<Decoded, DecodeFailure> {
     if let Some(items) = raw.items {
         if raw.kind.is_some_and(|k| k != "EventList") {
             return Err(DecodeFailure::NotAnEvent);
         }
-        let mut n = 0;
-        for item in items {
-            n += emit(item, sink)?;
-        }
-        return Ok(n);
+        return Ok(emit_items(items, sink));
     }
     let is_event = raw
         .kind
@@ -633,7 +671,28 @@ pub(crate) fn emit<'a>(
         return Err(DecodeFailure::NotAnEvent);
     }
     sink(AuditEvent::from_raw(raw));
-    Ok(1)
+    Ok(Decoded::one())
+}
+
+/// The items of an `EventList` or array, each decoded on its own.
+fn emit_items<'a>(items: Vec<RawItem<'a>>, sink: &mut impl FnMut(AuditEvent<'a>)) -> Decoded {
+    let mut out = Decoded::default();
+    for (index, RawItem(item)) in items.into_iter().enumerate() {
+        let one = RawEvent::deserialize(item)
+            .map_err(|e| DecodeFailure::InvalidJson(e.to_string()))
+            .and_then(|raw| emit(raw, sink));
+        match one {
+            Ok(d) => {
+                out.events += d.events;
+                // A list nested in an item (never written by the API server) reports its bad
+                // items under the outer item's position.
+                out.bad_items
+                    .extend(d.bad_items.into_iter().map(|b| BadItem { index, ..b }));
+            }
+            Err(failure) => out.bad_items.push(BadItem { index, failure }),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -666,6 +725,42 @@ mod tests {
     }
 
     #[test]
+    fn one_bad_item_is_skipped_alone() {
+        let ev = |verb: &str| {
+            format!(
+                r#"{{"kind":"Event","stage":"ResponseComplete","verb":{verb},"user":{{"username":"u"}}}}"#
+            )
+        };
+        let items = [
+            ev(r#""get""#),
+            ev("7"),
+            ev(r#""list""#),
+            r#"{"kind":"Pod"}"#.into(),
+        ]
+        .join(",");
+        for doc in [
+            format!(r#"{{"kind":"EventList","items":[{items}]}}"#),
+            format!("[{items}]"),
+        ] {
+            let mut bytes = doc.into_bytes();
+            let mut verbs = Vec::new();
+            let d = decode_document(&mut bytes, &mut simd_json::Buffers::default(), |e| {
+                verbs.push(e.verb.to_owned());
+            })
+            .unwrap();
+            assert_eq!(verbs, ["get", "list"]);
+            assert_eq!(d.events, 2);
+            let bad: Vec<_> = d
+                .bad_items
+                .iter()
+                .map(|b| (b.index, b.failure.reason()))
+                .collect();
+            assert_eq!(bad, [(1, "invalid-json"), (3, "not-an-audit-event")]);
+            assert!(d.bad_items[0].message().starts_with("item 2: invalid JSON"));
+        }
+    }
+
+    #[test]
     fn json_patch_bodies_are_events_too() {
         let line = r#"{"kind":"Event","level":"RequestResponse","stage":"ResponseComplete","verb":"patch","user":{"username":"u"},"requestObject":[{"op":"add","path":"/a","value":1},{"op":"remove","path":"/b"}],"responseObject":{"metadata":{"resourceVersion":"7"}}}"#;
         let mut bytes = line.as_bytes().to_vec();
@@ -683,7 +778,7 @@ mod tests {
         let mut bytes = line.as_bytes().to_vec();
         let mut n = 0;
         let got = decode_in_place(&mut bytes, &mut simd_json::Buffers::default(), |_| n += 1);
-        assert_eq!(got, Ok(2));
+        assert_eq!(got.map(|d| d.events), Ok(2));
         assert_eq!(n, 2);
     }
 

@@ -5,4 +5,4 @@ pub mod event;
 pub mod salvage;
 pub mod uri;
 
-pub use event::{AuditEvent, DecodeFailure, Level, Stage, decode_in_place};
+pub use event::{AuditEvent, BadItem, DecodeFailure, Decoded, Level, Stage, decode_in_place};

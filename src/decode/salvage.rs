@@ -4,7 +4,7 @@
 //! include verb, user, userAgent, objectRef and responseStatus; the timestamps come after the
 //! bodies and are often lost), the object is closed, and the result is decoded as usual.
 
-use super::event::{AuditEvent, DecodeFailure, RawEvent, emit};
+use super::event::{AuditEvent, DecodeFailure, Decoded, RawEvent, emit};
 
 /// The marker CloudWatch Logs appends to a cut event.
 pub const TRUNCATED_MARKER: &[u8] = b"[Truncated...]";
@@ -46,7 +46,7 @@ fn complete_prefix(bytes: &[u8]) -> Option<usize> {
 }
 
 /// Decodes what precedes the cut of a truncated line into `scratch` and calls `sink` with the
-/// event. Returns the number of events (0 or 1).
+/// event.
 ///
 /// # Errors
 /// When nothing complete precedes the cut, or what does is not an audit event.
@@ -55,7 +55,7 @@ pub fn salvage<'s>(
     scratch: &'s mut Vec<u8>,
     buffers: &mut simd_json::Buffers,
     sink: impl FnMut(AuditEvent<'s>),
-) -> Result<usize, DecodeFailure> {
+) -> Result<Decoded, DecodeFailure> {
     let end = complete_prefix(line).ok_or(DecodeFailure::NotAnEvent)?;
     scratch.clear();
     scratch.extend_from_slice(&line[..end]);
@@ -90,7 +90,7 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(n, 1);
+        assert_eq!(n.events, 1);
         let (verb, user, name, time) = got.unwrap();
         assert_eq!(
             (verb.as_str(), user.as_str(), name.as_str()),

@@ -13,7 +13,10 @@ use crate::aggregate::Aggregates;
 use crate::aggregate::filter::Window;
 use crate::aggregate::sketch::Span;
 use crate::decode::client::client_name;
-use crate::report::build::{Inputs, MAX_OBJECT_ROWS, build, error_kind, series};
+use crate::report::build::{
+    Inputs, MAX_OBJECT_ROWS, build, dense_series, error_kind, minute_stats, omitted_note,
+    omitted_series, series_cells, series_keepers,
+};
 use crate::report::model::{
     ClientRow, CrdRow, ErrorRow, LatencyRow, ListRow, MinuteRow, NameCount, ObjectRow, Report,
     RvRow, WriteRow,
@@ -495,7 +498,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
                 first: pts.first().map(|(m, _)| m * MINUTE_US),
                 last: pts.last().map(|(m, _)| m * MINUTE_US + MINUTE_US - 1),
             };
-            let (per_minute, peak_qpm, peak_at, p99_qpm) = series(&pts, own, span);
+            let (peak_qpm, peak_at, p99_qpm) = minute_stats(&pts, span);
             let mut top_users: Vec<NameCount> = by_user
                 .iter()
                 .map(|(u, n)| NameCount {
@@ -529,10 +532,26 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
                 latency_ms: None,
                 first: own.first.map(format_rfc3339),
                 last: own.last.map(format_rfc3339),
-                per_minute,
+                per_minute: omitted_series(span),
             }
         })
         .collect();
+    // The same series budget as the native report.
+    let own = |c: &ClientRow| Span {
+        first: c.first.as_deref().and_then(parse_rfc3339),
+        last: c.last.as_deref().and_then(parse_rfc3339),
+    };
+    let cells: Vec<u64> = clients.iter().map(|c| series_cells(own(c), span)).collect();
+    let keep = series_keepers(&clients, &cells);
+    for (c, keep) in clients.iter_mut().zip(keep) {
+        if keep {
+            let pts: Vec<(i64, u64)> = points
+                .get(&c.client)
+                .map(|p| p.iter().map(|(m, n)| (*m, *n)).collect())
+                .unwrap_or_default();
+            c.per_minute = dense_series(&pts, own(c), span);
+        }
+    }
     crate::report::build::order::clients(&mut clients);
     report.clients = clients;
 
@@ -555,6 +574,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
     s.last_timestamp = span.last.map(format_rfc3339);
     s.span_seconds = span_s;
     s.coverage = COVERAGE.iter().map(|c| (*c).to_owned()).collect();
+    s.coverage.extend(omitted_note(&report.clients));
     s.engine = Some("insights".to_owned());
     s.insights = Some(serde_json::to_value(facts).map_err(|e| e.to_string())?);
     if facts.cut > 0 {

@@ -84,7 +84,7 @@ pub fn build(inp: &Inputs) -> Report {
     let mut lists = list_rows(a, span_s, consistent_cache.unwrap_or(false));
     order::lists(&mut lists);
     let slo = slo_rows(a);
-    Report {
+    let mut report = Report {
         schema: SCHEMA,
         tool: Tool {
             name: "audit-scan",
@@ -107,7 +107,11 @@ pub fn build(inp: &Inputs) -> Report {
         sizing: super::health::sizing(a),
         findings: Vec::new(),
         suppressed: Vec::new(),
+    };
+    if let Some(note) = omitted_note(&report.clients) {
+        report.summary.coverage.push(note);
     }
+    report
 }
 
 fn summary(inp: &Inputs, span_s: f64) -> Summary {
@@ -349,50 +353,110 @@ pub fn sparse_stats(points: &[(i64, u64)], total: u64) -> (u64, Option<i64>, u64
     (peak, at, p99)
 }
 
-/// A client's dense per-minute series, peak, peak minute and p99 per minute.
-pub(crate) fn series(
-    points: &[(i64, u64)],
-    own: Span,
-    span: Span,
-) -> (Series, u64, Option<i64>, u64) {
+/// Dense per-minute cells kept over all clients' series (about 10 MB of JSON): a one-hour log
+/// keeps every client's series, a week-long one the ~200 busiest. Past it a client's
+/// `per_minute` is omitted; its peak and p99 per minute are exact all the same.
+pub const MAX_SERIES_CELLS: u64 = 2_000_000;
+/// The busiest clients by requests, whose series are always kept (the charts draw them).
+pub const MIN_SERIES_CLIENTS: usize = 20;
+
+/// A client's peak per minute, the earliest peak minute and p99 per minute over the report span.
+pub(crate) fn minute_stats(points: &[(i64, u64)], span: Span) -> (u64, Option<i64>, u64) {
     let (Some(f), Some(l)) = (span.first, span.last) else {
-        return (
-            Series {
-                start: None,
-                counts: Vec::new(),
-                truncated: false,
-            },
-            0,
-            None,
-            0,
-        );
+        return (0, None, 0);
     };
     let (f, l) = (f.div_euclid(MINUTE_US), l.div_euclid(MINUTE_US));
-    let (peak, peak_at, p99) = sparse_stats(points, (l - f + 1) as u64);
-    // Dense over the report's span when it is short enough, else over the client's own span,
-    // cut at MAX_SERIES_MINUTES.
-    let (start, end) = if l - f < MAX_SERIES_MINUTES {
-        (f, l)
-    } else {
-        let cf = own.first.map_or(f, |t| t.div_euclid(MINUTE_US));
-        let cl = own.last.map_or(l, |t| t.div_euclid(MINUTE_US));
-        (cf, cl.min(cf + MAX_SERIES_MINUTES - 1))
+    sparse_stats(points, (l - f + 1) as u64)
+}
+
+/// The minutes a client's dense series covers: the report's span when it is short enough, else
+/// the client's own span, cut at [`MAX_SERIES_MINUTES`].
+fn series_range(own: Span, span: Span) -> Option<(i64, i64)> {
+    let (f, l) = (span.first?, span.last?);
+    let (f, l) = (f.div_euclid(MINUTE_US), l.div_euclid(MINUTE_US));
+    if l - f < MAX_SERIES_MINUTES {
+        return Some((f, l));
+    }
+    let cf = own.first.map_or(f, |t| t.div_euclid(MINUTE_US));
+    let cl = own.last.map_or(l, |t| t.div_euclid(MINUTE_US));
+    Some((cf, cl.min(cf + MAX_SERIES_MINUTES - 1)))
+}
+
+/// Cells a client's dense series would take.
+pub(crate) fn series_cells(own: Span, span: Span) -> u64 {
+    series_range(own, span).map_or(0, |(s, e)| (e - s + 1).max(0) as u64)
+}
+
+/// A client's dense per-minute series.
+pub(crate) fn dense_series(points: &[(i64, u64)], own: Span, span: Span) -> Series {
+    let Some((start, end)) = series_range(own, span) else {
+        return Series::default();
     };
     let by_minute: FxHashMap<i64, u64> = points.iter().copied().collect();
-    let counts = (start..=end)
-        .map(|m| by_minute.get(&m).copied().unwrap_or(0))
-        .collect();
-    let truncated = points.iter().any(|(m, _)| *m < start || *m > end);
-    (
-        Series {
-            start: Some(format_minute(start)),
-            counts,
-            truncated,
-        },
-        peak,
-        peak_at,
-        p99,
-    )
+    Series {
+        start: Some(format_minute(start)),
+        counts: (start..=end)
+            .map(|m| by_minute.get(&m).copied().unwrap_or(0))
+            .collect(),
+        truncated: points.iter().any(|(m, _)| *m < start || *m > end),
+        omitted: false,
+    }
+}
+
+/// The series of a client past the budget: no counts.
+pub(crate) fn omitted_series(span: Span) -> Series {
+    Series {
+        start: span.first.map(|t| format_minute(t.div_euclid(MINUTE_US))),
+        omitted: span.first.is_some(),
+        ..Series::default()
+    }
+}
+
+/// Which clients keep a dense series (`cells[i]` minutes for `rows[i]`): the
+/// [`MIN_SERIES_CLIENTS`] busiest by requests, then by peak per minute (the clients that matter
+/// to a rate chart and to AS302), until [`MAX_SERIES_CELLS`]. Ties go by name, so the choice
+/// does not depend on thread count.
+pub(crate) fn series_keepers(rows: &[ClientRow], cells: &[u64]) -> Vec<bool> {
+    let mut keep = vec![false; rows.len()];
+    let mut by_requests: Vec<usize> = (0..rows.len()).collect();
+    by_requests.sort_by(|&x, &y| {
+        let (a, b) = (&rows[x], &rows[y]);
+        b.requests
+            .cmp(&a.requests)
+            .then_with(|| a.client.cmp(&b.client))
+    });
+    let mut used = 0u64;
+    for &i in by_requests.iter().take(MIN_SERIES_CLIENTS) {
+        keep[i] = true;
+        used += cells[i];
+    }
+    let mut by_peak = by_requests;
+    by_peak.sort_by(|&x, &y| {
+        let (a, b) = (&rows[x], &rows[y]);
+        (b.peak_qpm, b.requests)
+            .cmp(&(a.peak_qpm, a.requests))
+            .then_with(|| a.client.cmp(&b.client))
+    });
+    for i in by_peak {
+        if !keep[i] && used + cells[i] <= MAX_SERIES_CELLS {
+            keep[i] = true;
+            used += cells[i];
+        }
+    }
+    keep
+}
+
+/// The coverage note when some clients' series were omitted.
+pub(crate) fn omitted_note(rows: &[ClientRow]) -> Option<String> {
+    let omitted = rows.iter().filter(|c| c.per_minute.omitted).count();
+    (omitted > 0).then(|| {
+        format!(
+            "per-minute series kept for {} of {} clients (the busiest, within {} minute cells); the other {omitted} have `per_minute.omitted` (their peak and p99 per minute are exact)",
+            rows.len() - omitted,
+            rows.len(),
+            MAX_SERIES_CELLS
+        )
+    })
 }
 
 fn client_row(
@@ -403,7 +467,7 @@ fn client_row(
     span: Span,
     span_s: f64,
 ) -> ClientRow {
-    let (per_minute, peak_qpm, peak_at, p99_qpm) = series(points, c.span, span);
+    let (peak_qpm, peak_at, p99_qpm) = minute_stats(points, span);
     let top_users = top(&c.users, a, 5);
     ClientRow {
         client: a.strings.name(id).to_owned(),
@@ -427,7 +491,7 @@ fn client_row(
         latency_ms: latency(&client_latency(a, id)),
         first: time(c.span.first),
         last: time(c.span.last),
-        per_minute,
+        per_minute: omitted_series(span),
     }
 }
 
@@ -446,23 +510,27 @@ fn client_latency(a: &Aggregates, client: u32) -> LatencySketch {
 fn client_rows(a: &Aggregates, span: Span, span_s: f64) -> Vec<ClientRow> {
     // One pass over the (client, minute) counts, grouped by client.
     let mut points: FxHashMap<u32, Vec<(i64, u64)>> = FxHashMap::default();
-    for ((c, m), n) in &a.client_minutes {
-        points.entry(*c).or_default().push((*m, *n));
+    for (c, m, n) in a.client_minutes.iter() {
+        points.entry(c).or_default().push((m, n));
     }
-    let mut rows: Vec<ClientRow> = a
+    let pts = |id: &u32| points.get(id).map_or(&[][..], Vec::as_slice);
+    let (ids, mut rows): (Vec<u32>, Vec<ClientRow>) = a
         .clients
         .iter()
-        .map(|(id, c)| {
-            client_row(
-                a,
-                *id,
-                c,
-                points.get(id).map_or(&[][..], Vec::as_slice),
-                span,
-                span_s,
-            )
-        })
+        .map(|(id, c)| (*id, client_row(a, *id, c, pts(id), span, span_s)))
+        .unzip();
+    let cells: Vec<u64> = ids
+        .iter()
+        .map(|id| series_cells(a.clients[id].span, span))
         .collect();
+    // Dense series only for the clients that keep one: a week of 5,000 clients is 50 million
+    // minutes, which no reader wants and the report must not hold.
+    let keep = series_keepers(&rows, &cells);
+    for ((row, id), keep) in rows.iter_mut().zip(&ids).zip(keep) {
+        if keep {
+            row.per_minute = dense_series(pts(id), a.clients[id].span, span);
+        }
+    }
     order::clients(&mut rows);
     rows
 }

@@ -756,7 +756,8 @@ fn clients(out: &mut String, r: &Report, axis: Option<Axis>, o: &HtmlOptions) {
     out.push_str(r#"<h2 id="clients">Clients</h2>"#);
     if let Some(axis) = axis {
         out.push_str(r#"<p class="note">Requests per minute of the busiest clients, on one time axis (shaded: <code>--mark</code>).</p>"#);
-        for c in r.clients.iter().take(o.top.min(12)) {
+        let charted = r.clients.iter().filter(|c| !c.per_minute.omitted);
+        for c in charted.take(o.top.min(12)) {
             let _ = write!(
                 out,
                 r#"<h3 class="client">{} <small>— {} requests, peak {}/min at {}</small></h3>"#,

@@ -290,7 +290,7 @@ pub struct NameCount {
 }
 
 /// Requests per minute of one client, dense from `start`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Series {
     /// The first minute.
     pub start: Option<String>,
@@ -299,6 +299,9 @@ pub struct Series {
     /// The series stops short of some of the client's minutes: it is dense over at most 31 days
     /// (over the client's own span when the report's is longer).
     pub truncated: bool,
+    /// Past the report's series budget: `counts` is empty (the client's peak and p99 per
+    /// minute are still exact).
+    pub omitted: bool,
 }
 
 /// One client.
