@@ -227,6 +227,19 @@ fn read_message(s: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
     }
 }
 
+/// Sends one request on to moto and reads its answer (head, body).
+fn forward(upstream: &str, head: &str, body: &[u8]) -> std::io::Result<(String, Vec<u8>)> {
+    let head: Vec<&str> = head
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    let mut up = TcpStream::connect(upstream)?;
+    up.write_all(head.join("\r\n").as_bytes())?;
+    up.write_all(b"\r\nConnection: close\r\n\r\n")?;
+    up.write_all(body)?;
+    read_message(&mut up)
+}
+
 fn relay(
     mut client: TcpStream,
     upstream: &str,
@@ -238,15 +251,7 @@ fn relay(
     let is_poll = head
         .to_ascii_lowercase()
         .contains("logs_20140328.getqueryresults");
-    let head: Vec<&str> = head
-        .lines()
-        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
-        .collect();
-    let mut up = TcpStream::connect(upstream)?;
-    up.write_all(head.join("\r\n").as_bytes())?;
-    up.write_all(b"\r\nConnection: close\r\n\r\n")?;
-    up.write_all(&body)?;
-    let (rhead, rbody) = read_message(&mut up)?;
+    let (rhead, rbody) = forward(upstream, &head, &body)?;
     let mut rbody = String::from_utf8_lossy(&rbody).into_owned();
     if is_poll {
         let n = polls.fetch_add(1, Ordering::SeqCst);
@@ -344,4 +349,193 @@ fn failed_cancelled_and_timed_out_queries_exit_2() {
         err.contains("did not finish within --timeout") && err.contains("could not stop it"),
         "{err}"
     );
+}
+
+/// What the interrupt proxy saw.
+#[derive(Default)]
+struct Seen {
+    start_requests: AtomicU64,
+    polls: AtomicU64,
+    started: std::sync::Mutex<Vec<String>>,
+    stopped: std::sync::Mutex<Vec<String>>,
+}
+
+/// A proxy where queries never finish: GetQueryResults always says `Running`, StartQuery's
+/// answer is held back `start_delay`, and StopQuery is answered here (moto does not implement
+/// it), recording which query was stopped.
+fn interrupt_proxy(upstream: &str, start_delay: std::time::Duration) -> (String, Arc<Seen>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let upstream = upstream.trim_start_matches("http://").to_owned();
+    let seen = Arc::new(Seen::default());
+    let s2 = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let (up, seen) = (upstream.clone(), s2.clone());
+            std::thread::spawn(move || {
+                let _ = relay_never_done(conn, &up, &seen, start_delay);
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+fn relay_never_done(
+    mut client: TcpStream,
+    upstream: &str,
+    seen: &Seen,
+    start_delay: std::time::Duration,
+) -> std::io::Result<()> {
+    let (head, body) = read_message(&mut client)?;
+    let target = head.to_ascii_lowercase();
+    let reply = |client: &mut TcpStream, status: &str, body: &str| {
+        client.write_all(
+            format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+    };
+    if target.contains("logs_20140328.stopquery") {
+        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let id = v["queryId"].as_str().unwrap_or_default().to_owned();
+        seen.stopped.lock().unwrap().push(id);
+        return reply(&mut client, "200 OK", r#"{"success":true}"#);
+    }
+    if target.contains("logs_20140328.getqueryresults") {
+        seen.polls.fetch_add(1, Ordering::SeqCst);
+        return reply(
+            &mut client,
+            "200 OK",
+            r#"{"status":"Running","results":[]}"#,
+        );
+    }
+    let is_start = target.contains("logs_20140328.startquery");
+    if is_start {
+        seen.start_requests.fetch_add(1, Ordering::SeqCst);
+    }
+    let (rhead, rbody) = forward(upstream, &head, &body)?;
+    if is_start {
+        std::thread::sleep(start_delay);
+        let v: Value = serde_json::from_slice(&rbody).unwrap_or(Value::Null);
+        if let Some(id) = v["queryId"].as_str() {
+            seen.started.lock().unwrap().push(id.to_owned());
+        }
+    }
+    let status = rhead.lines().next().unwrap_or("HTTP/1.1 500 x");
+    let status = status.split_once(' ').map_or("500 x", |(_, s)| s);
+    reply(&mut client, status, &String::from_utf8_lossy(&rbody))
+}
+
+/// Runs `args` through the proxy, sends SIGINT once `ready` holds, and returns the output.
+fn interrupted(
+    proxy: &str,
+    args: &[&str],
+    ready: impl Fn() -> bool,
+    settle: std::time::Duration,
+) -> Output {
+    let mut cmd = common::bin();
+    let child = moto::aws_env(&mut cmd)
+        .args(args)
+        .args(["--endpoint-url", proxy])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    let mut child = child;
+    while !ready() {
+        if child.try_wait().unwrap().is_some() {
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "ended before the queries started: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(
+            t.elapsed().as_secs() < 60,
+            "timed out waiting for the queries to start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(settle);
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    child.wait_with_output().unwrap()
+}
+
+/// Ctrl-C stops every query the tool started — while it polls, and while its StartQuery is
+/// still on the way (the query then runs on the service, so it is stopped when the id arrives) —
+/// and the run ends with one line, exit 2.
+#[test]
+fn ctrl_c_stops_every_query_it_started() {
+    let Some(ep) = moto::endpoint() else { return };
+    let group = &format!("/aws/eks/{}/cluster", unique("insights-int"));
+    load(&ep, group);
+    let run = [
+        "queries",
+        "run",
+        "list-latency",
+        "--log-group",
+        group,
+        "--since",
+        "2h",
+    ];
+    for (case, delay) in [("while polling", 0), ("during StartQuery", 1500)] {
+        let (proxy, seen) = interrupt_proxy(&ep, std::time::Duration::from_millis(delay));
+        let ready = || {
+            if delay == 0 {
+                seen.polls.load(Ordering::SeqCst) >= 2
+            } else {
+                seen.start_requests.load(Ordering::SeqCst) >= 1
+            }
+        };
+        let out = interrupted(&proxy, &run, ready, std::time::Duration::from_millis(100));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{case}: {err}");
+        assert!(err.contains("interrupted: stopped it"), "{case}: {err}");
+        let started = seen.started.lock().unwrap().clone();
+        assert_eq!(started.len(), 1, "{case}");
+        assert_eq!(*seen.stopped.lock().unwrap(), started, "{case}");
+        if delay > 0 {
+            assert_eq!(seen.polls.load(Ordering::SeqCst), 0, "{case}: never polled");
+        }
+    }
+
+    // The report engine: two sub-windows in flight, eleven waiting. Ctrl-C stops both and
+    // starts none of the others.
+    let (proxy, seen) = interrupt_proxy(&ep, std::time::Duration::ZERO);
+    let out = interrupted(
+        &proxy,
+        &[
+            "--log-group",
+            group,
+            "--since",
+            "2h",
+            "--engine",
+            "insights",
+            "--insights-slice",
+            "10m",
+            "--insights-concurrency",
+            "2",
+            "--no-progress",
+        ],
+        || seen.started.lock().unwrap().len() >= 2 && seen.polls.load(Ordering::SeqCst) >= 4,
+        std::time::Duration::from_millis(300),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    let mut started = seen.started.lock().unwrap().clone();
+    let mut stopped = seen.stopped.lock().unwrap().clone();
+    started.sort();
+    stopped.sort();
+    assert_eq!(started.len(), 2, "no sub-window started after Ctrl-C");
+    assert_eq!(stopped, started);
+    assert!(out.stdout.is_empty(), "no report from an interrupted run");
 }

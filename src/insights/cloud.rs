@@ -9,6 +9,7 @@ use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::QueryStatus;
 use serde::Serialize;
 
+use super::interrupt;
 use super::output::{ResultSet, result_set};
 use crate::source::cloudwatch::retry::{Target, Verdict, backoff, classify};
 
@@ -189,17 +190,19 @@ async fn poll(c: &mut Caller<'_>, id: &str) -> Result<Result<Outcome, Stop>, Str
     }
 }
 
-/// Sleeps; true when Ctrl-C came first.
+/// Sleeps; true when Ctrl-C came first (checked every 50 ms).
 async fn sleep_or_interrupt(d: Duration) -> bool {
-    let mut sleep = std::pin::pin!(tokio::time::sleep(d));
-    let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
-    std::future::poll_fn(|cx| {
-        if let std::task::Poll::Ready(r) = ctrl_c.as_mut().poll(cx) {
-            return std::task::Poll::Ready(r.is_ok());
+    let until = Instant::now() + d;
+    loop {
+        if interrupt::requested() {
+            return true;
         }
-        sleep.as_mut().poll(cx).map(|()| false)
-    })
-    .await
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        tokio::time::sleep(left.min(Duration::from_millis(50))).await;
+    }
 }
 
 async fn run_async(spec: &Spec, body: &str, start_ms: i64, end_ms: i64) -> Result<Outcome, String> {
@@ -215,6 +218,10 @@ async fn run_async(spec: &Spec, body: &str, start_ms: i64, end_ms: i64) -> Resul
         region,
         retries: 0,
     };
+    interrupt::install();
+    if interrupt::requested() {
+        return Err("interrupted: no query started".to_owned());
+    }
     let query = bounded_query(body, start_ms, end_ms);
     let (start_s, end_s) = (start_ms.div_euclid(1000), (end_ms + 999).div_euclid(1000));
     let started = c
@@ -231,7 +238,13 @@ async fn run_async(spec: &Spec, body: &str, start_ms: i64, end_ms: i64) -> Resul
         .query_id()
         .ok_or("StartQuery returned no query id")?
         .to_owned();
-    match poll(&mut c, &id).await? {
+    // Ctrl-C while StartQuery was on its way: the query runs all the same, so stop it now.
+    let polled = if interrupt::requested() {
+        Ok(Err(Stop::Interrupted))
+    } else {
+        poll(&mut c, &id).await
+    };
+    match polled? {
         Ok(o) => Ok(o),
         Err(stop) => {
             // Best effort: a query left running keeps scanning, and billing, for up to an hour.

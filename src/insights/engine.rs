@@ -39,6 +39,11 @@ pub trait Runner: Sync {
     /// # Errors
     /// One line saying what failed and what to do.
     fn run(&self, query: &str, start_ms: i64, end_ms: i64) -> Result<Answer, String>;
+
+    /// Whether the user asked to stop (Ctrl-C): no new query starts after it.
+    fn interrupted(&self) -> bool {
+        false
+    }
 }
 
 /// A finished job.
@@ -177,6 +182,12 @@ fn worker(
                 if q.error.is_some() {
                     return;
                 }
+                if runner.interrupted() {
+                    q.error
+                        .get_or_insert_with(|| "interrupted: no further sub-window started".into());
+                    wake.notify_all();
+                    return;
+                }
                 if let Some(j) = q.pending.pop_front() {
                     q.in_flight += 1;
                     break j;
@@ -307,6 +318,10 @@ impl Runner for CloudRunner {
             result: o.result,
             bytes_scanned: o.statistics.bytes_scanned,
         })
+    }
+
+    fn interrupted(&self) -> bool {
+        super::interrupt::requested()
     }
 }
 

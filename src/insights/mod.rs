@@ -8,6 +8,8 @@ pub mod cloud;
 pub mod command;
 pub mod engine;
 pub mod eval;
+#[cfg(feature = "cloudwatch")]
+pub mod interrupt;
 pub mod lang;
 pub mod local;
 pub mod merge;
