@@ -63,3 +63,70 @@ fn threads_chunks_and_file_splits_do_not_change_the_report() {
     parts.reverse();
     assert_eq!(scan(&parts, 2, 64 << 10), one, "split across files");
 }
+
+/// An object written in more than 512 minutes keeps its last 512 per worker and folds the rest:
+/// one time-ordered pass keeps its minute figures exact; split between workers or files, a
+/// minute may be counted in two parts, and the report says so (writes stay exact).
+#[test]
+fn long_lived_objects_say_when_their_minute_counts_are_approximate() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = |id: usize, minute: usize, second: usize| {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"hb-{id}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/a/configmaps/hb","verb":"update","user":{{"username":"system:serviceaccount:a:hb"}},"userAgent":"heartbeat/v1","objectRef":{{"resource":"configmaps","namespace":"a","name":"hb","apiVersion":"v1"}},"responseStatus":{{"code":200}},"requestReceivedTimestamp":"2024-05-01T{:02}:{:02}:{second:02}.000000Z","stageTimestamp":"2024-05-01T{:02}:{:02}:{second:02}.001000Z"}}"#,
+            minute / 60,
+            minute % 60,
+            minute / 60,
+            minute % 60
+        )
+    };
+    let (mut ordered, mut early, mut late) = (Vec::new(), Vec::new(), Vec::new());
+    for m in 0..600 {
+        ordered.push(line(2 * m, m, 10));
+        ordered.push(line(2 * m + 1, m, 40));
+        early.push(line(2 * m, m, 10));
+        late.push(line(2 * m + 1, m, 40));
+    }
+    let write = |name: &str, lines: &[String]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, lines.join("\n")).unwrap();
+        p
+    };
+    let note = "objects were written in more than 512 minutes";
+    let has_note = |r: &Value| {
+        r["summary"]["coverage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().contains(note))
+    };
+
+    let one = scan(&[write("ordered.jsonl", &ordered)], 1, 4 << 20);
+    let o = &one["objects"][0];
+    assert_eq!(o["writes"], 1200);
+    assert_eq!(o["active_minutes"], 600);
+    assert_eq!(o["peak_writes"], 2);
+    assert_eq!(o["minutes_approximate"], false);
+    assert!(!has_note(&one));
+
+    // The first write of every minute in one file, the second in another: one worker reads
+    // all of the first (folding its oldest minutes), then reopens every minute from the start.
+    let files = [write("early.jsonl", &early), write("late.jsonl", &late)];
+    let split = scan(&files, 1, 16 << 10);
+    let o = &split["objects"][0];
+    assert_eq!(o["writes"], 1200, "writes stay exact");
+    assert_eq!(o["minutes_approximate"], true);
+    assert!(
+        o["active_minutes"].as_u64().unwrap() > 600,
+        "the reopened minutes are counted twice: {o}"
+    );
+    assert!(has_note(&split), "{}", split["summary"]["coverage"]);
+    // Two workers: exact, or said to be approximate.
+    let two = scan(&files, 2, 16 << 10);
+    let o = &two["objects"][0];
+    assert_eq!(o["writes"], 1200);
+    assert!(
+        o["minutes_approximate"] == true || o["active_minutes"] == 600,
+        "{o}"
+    );
+    assert_eq!(o["minutes_approximate"] == true, has_note(&two));
+}

@@ -61,10 +61,18 @@ pub struct Folded {
     pub busy: [u64; 6],
     /// The busiest folded minute: (epoch minute, writes).
     pub peak: (i64, u32),
+    /// The newest folded minute.
+    pub last: Option<u32>,
+    /// A minute may have been counted in two parts: a write arrived for a minute already
+    /// folded, or two workers' tables were merged after either had folded. The minute counts
+    /// (active, multi-writer, busy, peak) are then approximate; writes stay exact.
+    pub approximate: bool,
 }
 
 impl Folded {
     fn merge(&mut self, o: &Folded) {
+        self.approximate |= o.approximate;
+        self.last = self.last.max(o.last);
         self.active += o.active;
         self.multi += o.multi;
         for (a, b) in self.busy.iter_mut().zip(o.busy) {
@@ -119,6 +127,9 @@ impl ObjectStats {
 
     /// Adds writes in `minute`.
     fn add_minute(&mut self, minute: u32, count: u32, writer: u8, multi: bool) {
+        if self.folded.last.is_some_and(|l| minute <= l) {
+            self.folded.approximate = true;
+        }
         // Events arrive roughly in time order: check the last slot first.
         let at = match self.minutes.last() {
             Some(last) if last.minute == minute => self.minutes.len() - 1,
@@ -157,6 +168,7 @@ impl ObjectStats {
         let n = self.minutes.len() / 2;
         for m in self.minutes.drain(..n) {
             let f = &mut self.folded;
+            f.last = f.last.max(Some(m.minute));
             f.active += 1;
             f.multi += u64::from(m.multi);
             for (slot, level) in f.busy.iter_mut().zip(BUSY_LEVELS) {
@@ -317,6 +329,12 @@ impl ObjectTable {
             dst.status_writes += o.status_writes;
             dst.noop += o.noop;
             dst.conflicts += o.conflicts;
+            // `o` folded: a minute split between the two tables may now be in both.
+            // (A minute of `o`'s list that lands on `dst`'s folded minutes is caught by
+            // `add_minute`.)
+            if o.folded.active > 0 && (!dst.minutes.is_empty() || dst.folded.active > 0) {
+                dst.folded.approximate = true;
+            }
             let index: Vec<u8> = o
                 .writers
                 .iter()
@@ -377,8 +395,13 @@ mod tests {
                 write(&mut t, "lease", 0, m);
             }
         }
+        assert!(
+            !t.objects[Key::new("lease")].folded.approximate,
+            "in time order, one table: exact"
+        );
         write(&mut t, "lease", 0, 3); // a late write to a folded minute
         let o = &t.objects[Key::new("lease")];
+        assert!(o.folded.approximate);
         assert!(o.minutes.len() <= MAX_MINUTES_PER_OBJECT);
         assert_eq!(o.count, 60_481);
         assert_eq!(

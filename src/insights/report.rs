@@ -417,6 +417,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
             peak_writes: 0,
             multi_writer_minutes: 0,
             active_minutes: 0,
+            minutes_approximate: false,
             busy_minutes: BTreeMap::new(),
             conflicts: 0,
             first: None,

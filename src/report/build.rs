@@ -11,7 +11,7 @@ use super::model::{
     Summary, Tool, WatchRow, WebhookRow, WindowRow, WriteRow,
 };
 use crate::aggregate::filter::Window;
-use crate::aggregate::objects::{BUSY_LEVELS, split_key};
+use crate::aggregate::objects::{BUSY_LEVELS, MAX_MINUTES_PER_OBJECT, split_key};
 use crate::aggregate::sketch::{LatencySketch, Span};
 use crate::aggregate::tables::{ClientStats, RV_SLOTS};
 use crate::aggregate::{Aggregates, SLO_CLASSES};
@@ -110,6 +110,16 @@ pub fn build(inp: &Inputs) -> Report {
     };
     if let Some(note) = omitted_note(&report.clients) {
         report.summary.coverage.push(note);
+    }
+    let approximate = report
+        .objects
+        .iter()
+        .filter(|o| o.minutes_approximate)
+        .count();
+    if approximate > 0 {
+        report.summary.coverage.push(format!(
+            "{approximate} objects were written in more than {MAX_MINUTES_PER_OBJECT} minutes and their writes were split between worker threads (or arrived out of time order): their per-minute figures (`minutes_approximate`) may count a minute in two parts; `--threads 1` on a time-ordered log keeps them exact"
+        ));
     }
     report
 }
@@ -613,6 +623,7 @@ fn object_rows(a: &Aggregates) -> Vec<ObjectRow> {
                     .enumerate()
                     .map(|(i, n)| (n.to_string(), o.busy_minutes(i)))
                     .collect(),
+                minutes_approximate: o.folded.approximate,
                 conflicts: o.conflicts,
                 first: time(o.span.first),
                 last: time(o.span.last),

@@ -426,6 +426,10 @@ pub struct ObjectRow {
     pub active_minutes: u64,
     /// Minutes with at least N writes, for N in 5, 10, 20, 30, 60, 120 (keys are N).
     pub busy_minutes: BTreeMap<String, u64>,
+    /// The minute counts (peak, multi-writer, active, busy) may count a minute in two parts:
+    /// the object was written in more than 512 minutes and its writes were split between worker
+    /// threads or arrived out of time order. Writes and conflicts are exact all the same.
+    pub minutes_approximate: bool,
     /// Writes answered 409 Conflict.
     pub conflicts: u64,
     /// First time.
