@@ -258,7 +258,7 @@ fn scan(args: &ScanArgs) -> Result<u8> {
     }
     if report.summary.skipped.total > 0 {
         eprintln!(
-            "audit-scan: skipped {} malformed line(s); the first: {}; use --strict to stop at the first",
+            "audit-scan: skipped {} malformed line(s) or EventList item(s); the first: {}; use --strict to stop at the first",
             report.summary.skipped.total,
             report
                 .summary
@@ -405,12 +405,17 @@ fn insights_cloud(
             eprintln!("audit-scan: --engine auto: {why}");
             engine
         }
+        (_, Err(why)) if insights::interrupt::requested() => anyhow::bail!("{why}"),
         (Engine::Auto, Err(why)) => {
             eprintln!("audit-scan: --engine auto: {why}; downloading");
             Engine::Download
         }
         (engine, _) => engine,
     };
+    if engine == Engine::Download {
+        // Ctrl-C during the download ends the process, as it always did.
+        insights::interrupt::release();
+    }
     if e.dry_run {
         let est = match &estimate {
             Ok(Some(est)) => Ok(est),

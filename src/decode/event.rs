@@ -678,17 +678,19 @@ pub(crate) fn emit<'a>(
 fn emit_items<'a>(items: Vec<RawItem<'a>>, sink: &mut impl FnMut(AuditEvent<'a>)) -> Decoded {
     let mut out = Decoded::default();
     for (index, RawItem(item)) in items.into_iter().enumerate() {
+        // An item is an event: a list nested in a list (never written by the API server) is
+        // not, which also keeps a deeply nested document from being rebuilt at every level.
         let one = RawEvent::deserialize(item)
             .map_err(|e| DecodeFailure::InvalidJson(e.to_string()))
-            .and_then(|raw| emit(raw, sink));
+            .and_then(|raw| {
+                if raw.items.is_some() {
+                    Err(DecodeFailure::NotAnEvent)
+                } else {
+                    emit(raw, sink)
+                }
+            });
         match one {
-            Ok(d) => {
-                out.events += d.events;
-                // A list nested in an item (never written by the API server) reports its bad
-                // items under the outer item's position.
-                out.bad_items
-                    .extend(d.bad_items.into_iter().map(|b| BadItem { index, ..b }));
-            }
+            Ok(d) => out.events += d.events,
             Err(failure) => out.bad_items.push(BadItem { index, failure }),
         }
     }
@@ -731,11 +733,13 @@ mod tests {
                 r#"{{"kind":"Event","stage":"ResponseComplete","verb":{verb},"user":{{"username":"u"}}}}"#
             )
         };
+        let nested = format!(r#"{{"kind":"EventList","items":[{}]}}"#, ev(r#""get""#));
         let items = [
             ev(r#""get""#),
             ev("7"),
             ev(r#""list""#),
             r#"{"kind":"Pod"}"#.into(),
+            nested,
         ]
         .join(",");
         for doc in [
@@ -755,7 +759,14 @@ mod tests {
                 .iter()
                 .map(|b| (b.index, b.failure.reason()))
                 .collect();
-            assert_eq!(bad, [(1, "invalid-json"), (3, "not-an-audit-event")]);
+            assert_eq!(
+                bad,
+                [
+                    (1, "invalid-json"),
+                    (3, "not-an-audit-event"),
+                    (4, "not-an-audit-event")
+                ]
+            );
             assert!(d.bad_items[0].message().starts_with("item 2: invalid JSON"));
         }
     }

@@ -106,6 +106,9 @@ impl Caller<'_> {
                 Ok(v) => return Ok(v),
                 Err(e) => match classify(&e, &target) {
                     Verdict::Fatal(m) => return Err(m),
+                    Verdict::Retry { .. } if interrupt::requested() => {
+                        return Err("interrupted while retrying a call".to_owned());
+                    }
                     Verdict::Retry { throttled, why } => {
                         attempt += 1;
                         if attempt >= self.spec.max_attempts {

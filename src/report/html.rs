@@ -554,7 +554,7 @@ pub fn render(r: &Report, o: &HtmlOptions) -> String {
         num(s.events),
         num(s.requests),
         if s.skipped.total > 0 {
-            format!(" · <b>{} lines skipped</b>", num(s.skipped.total))
+            format!(" · <b>{} skipped</b>", num(s.skipped.total))
         } else {
             String::new()
         },
@@ -1139,7 +1139,7 @@ fn inputs(out: &mut String, r: &Report) {
     if s.skipped.total > 0 {
         let _ = write!(
             out,
-            r#"<p class="note">{} lines skipped: {}.</p>"#,
+            r#"<p class="note">{} lines or EventList items skipped: {}.</p>"#,
             num(s.skipped.total),
             esc(&s
                 .skipped

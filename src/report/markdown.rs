@@ -54,7 +54,7 @@ pub fn render(r: &Report, top: usize) -> String {
     let mut out = String::from("# audit-scan report\n\n");
     let _ = writeln!(
         out,
-        "{} events, {} requests, {} → {}; skipped lines: {}.",
+        "{} events, {} requests, {} → {}; skipped lines or EventList items: {}.",
         s.events,
         s.requests,
         escape(s.first_timestamp.as_deref().unwrap_or("-")),

@@ -111,7 +111,11 @@ pub fn render(r: &Report, style: TextStyle) -> String {
             hhmm(c.peak_minute.as_ref()),
             num(c.p99_qpm),
             ms(c.latency_ms.as_ref(), |l| l.p99),
-            sparkline(&c.per_minute.counts, 24),
+            if c.per_minute.omitted {
+                "(omitted)".to_owned()
+            } else {
+                sparkline(&c.per_minute.counts, 24)
+            },
         ]);
     }
     section(
@@ -325,7 +329,7 @@ fn summary(out: &mut String, r: &Report) {
     );
     let _ = writeln!(
         out,
-        "requests {} (long-running {}) · skipped lines {} · truncated {} · untimed {} · outside window {} · filtered out {}",
+        "requests {} (long-running {}) · skipped {} · truncated {} · untimed {} · outside window {} · filtered out {}",
         num(s.requests),
         num(s.long_running),
         num(s.skipped.total),
