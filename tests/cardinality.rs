@@ -209,3 +209,72 @@ fn week_long_series_stay_within_the_budget() {
     }
     assert_eq!(kept_sets[0], kept_sets[1]);
 }
+
+/// AS302 judges every client, kept series or not: over a 31-day span the report keeps 44
+/// series (20 busiest by requests, then the highest peaks), and a client flat at client-go's
+/// 300 requests/min for 5 minutes is neither — it is still found.
+#[test]
+fn a_throttled_client_is_found_when_its_series_is_omitted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("month.jsonl");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let mut n = 0u64;
+    let mut line = |f: &mut std::io::BufWriter<std::fs::File>, who: &str, t: &str| {
+        n += 1;
+        writeln!(
+            f,
+            r#"{{"kind":"Event","level":"Metadata","auditID":"m-{n}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/a/pods/p","verb":"get","user":{{"username":"system:serviceaccount:ops:{who}"}},"userAgent":"{who}/v1","objectRef":{{"resource":"pods","namespace":"a","name":"p"}},"responseStatus":{{"code":200}},"requestReceivedTimestamp":"{t}","stageTimestamp":"{t}"}}"#
+        )
+        .unwrap();
+    };
+    line(&mut f, "bookend", "2024-05-01T00:00:00.000000Z");
+    line(&mut f, "bookend", "2024-05-31T23:59:00.000000Z");
+    let burst = |f: &mut std::io::BufWriter<std::fs::File>,
+                 line: &mut dyn FnMut(&mut std::io::BufWriter<std::fs::File>, &str, &str),
+                 who: &str,
+                 day: usize,
+                 minute: usize,
+                 k: usize| {
+        for i in 0..k {
+            let t = format!("2024-05-{day:02}T10:{minute:02}:{:02}.{i:06}Z", i % 60);
+            line(f, who, &t);
+        }
+    };
+    for c in 0..20 {
+        burst(&mut f, &mut line, &format!("heavy-{c:02}"), 2, c, 1600);
+    }
+    for c in 0..30 {
+        burst(&mut f, &mut line, &format!("peaky-{c:02}"), 3, c, 310);
+    }
+    for m in 0..5 {
+        burst(&mut f, &mut line, "flat", 4, m, 300);
+    }
+    f.flush().unwrap();
+    drop(f);
+
+    let r = common::report(&["--threads", "2", path.to_str().unwrap()]);
+    let clients = r["clients"].as_array().unwrap();
+    let kept = clients
+        .iter()
+        .filter(|c| c["per_minute"]["omitted"] == false)
+        .count();
+    assert_eq!(kept, 2_000_000 / (31 * 24 * 60));
+    let flat = clients
+        .iter()
+        .find(|c| c["top_users"][0]["name"] == "system:serviceaccount:ops:flat")
+        .unwrap();
+    assert_eq!(
+        flat["per_minute"]["omitted"], true,
+        "the flat client's series is omitted"
+    );
+    assert_eq!(flat["peak_qpm"], 300);
+    let as302: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "AS302")
+        .collect();
+    assert_eq!(as302.len(), 1, "{as302:?}");
+    assert_eq!(as302[0]["client"], flat["client"]);
+    assert_eq!(as302[0]["evidence"]["value"], 5.0);
+}

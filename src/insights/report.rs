@@ -21,6 +21,7 @@ use crate::report::model::{
     ClientRow, CrdRow, ErrorRow, LatencyRow, ListRow, MinuteRow, NameCount, ObjectRow, Report,
     RvRow, WriteRow,
 };
+use crate::rules::client_side_throttling::limit_minutes;
 use crate::timefmt::{MINUTE_US, format_minute, format_rfc3339, parse_rfc3339};
 
 /// The templates the report is built from, in plan order, with the sections they feed.
@@ -534,6 +535,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
                 first: own.first.map(format_rfc3339),
                 last: own.last.map(format_rfc3339),
                 per_minute: omitted_series(span),
+                limit_minutes: Some(limit_minutes(pts.iter().map(|(_, n)| *n))),
             }
         })
         .collect();

@@ -17,6 +17,7 @@ use crate::aggregate::tables::{ClientStats, RV_SLOTS};
 use crate::aggregate::{Aggregates, SLO_CLASSES};
 use crate::decode::{Level, Stage};
 use crate::pipeline::InputStats;
+use crate::rules::client_side_throttling::limit_minutes;
 use crate::timefmt::{MINUTE_US, format_minute, format_rfc3339};
 
 /// Objects listed in the report.
@@ -502,6 +503,7 @@ fn client_row(
         first: time(c.span.first),
         last: time(c.span.last),
         per_minute: omitted_series(span),
+        limit_minutes: Some(limit_minutes(points.iter().map(|(_, n)| *n))),
     }
 }
 

@@ -347,6 +347,10 @@ pub struct ClientRow {
     pub last: Option<String>,
     /// Requests per minute.
     pub per_minute: Series,
+    /// AS302's minutes at/above each known client rate limit, from every minute of the client
+    /// (kept or omitted series alike); not serialized.
+    #[serde(skip)]
+    pub limit_minutes: Option<[(u64, u64); 3]>,
 }
 
 /// One CRD/aggregated-API row.

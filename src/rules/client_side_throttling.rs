@@ -37,6 +37,23 @@ const LIMITS: [(f64, &str); 3] = [
     (50.0, "kubelet kube-api-qps 50"),
 ];
 
+/// For each of [`LIMITS`]: (minutes at 90–102% of it, minutes above 110% of it), from a
+/// client's requests per minute (minutes without requests never count). The report computes it
+/// for every client, so clients whose series the report omits are judged too.
+#[must_use]
+pub fn limit_minutes(per_minute: impl IntoIterator<Item = u64>) -> [(u64, u64); 3] {
+    let mut out = [(0, 0); 3];
+    for n in per_minute {
+        let n = n as f64;
+        for ((flat, above), (qps, _)) in out.iter_mut().zip(LIMITS) {
+            let cap = qps * 60.0;
+            *flat += u64::from(n >= 0.9 * cap && n <= 1.02 * cap);
+            *above += u64::from(n > 1.1 * cap);
+        }
+    }
+    out
+}
+
 impl Rule for ClientSideThrottling {
     fn code(&self) -> &'static str {
         "AS302"
@@ -56,14 +73,11 @@ impl Rule for ClientSideThrottling {
 
     fn check(&self, r: &Report, t: &Thresholds, out: &mut Vec<Finding>) {
         for c in &r.clients {
-            let counts = &c.per_minute.counts;
-            for (qps, what) in LIMITS {
+            let minutes = c
+                .limit_minutes
+                .unwrap_or_else(|| limit_minutes(c.per_minute.counts.iter().copied()));
+            for ((qps, what), (flat, above)) in LIMITS.into_iter().zip(minutes) {
                 let cap = qps * 60.0;
-                let flat = counts
-                    .iter()
-                    .filter(|n| (**n as f64) >= 0.9 * cap && (**n as f64) <= 1.02 * cap)
-                    .count();
-                let above = counts.iter().filter(|n| (**n as f64) > 1.1 * cap).count();
                 if (flat as f64) < t.get("flat_minutes") || above > 0 {
                     continue;
                 }

@@ -9,7 +9,7 @@ pub mod config;
 pub mod cost;
 mod registry;
 
-mod client_side_throttling;
+pub(crate) mod client_side_throttling;
 mod conflict_storm;
 mod deprecated_api;
 mod expensive_list;
