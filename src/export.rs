@@ -39,6 +39,8 @@ pub enum Values {
     U64(Vec<u64>),
     /// Rates, latencies (`None`: null).
     F64(Vec<Option<f64>>),
+    /// Flags.
+    Bool(Vec<bool>),
 }
 
 /// One exported table.
@@ -82,6 +84,11 @@ impl<'a, R> Builder<'a, R> {
     fn f64(mut self, col: &'static str, f: impl Fn(&R) -> Option<f64>) -> Self {
         let v = self.rows.iter().map(f).collect();
         self.table.columns.push((col, Values::F64(v)));
+        self
+    }
+    fn bool(mut self, col: &'static str, f: impl Fn(&R) -> bool) -> Self {
+        let v = self.rows.iter().map(f).collect();
+        self.table.columns.push((col, Values::Bool(v)));
         self
     }
     /// `p50_ms`, `p90_ms`, `p99_ms`, `max_ms`, `mean_ms` and `latency_samples`.
@@ -225,6 +232,7 @@ pub fn tables(r: &Report) -> Vec<Table> {
         .u64("peak_writes", |o| o.peak_writes)
         .u64("multi_writer_minutes", |o| o.multi_writer_minutes)
         .u64("active_minutes", |o| o.active_minutes)
+        .bool("minutes_approximate", |o| o.minutes_approximate)
         .u64("conflicts", |o| o.conflicts)
         .str("first", |o| o.first.clone())
         .str("last", |o| o.last.clone())
@@ -310,6 +318,7 @@ fn write(t: &Table, path: &Path, format: ExportFormat) -> anyhow::Result<()> {
             Values::Str(v) => Column::new((*name).into(), v),
             Values::U64(v) => Column::new((*name).into(), v),
             Values::F64(v) => Column::new((*name).into(), v),
+            Values::Bool(v) => Column::new((*name).into(), v),
         })
         .collect();
     let mut df = DataFrame::new(t.height, columns)?;

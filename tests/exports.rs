@@ -171,6 +171,19 @@ fn every_table_reads_back_with_documented_columns_and_the_reports_numbers() {
             sum(&frames["timeline"], "requests"),
             report["summary"]["requests"].as_f64().unwrap()
         );
+        assert_eq!(
+            sum(&frames["objects"], "writes"),
+            json_sum(&report, "objects", "writes")
+        );
+        let approximate = strings(&frames["objects"], "minutes_approximate");
+        for (i, o) in report["objects"].as_array().unwrap().iter().enumerate() {
+            let want = o["minutes_approximate"].as_bool().unwrap().to_string();
+            assert_eq!(
+                approximate[i].as_deref(),
+                Some(want.as_str()),
+                "{format} objects[{i}]"
+            );
+        }
         let series: f64 = report["clients"]
             .as_array()
             .unwrap()
