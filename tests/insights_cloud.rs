@@ -356,14 +356,25 @@ fn failed_cancelled_and_timed_out_queries_exit_2() {
 struct Seen {
     start_requests: AtomicU64,
     polls: AtomicU64,
+    filter_calls: AtomicU64,
     started: std::sync::Mutex<Vec<String>>,
     stopped: std::sync::Mutex<Vec<String>>,
 }
 
-/// A proxy where queries never finish: GetQueryResults always says `Running`, StartQuery's
-/// answer is held back `start_delay`, and StopQuery is answered here (moto does not implement
-/// it), recording which query was stopped.
-fn interrupt_proxy(upstream: &str, start_delay: std::time::Duration) -> (String, Arc<Seen>) {
+/// How the interrupt proxy treats the calls it relays to moto.
+#[derive(Clone, Copy, Default)]
+struct Script {
+    /// GetQueryResults always answers `Running` (queries never finish).
+    never_done: bool,
+    /// StartQuery's answer is held back this long.
+    start_delay: std::time::Duration,
+    /// FilterLogEvents' answers are held back this long.
+    filter_delay: std::time::Duration,
+}
+
+/// A proxy that follows `script`, answers StopQuery itself (moto does not implement it) and
+/// records which queries were started and stopped.
+fn interrupt_proxy(upstream: &str, script: Script) -> (String, Arc<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let upstream = upstream.trim_start_matches("http://").to_owned();
@@ -373,18 +384,18 @@ fn interrupt_proxy(upstream: &str, start_delay: std::time::Duration) -> (String,
         for conn in listener.incoming().flatten() {
             let (up, seen) = (upstream.clone(), s2.clone());
             std::thread::spawn(move || {
-                let _ = relay_never_done(conn, &up, &seen, start_delay);
+                let _ = relay_scripted(conn, &up, &seen, script);
             });
         }
     });
     (format!("http://{addr}"), seen)
 }
 
-fn relay_never_done(
+fn relay_scripted(
     mut client: TcpStream,
     upstream: &str,
     seen: &Seen,
-    start_delay: std::time::Duration,
+    script: Script,
 ) -> std::io::Result<()> {
     let (head, body) = read_message(&mut client)?;
     let target = head.to_ascii_lowercase();
@@ -403,7 +414,7 @@ fn relay_never_done(
         seen.stopped.lock().unwrap().push(id);
         return reply(&mut client, "200 OK", r#"{"success":true}"#);
     }
-    if target.contains("logs_20140328.getqueryresults") {
+    if script.never_done && target.contains("logs_20140328.getqueryresults") {
         seen.polls.fetch_add(1, Ordering::SeqCst);
         return reply(
             &mut client,
@@ -415,9 +426,16 @@ fn relay_never_done(
     if is_start {
         seen.start_requests.fetch_add(1, Ordering::SeqCst);
     }
+    let is_filter = target.contains("logs_20140328.filterlogevents");
+    if is_filter {
+        seen.filter_calls.fetch_add(1, Ordering::SeqCst);
+    }
     let (rhead, rbody) = forward(upstream, &head, &body)?;
+    if is_filter {
+        std::thread::sleep(script.filter_delay);
+    }
     if is_start {
-        std::thread::sleep(start_delay);
+        std::thread::sleep(script.start_delay);
         let v: Value = serde_json::from_slice(&rbody).unwrap_or(Value::Null);
         if let Some(id) = v["queryId"].as_str() {
             seen.started.lock().unwrap().push(id.to_owned());
@@ -428,13 +446,15 @@ fn relay_never_done(
     reply(&mut client, status, &String::from_utf8_lossy(&rbody))
 }
 
-/// Runs `args` through the proxy, sends SIGINT once `ready` holds, and returns the output.
+/// Runs `args` through the proxy, sends `signal` (`INT`, `TERM`) once `ready` holds, and
+/// returns the output and how long the process took to end after the signal.
 fn interrupted(
     proxy: &str,
     args: &[&str],
     ready: impl Fn() -> bool,
     settle: std::time::Duration,
-) -> Output {
+    signal: &str,
+) -> (Output, std::time::Duration) {
     let mut cmd = common::bin();
     let child = moto::aws_env(&mut cmd)
         .args(args)
@@ -461,12 +481,14 @@ fn interrupted(
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     std::thread::sleep(settle);
+    let sent = std::time::Instant::now();
     let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
-    child.wait_with_output().unwrap()
+    let out = child.wait_with_output().unwrap();
+    (out, sent.elapsed())
 }
 
 /// Ctrl-C stops every query the tool started — while it polls, and while its StartQuery is
@@ -487,7 +509,14 @@ fn ctrl_c_stops_every_query_it_started() {
         "2h",
     ];
     for (case, delay) in [("while polling", 0), ("during StartQuery", 1500)] {
-        let (proxy, seen) = interrupt_proxy(&ep, std::time::Duration::from_millis(delay));
+        let (proxy, seen) = interrupt_proxy(
+            &ep,
+            Script {
+                never_done: true,
+                start_delay: std::time::Duration::from_millis(delay),
+                ..Script::default()
+            },
+        );
         let ready = || {
             if delay == 0 {
                 seen.polls.load(Ordering::SeqCst) >= 2
@@ -495,7 +524,13 @@ fn ctrl_c_stops_every_query_it_started() {
                 seen.start_requests.load(Ordering::SeqCst) >= 1
             }
         };
-        let out = interrupted(&proxy, &run, ready, std::time::Duration::from_millis(100));
+        let (out, _) = interrupted(
+            &proxy,
+            &run,
+            ready,
+            std::time::Duration::from_millis(100),
+            "INT",
+        );
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{case}: {err}");
         assert!(err.contains("interrupted: stopped it"), "{case}: {err}");
@@ -507,10 +542,16 @@ fn ctrl_c_stops_every_query_it_started() {
         }
     }
 
-    // The report engine: two sub-windows in flight, eleven waiting. Ctrl-C stops both and
+    // The report engine: two sub-windows in flight, the others waiting. Ctrl-C stops both and
     // starts none of the others.
-    let (proxy, seen) = interrupt_proxy(&ep, std::time::Duration::ZERO);
-    let out = interrupted(
+    let (proxy, seen) = interrupt_proxy(
+        &ep,
+        Script {
+            never_done: true,
+            ..Script::default()
+        },
+    );
+    let (out, _) = interrupted(
         &proxy,
         &[
             "--log-group",
@@ -527,6 +568,7 @@ fn ctrl_c_stops_every_query_it_started() {
         ],
         || seen.started.lock().unwrap().len() >= 2 && seen.polls.load(Ordering::SeqCst) >= 4,
         std::time::Duration::from_millis(300),
+        "INT",
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -538,4 +580,55 @@ fn ctrl_c_stops_every_query_it_started() {
     assert_eq!(started.len(), 2, "no sub-window started after Ctrl-C");
     assert_eq!(stopped, started);
     assert!(out.stdout.is_empty(), "no report from an interrupted run");
+}
+
+/// Once `--engine auto` has chosen to download, the signals act as they always did: a SIGTERM
+/// (`timeout`, a cancelled CI job) ends the process at once, even while a FilterLogEvents call
+/// is held back 30 s.
+#[test]
+fn sigterm_ends_a_download_that_auto_chose() {
+    use std::os::unix::process::ExitStatusExt;
+    let Some(ep) = moto::endpoint() else { return };
+    let group = &format!("/aws/eks/{}/cluster", unique("auto-term"));
+    load(&ep, group);
+    let (proxy, seen) = interrupt_proxy(
+        &ep,
+        Script {
+            filter_delay: std::time::Duration::from_secs(30),
+            ..Script::default()
+        },
+    );
+    let (out, took) = interrupted(
+        &proxy,
+        &[
+            "--log-group",
+            group,
+            "--since",
+            "2h",
+            "--engine",
+            "auto",
+            "--format",
+            "json",
+            "--no-progress",
+        ],
+        || seen.filter_calls.load(Ordering::SeqCst) >= 1,
+        std::time::Duration::from_millis(200),
+        "TERM",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--engine auto:"), "auto decided first: {err}");
+    assert!(
+        seen.start_requests.load(Ordering::SeqCst) >= 1,
+        "the estimate ran on Logs Insights"
+    );
+    assert_eq!(
+        out.status.signal(),
+        Some(15),
+        "ended by SIGTERM: {:?} {err}",
+        out.status
+    );
+    assert!(
+        took.as_secs() < 10,
+        "ended at once, not after the held call: {took:?}"
+    );
 }
