@@ -84,6 +84,9 @@ struct ViewFinding {
 struct Metric {
     name: &'static str,
     unit: &'static str,
+    /// Seconds per unit of a rate (1 for /s, 3600 for /h), to count the events behind it;
+    /// `None` for a latency, which is not a count.
+    seconds_per_unit: Option<f64>,
     /// Below this (current value) a rise is noise.
     floor: f64,
 }
@@ -91,26 +94,31 @@ struct Metric {
 const REQUESTS: Metric = Metric {
     name: "requests",
     unit: "/s",
+    seconds_per_unit: Some(1.0),
     floor: 0.1,
 };
 const WRITES: Metric = Metric {
     name: "writes",
     unit: "/s",
+    seconds_per_unit: Some(1.0),
     floor: 0.01,
 };
 const LISTS: Metric = Metric {
     name: "lists",
     unit: "/h",
+    seconds_per_unit: Some(3600.0),
     floor: 6.0,
 };
 const ERRORS: Metric = Metric {
     name: "errors",
     unit: "/h",
+    seconds_per_unit: Some(3600.0),
     floor: 6.0,
 };
 const P99: Metric = Metric {
     name: "p99_latency",
     unit: " ms",
+    seconds_per_unit: None,
     floor: 50.0,
 };
 
@@ -285,8 +293,9 @@ pub fn compare(
     );
     let mut judge = |client: &str, m: Metric, name: String, base: f64, current: f64| {
         // Events behind the larger rate: a rate from a handful of events is noise.
-        let per_s = if m.unit == "/h" { 1.0 / 3600.0 } else { 1.0 };
-        if m.unit != " ms" && (base * spans.0).max(current * spans.1) * per_s < MIN_EVENTS {
+        if let Some(unit_s) = m.seconds_per_unit
+            && (base * spans.0).max(current * spans.1) / unit_s < MIN_EVENTS
+        {
             return;
         }
         if current > base * up && current >= m.floor {
@@ -322,11 +331,7 @@ pub fn compare(
     let per_write = |v: &View| {
         let mut m: BTreeMap<(String, String), f64> = BTreeMap::new();
         for w in v.writes.iter().filter(|w| keep(only, &w.client)) {
-            let res = if w.subresource.is_empty() {
-                w.resource.clone()
-            } else {
-                format!("{}/{}", w.resource, w.subresource)
-            };
+            let res = crate::report::model::resource_path(&w.resource, &w.subresource);
             *m.entry((w.client.clone(), format!("writes:{} {res}", w.verb)))
                 .or_default() += w.per_second;
         }

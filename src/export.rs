@@ -110,9 +110,9 @@ fn s(x: &str) -> Option<String> {
 }
 
 /// One row of the long per-client, per-minute table.
-struct ClientMinute {
-    client: String,
-    minute: String,
+struct ClientMinute<'a> {
+    client: &'a str,
+    minute: crate::timefmt::Micros,
     requests: u64,
 }
 
@@ -171,28 +171,18 @@ pub fn tables(r: &Report) -> Vec<Table> {
         .clients
         .iter()
         .flat_map(|c| {
-            let start = c
-                .per_minute
-                .start
-                .as_deref()
-                .and_then(crate::timefmt::parse_rfc3339);
             c.per_minute
-                .counts
-                .iter()
-                .enumerate()
-                .filter_map(move |(i, &n)| {
-                    let t = start? + i as i64 * 60_000_000;
-                    Some(ClientMinute {
-                        client: c.client.clone(),
-                        minute: crate::timefmt::format_rfc3339(t),
-                        requests: n,
-                    })
+                .points()
+                .map(|(minute, requests)| ClientMinute {
+                    client: &c.client,
+                    minute,
+                    requests,
                 })
         })
         .collect();
     let client_minutes = Builder::new("client_minutes", &minutes)
-        .str("client", |m| s(&m.client))
-        .str("minute", |m| s(&m.minute))
+        .str("client", |m| Some(m.client.to_owned()))
+        .str("minute", |m| Some(crate::timefmt::format_rfc3339(m.minute)))
         .u64("requests", |m| m.requests)
         .done();
     let crds = Builder::new("crds", &r.crds)

@@ -199,9 +199,11 @@ fn scan(args: &ScanArgs) -> Result<u8> {
             "--export needs the `polars` feature, which this build left out (cargo build --features polars)"
         ));
     }
-    let mut scope = args.scope(now_micros()).map_err(fail)?;
+    // One "now" for the window and the marked span, both relative to the run's start.
+    let now = now_micros();
+    let mut scope = args.scope(now).map_err(fail)?;
     // Checked before reading anything, not after a long scan.
-    args.mark(now_micros()).map_err(fail)?;
+    let mark = args.mark(now).map_err(fail)?;
     let config = match &args.config {
         Some(p) => {
             let text = std::fs::read_to_string(p)
@@ -243,7 +245,7 @@ fn scan(args: &ScanArgs) -> Result<u8> {
             bail!(fail(format!("{w} (--strict)")));
         }
     }
-    write_report(&report, args)?;
+    write_report(&report, args, mark)?;
     if let Some(dir) = &args.export {
         let files =
             export::export(&report, dir, args.export_format).map_err(|e| fail(e.to_string()))?;
@@ -399,13 +401,16 @@ fn insights_cloud(
     let estimate = (e.engine == Engine::Auto || e.dry_run)
         .then(|| iscan::estimate(&runner, start_ms, end_ms))
         .transpose();
+    if insights::interrupt::requested() {
+        // Ctrl-C during the estimate ends the run, whatever the estimate came to.
+        anyhow::bail!("{}", estimate.err().as_deref().unwrap_or("interrupted"));
+    }
     let engine = match (e.engine, &estimate) {
         (Engine::Auto, Ok(Some(est))) => {
             let (engine, why) = iscan::choose(est, spec.rate);
             eprintln!("audit-scan: --engine auto: {why}");
             engine
         }
-        (_, Err(why)) if insights::interrupt::requested() => anyhow::bail!("{why}"),
         (Engine::Auto, Err(why)) => {
             eprintln!("audit-scan: --engine auto: {why}; downloading");
             Engine::Download
@@ -570,7 +575,11 @@ fn print_rules(id: Option<&str>) -> Result<u8> {
     }
 }
 
-fn write_report(report: &report::Report, args: &ScanArgs) -> Result<()> {
+fn write_report(
+    report: &report::Report,
+    args: &ScanArgs,
+    mark: Option<(timefmt::Micros, timefmt::Micros)>,
+) -> Result<()> {
     let to_tty = args.output.is_none() && std::io::stdout().is_terminal();
     let width = if to_tty {
         terminal_size::terminal_size().map_or(120, |(w, _)| usize::from(w.0))
@@ -583,7 +592,7 @@ fn write_report(report: &report::Report, args: &ScanArgs) -> Result<()> {
         color: to_tty
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             && args.format == Format::Text,
-        mark: args.mark(now_micros()).map_err(fail)?,
+        mark,
     };
     let result = match &args.output {
         Some(path) => {

@@ -237,8 +237,14 @@ fn a_fifo_as_input() {
         }
     });
     let out = run(&["--format", "json", fifo.to_str().unwrap()]);
+    // Checked before the join: a run that never opened the FIFO leaves the writer blocked.
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     writer.join().unwrap();
-    assert_eq!(out.status.code(), Some(0));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["summary"]["requests"], 100);
 }

@@ -4,6 +4,7 @@
 mod common;
 
 use audit_scan::aggregate::Scope;
+use audit_scan::aggregate::objects::MAX_MINUTES_PER_OBJECT;
 use audit_scan::pipeline::{self, Options};
 use audit_scan::report::build::{Inputs, build};
 use audit_scan::source::Input;
@@ -64,7 +65,7 @@ fn threads_chunks_and_file_splits_do_not_change_the_report() {
     assert_eq!(scan(&parts, 2, 64 << 10), one, "split across files");
 }
 
-/// An object written in more than 512 minutes keeps its last 512 per worker and folds the rest:
+/// An object written in more minutes than it keeps (`MAX_MINUTES_PER_OBJECT`) keeps its last ones per worker and folds the rest:
 /// one time-ordered pass keeps its minute figures exact; split between workers or files, a
 /// minute may be counted in two parts, and the report says so (writes stay exact).
 #[test]
@@ -79,8 +80,10 @@ fn long_lived_objects_say_when_their_minute_counts_are_approximate() {
             minute % 60
         )
     };
+    // More minutes than an object keeps, so its oldest ones fold.
+    let minutes = MAX_MINUTES_PER_OBJECT + 88;
     let (mut ordered, mut early, mut late) = (Vec::new(), Vec::new(), Vec::new());
-    for m in 0..600 {
+    for m in 0..minutes {
         ordered.push(line(2 * m, m, 10));
         ordered.push(line(2 * m + 1, m, 40));
         early.push(line(2 * m, m, 10));
@@ -91,19 +94,19 @@ fn long_lived_objects_say_when_their_minute_counts_are_approximate() {
         std::fs::write(&p, lines.join("\n")).unwrap();
         p
     };
-    let note = "objects were written in more than 512 minutes";
+    let note = format!("objects were written in more than {MAX_MINUTES_PER_OBJECT} minutes");
     let has_note = |r: &Value| {
         r["summary"]["coverage"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|c| c.as_str().unwrap().contains(note))
+            .any(|c| c.as_str().unwrap().contains(&note))
     };
 
     let one = scan(&[write("ordered.jsonl", &ordered)], 1, 4 << 20);
     let o = &one["objects"][0];
-    assert_eq!(o["writes"], 1200);
-    assert_eq!(o["active_minutes"], 600);
+    assert_eq!(o["writes"], 2 * minutes);
+    assert_eq!(o["active_minutes"], minutes);
     assert_eq!(o["peak_writes"], 2);
     assert_eq!(o["minutes_approximate"], false);
     assert!(!has_note(&one));
@@ -113,19 +116,19 @@ fn long_lived_objects_say_when_their_minute_counts_are_approximate() {
     let files = [write("early.jsonl", &early), write("late.jsonl", &late)];
     let split = scan(&files, 1, 16 << 10);
     let o = &split["objects"][0];
-    assert_eq!(o["writes"], 1200, "writes stay exact");
+    assert_eq!(o["writes"], 2 * minutes, "writes stay exact");
     assert_eq!(o["minutes_approximate"], true);
     assert!(
-        o["active_minutes"].as_u64().unwrap() > 600,
+        o["active_minutes"].as_u64().unwrap() > minutes as u64,
         "the reopened minutes are counted twice: {o}"
     );
     assert!(has_note(&split), "{}", split["summary"]["coverage"]);
     // Two workers: exact, or said to be approximate.
     let two = scan(&files, 2, 16 << 10);
     let o = &two["objects"][0];
-    assert_eq!(o["writes"], 1200);
+    assert_eq!(o["writes"], 2 * minutes);
     assert!(
-        o["minutes_approximate"] == true || o["active_minutes"] == 600,
+        o["minutes_approximate"] == true || o["active_minutes"] == minutes,
         "{o}"
     );
     assert_eq!(o["minutes_approximate"] == true, has_note(&two));

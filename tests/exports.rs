@@ -144,16 +144,15 @@ fn every_table_reads_back_with_documented_columns_and_the_reports_numbers() {
         let lists = &frames["lists"];
         assert_eq!(sum(lists, "count"), json_sum(&report, "lists", "count"));
         let p99: Vec<Option<f64>> = floats(lists, "p99_ms");
+        let user_agents = strings(lists, "user_agent");
+        assert!(lists.height() > 0, "the planted LISTs");
         for (i, row) in report["lists"].as_array().unwrap().iter().enumerate() {
             assert_eq!(
                 p99[i],
                 row["latency_ms"]["p99"].as_f64(),
                 "{format} lists[{i}].p99_ms"
             );
-            assert_eq!(
-                strings(lists, "user_agent")[i].as_deref(),
-                row["user_agent"].as_str(),
-            );
+            assert_eq!(user_agents[i].as_deref(), row["user_agent"].as_str());
         }
         assert_eq!(
             sum(&frames["clients"], "requests"),
@@ -176,6 +175,7 @@ fn every_table_reads_back_with_documented_columns_and_the_reports_numbers() {
             json_sum(&report, "objects", "writes")
         );
         let approximate = strings(&frames["objects"], "minutes_approximate");
+        assert!(!approximate.is_empty(), "the planted objects");
         for (i, o) in report["objects"].as_array().unwrap().iter().enumerate() {
             let want = o["minutes_approximate"].as_bool().unwrap().to_string();
             assert_eq!(
@@ -195,9 +195,10 @@ fn every_table_reads_back_with_documented_columns_and_the_reports_numbers() {
         assert_eq!(sum(&frames["client_minutes"], "requests"), series);
         let findings = &frames["findings"];
         assert!(findings.height() >= 2, "the planted findings");
+        let (rules, scores) = (strings(findings, "rule"), floats(findings, "score"));
         for (i, f) in report["findings"].as_array().unwrap().iter().enumerate() {
-            assert_eq!(strings(findings, "rule")[i].as_deref(), f["rule"].as_str());
-            assert_eq!(floats(findings, "score")[i], f["score"].as_f64());
+            assert_eq!(rules[i].as_deref(), f["rule"].as_str());
+            assert_eq!(scores[i], f["score"].as_f64());
         }
     }
 }

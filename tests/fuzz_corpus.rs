@@ -21,22 +21,14 @@ fn replay(target: &str, f: impl Fn(&[u8])) -> usize {
 
 #[test]
 fn decoder_corpus() {
-    let mut events = 0;
+    let events = std::cell::Cell::new(0);
     let n = replay("decode_lines", |d| {
-        let _ = audit_scan::fuzzing::decode_lines(d);
+        events.set(events.get() + audit_scan::fuzzing::decode_lines(d));
     });
     assert!(n >= 50, "{n} inputs");
     // The corpus holds real events: some decode (a decoder that rejected all would pass the
     // no-panic check alone).
-    for entry in std::fs::read_dir(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fuzz/corpus/decode_lines"
-    ))
-    .unwrap()
-    {
-        events += audit_scan::fuzzing::decode_lines(&std::fs::read(entry.unwrap().path()).unwrap());
-    }
-    assert!(events >= 50, "{events} events decoded");
+    assert!(events.get() >= 50, "{} events decoded", events.get());
 }
 
 #[test]

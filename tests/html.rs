@@ -11,21 +11,12 @@ use serde_json::Value;
 
 const HOSTILE_UA: &str = r#"<script>alert('ua')</script><img src=x onerror=alert(2)>"#;
 
-/// Python with Playwright (`AUDIT_SCAN_PYTHON`, set by `.ci/run`). Without it, skip loudly by
-/// hand and fail in CI.
+/// Python with Playwright (`AUDIT_SCAN_PYTHON`, set by `.ci/run`), or a loud skip by hand.
 fn python() -> Option<String> {
-    match std::env::var("AUDIT_SCAN_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("AUDIT_SCAN_PYTHON is not set in CI: .ci/run must install Playwright")
-        }
-        _ => {
-            eprintln!(
-                "\n*** SKIPPED: no browser. Run .ci/run, or set AUDIT_SCAN_PYTHON to a python with playwright and install chromium ***\n"
-            );
-            None
-        }
-    }
+    common::external(
+        "AUDIT_SCAN_PYTHON",
+        "Run .ci/run, or set AUDIT_SCAN_PYTHON to a python with playwright and install chromium",
+    )
 }
 
 /// A generated log with a reconcile loop planted, plus 600 cluster-wide pod LISTs by a client

@@ -19,14 +19,12 @@ const REALDATA: &[&str] = &[
 
 /// A synthetic log that crosses midnight, with the planted patterns the templates look for.
 fn synthetic(dir: &Path) -> PathBuf {
-    use audit_scan::synth::{Plant, SynthConfig};
-    let path = dir.join("midnight.jsonl");
-    let cfg = SynthConfig {
-        bytes: 3_000_000,
-        seed: 7,
-        rate: 10.0,
-        start: audit_scan::timefmt::parse_rfc3339("2024-05-01T23:58:00Z").unwrap(),
-        plants: vec![
+    use audit_scan::synth::Plant;
+    common::midnight_log(
+        dir,
+        3_000_000,
+        7,
+        &[
             Plant::ConflictStorm,
             Plant::Throttled,
             Plant::SlowRequests,
@@ -34,10 +32,7 @@ fn synthetic(dir: &Path) -> PathBuf {
             Plant::ExpensiveList,
             Plant::ReconcileLoop,
         ],
-        ..Default::default()
-    };
-    common::write_generated(&path, &cfg);
-    path
+    )
 }
 
 /// Every input: real captures and the synthetic one. The tempdir lives as long as the paths.

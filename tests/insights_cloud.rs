@@ -8,29 +8,20 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpStream;
 use std::process::{Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use common::moto;
-use common::moto::{now_ms, unique};
+use common::moto::{rfc3339, unique};
 use serde_json::Value;
-
-const T0_OFFSET_MS: i64 = 3_600_000;
-
-/// A name unique to this run: moto keeps its state between test runs.
-fn rfc3339(ms: i64) -> String {
-    audit_scan::timefmt::format_rfc3339(ms * 1000)
-}
 
 /// Loads 120 audit events one second apart from an hour ago into `group`; returns the first
 /// event's CloudWatch time.
 fn load(endpoint: &str, group: &str) -> i64 {
-    let t0 = (now_ms() - T0_OFFSET_MS) / 1000 * 1000;
-    moto::load_lists(endpoint, group, t0, 0, 120);
-    t0
+    moto::load_recent(endpoint, group, 0, 120)
 }
 
 fn query(endpoint: &str, args: &[&str]) -> Output {
@@ -180,64 +171,12 @@ fn status_proxy(
     running: u64,
     final_status: &'static str,
 ) -> (String, Arc<AtomicU64>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let upstream = upstream.trim_start_matches("http://").to_owned();
     let polls = Arc::new(AtomicU64::new(0));
     let p2 = polls.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            let (up, polls) = (upstream.clone(), p2.clone());
-            std::thread::spawn(move || {
-                let _ = relay(conn, &up, &polls, running, final_status);
-            });
-        }
+    let endpoint = moto::proxy(upstream, move |conn, up, _| {
+        relay(conn, up, &p2, running, final_status)
     });
-    (format!("http://{addr}"), polls)
-}
-
-fn read_message(s: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        if let Some(h) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..h]).into_owned();
-            let len: usize = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().parse().unwrap_or(0))
-                })
-                .unwrap_or(0);
-            while buf.len() < h + 4 + len {
-                let n = s.read(&mut chunk)?;
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            return Ok((head, buf[h + 4..].to_vec()));
-        }
-        let n = s.read(&mut chunk)?;
-        if n == 0 {
-            return Ok((String::from_utf8_lossy(&buf).into_owned(), Vec::new()));
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-/// Sends one request on to moto and reads its answer (head, body).
-fn forward(upstream: &str, head: &str, body: &[u8]) -> std::io::Result<(String, Vec<u8>)> {
-    let head: Vec<&str> = head
-        .lines()
-        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
-        .collect();
-    let mut up = TcpStream::connect(upstream)?;
-    up.write_all(head.join("\r\n").as_bytes())?;
-    up.write_all(b"\r\nConnection: close\r\n\r\n")?;
-    up.write_all(body)?;
-    read_message(&mut up)
+    (endpoint, polls)
 }
 
 fn relay(
@@ -247,11 +186,11 @@ fn relay(
     running: u64,
     final_status: &str,
 ) -> std::io::Result<()> {
-    let (head, body) = read_message(&mut client)?;
+    let (head, body) = moto::read_message(&mut client)?;
     let is_poll = head
         .to_ascii_lowercase()
         .contains("logs_20140328.getqueryresults");
-    let (rhead, rbody) = forward(upstream, &head, &body)?;
+    let (rhead, rbody) = moto::forward(upstream, &head, &body)?;
     let mut rbody = String::from_utf8_lossy(&rbody).into_owned();
     if is_poll {
         let n = polls.fetch_add(1, Ordering::SeqCst);
@@ -375,20 +314,12 @@ struct Script {
 /// A proxy that follows `script`, answers StopQuery itself (moto does not implement it) and
 /// records which queries were started and stopped.
 fn interrupt_proxy(upstream: &str, script: Script) -> (String, Arc<Seen>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let upstream = upstream.trim_start_matches("http://").to_owned();
     let seen = Arc::new(Seen::default());
     let s2 = seen.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            let (up, seen) = (upstream.clone(), s2.clone());
-            std::thread::spawn(move || {
-                let _ = relay_scripted(conn, &up, &seen, script);
-            });
-        }
+    let endpoint = moto::proxy(upstream, move |conn, up, _| {
+        relay_scripted(conn, up, &s2, script)
     });
-    (format!("http://{addr}"), seen)
+    (endpoint, seen)
 }
 
 fn relay_scripted(
@@ -397,7 +328,7 @@ fn relay_scripted(
     seen: &Seen,
     script: Script,
 ) -> std::io::Result<()> {
-    let (head, body) = read_message(&mut client)?;
+    let (head, body) = moto::read_message(&mut client)?;
     let target = head.to_ascii_lowercase();
     let reply = |client: &mut TcpStream, status: &str, body: &str| {
         client.write_all(
@@ -430,7 +361,7 @@ fn relay_scripted(
     if is_filter {
         seen.filter_calls.fetch_add(1, Ordering::SeqCst);
     }
-    let (rhead, rbody) = forward(upstream, &head, &body)?;
+    let (rhead, rbody) = moto::forward(upstream, &head, &body)?;
     if is_filter {
         std::thread::sleep(script.filter_delay);
     }

@@ -106,9 +106,6 @@ impl Caller<'_> {
                 Ok(v) => return Ok(v),
                 Err(e) => match classify(&e, &target) {
                     Verdict::Fatal(m) => return Err(m),
-                    Verdict::Retry { .. } if interrupt::requested() => {
-                        return Err("interrupted while retrying a call".to_owned());
-                    }
                     Verdict::Retry { throttled, why } => {
                         attempt += 1;
                         if attempt >= self.spec.max_attempts {
@@ -117,7 +114,9 @@ impl Caller<'_> {
                         self.retries += 1;
                         let cap = Duration::from_secs(if throttled { 20 } else { 5 });
                         let wait = backoff(attempt, Duration::from_millis(100), cap, jitter());
-                        tokio::time::sleep(wait).await;
+                        if sleep_or_interrupt(wait).await {
+                            return Err("interrupted while retrying a call".to_owned());
+                        }
                     }
                 },
             }
@@ -135,9 +134,18 @@ async fn poll(c: &mut Caller<'_>, id: &str) -> Result<Result<Outcome, Stop>, Str
     let started = Instant::now();
     let mut wait = Duration::from_millis(200);
     loop {
-        let out = c
+        // Checked first: a Ctrl-C while StartQuery was on its way stops the query unpolled.
+        if interrupt::requested() {
+            return Ok(Err(Stop::Interrupted));
+        }
+        let out = match c
             .call(|cl| cl.get_query_results().query_id(id).send())
-            .await?;
+            .await
+        {
+            Ok(out) => out,
+            Err(_) if interrupt::requested() => return Ok(Err(Stop::Interrupted)),
+            Err(e) => return Err(e),
+        };
         match out.status() {
             Some(QueryStatus::Complete) => {
                 let rows: Vec<Vec<(String, String)>> = out
@@ -241,13 +249,7 @@ async fn run_async(spec: &Spec, body: &str, start_ms: i64, end_ms: i64) -> Resul
         .query_id()
         .ok_or("StartQuery returned no query id")?
         .to_owned();
-    // Ctrl-C while StartQuery was on its way: the query runs all the same, so stop it now.
-    let polled = if interrupt::requested() {
-        Ok(Err(Stop::Interrupted))
-    } else {
-        poll(&mut c, &id).await
-    };
-    match polled? {
+    match poll(&mut c, &id).await? {
         Ok(o) => Ok(o),
         Err(stop) => {
             // Best effort: a query left running keeps scanning, and billing, for up to an hour.

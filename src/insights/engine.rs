@@ -7,7 +7,6 @@
 //! CloudWatch runner ([`CloudRunner`]) and the local evaluator ([`LocalRunner`]) plug in the same way.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
 use super::output::ResultSet;
@@ -213,7 +212,7 @@ fn worker(
             Err(e) => {
                 q.error.get_or_insert(e);
             }
-            Ok(answer) if answer.result.rows.len() >= limits.row_limit => {
+            Ok(answer) if super::merge::capped(&answer.result, limits.row_limit) => {
                 match halve(job.start_ms, job.end_ms, limits.min_window_ms) {
                     Some(halves) => {
                         // The capped answer is dropped: its halves are rerun whole.
@@ -239,34 +238,6 @@ fn worker(
             }),
         }
         wake.notify_all();
-    }
-}
-
-/// Counts the queries a runner has in flight, and the most at once (for tests and stderr).
-#[derive(Debug, Default)]
-pub struct InFlight {
-    now: AtomicUsize,
-    /// The most queries in flight at once.
-    pub peak: AtomicUsize,
-    /// Queries started.
-    pub started: AtomicUsize,
-}
-
-impl InFlight {
-    /// Marks a query started; the guard marks it finished.
-    pub fn enter(&self) -> impl Drop + '_ {
-        let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
-        self.peak.fetch_max(n, Ordering::SeqCst);
-        self.started.fetch_add(1, Ordering::SeqCst);
-        Guard(self)
-    }
-}
-
-struct Guard<'a>(&'a InFlight);
-
-impl Drop for Guard<'_> {
-    fn drop(&mut self) {
-        self.0.now.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -328,7 +299,36 @@ impl Runner for CloudRunner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
+
+    /// Counts the queries a runner has in flight, and the most at once.
+    #[derive(Debug, Default)]
+    struct InFlight {
+        now: AtomicUsize,
+        /// The most queries in flight at once.
+        peak: AtomicUsize,
+        /// Queries started.
+        started: AtomicUsize,
+    }
+
+    impl InFlight {
+        /// Marks a query started; the guard marks it finished.
+        fn enter(&self) -> impl Drop + '_ {
+            let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.peak.fetch_max(n, Ordering::SeqCst);
+            self.started.fetch_add(1, Ordering::SeqCst);
+            Guard(self)
+        }
+    }
+
+    struct Guard<'a>(&'a InFlight);
+
+    impl Drop for Guard<'_> {
+        fn drop(&mut self) {
+            self.0.now.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
 
     /// A fake service: `per_second` rows per second of window (so long windows are capped), and
     /// a record of every window asked for.

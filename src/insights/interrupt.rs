@@ -13,9 +13,8 @@ static REQUESTED: AtomicBool = AtomicBool::new(false);
 static RELEASED: AtomicBool = AtomicBool::new(false);
 static INSTALLED: OnceLock<()> = OnceLock::new();
 
-/// Installs the handlers (once per process) and makes them catch the signals.
+/// Installs the handlers (once per process; later calls do nothing).
 pub fn install() {
-    RELEASED.store(false, Ordering::SeqCst);
     INSTALLED.get_or_init(|| {
         for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
             // In order: released → the signal's default action (the process ends); else a

@@ -7,6 +7,7 @@
 //! off the merged bins by nearest rank and reported as the bin's geometric middle, within 1% of
 //! a value whose rank is the requested one (the bin's half-width, √1.02 − 1 ≈ 0.995%).
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use super::local::nearest_rank;
@@ -61,14 +62,18 @@ fn key(row: &[Option<String>], cols: &[usize]) -> Vec<String> {
 ///
 /// # Errors
 /// A missing column, or a summed value that is not a number.
-pub fn sum_by(
-    sets: &[ResultSet],
+pub fn sum_by<S: Borrow<ResultSet>>(
+    sets: &[S],
     key_cols: &[&str],
     sum_cols: &[&str],
 ) -> Result<BTreeMap<Vec<String>, Vec<f64>>, String> {
     let mut out: BTreeMap<Vec<String>, Vec<f64>> = BTreeMap::new();
     // An empty result has no columns at all (nothing matched in that sub-window).
-    for rs in sets.iter().filter(|rs| !rs.rows.is_empty()) {
+    for rs in sets
+        .iter()
+        .map(Borrow::borrow)
+        .filter(|rs| !rs.rows.is_empty())
+    {
         let keys: Vec<usize> = key_cols
             .iter()
             .map(|c| column(rs, c))
@@ -129,14 +134,18 @@ impl Histogram {
 ///
 /// # Errors
 /// A missing column or a non-numeric bucket or count.
-pub fn histograms(
-    sets: &[ResultSet],
+pub fn histograms<S: Borrow<ResultSet>>(
+    sets: &[S],
     key_cols: &[&str],
     bucket_col: &str,
     count_col: &str,
 ) -> Result<BTreeMap<Vec<String>, Histogram>, String> {
     let mut out: BTreeMap<Vec<String>, Histogram> = BTreeMap::new();
-    for rs in sets.iter().filter(|rs| !rs.rows.is_empty()) {
+    for rs in sets
+        .iter()
+        .map(Borrow::borrow)
+        .filter(|rs| !rs.rows.is_empty())
+    {
         let keys: Vec<usize> = key_cols
             .iter()
             .map(|c| column(rs, c))
@@ -200,9 +209,9 @@ mod tests {
             &[("userAgent", "ua1"), ("bucket", "100"), ("lists", "4")],
             &[("userAgent", "ua1"), ("bucket", "300"), ("lists", "1")],
         ]);
-        let sums = sum_by(&[a.clone(), b.clone()], &["userAgent"], &["lists"]).unwrap();
+        let sums = sum_by(&[&a, &b], &["userAgent"], &["lists"]).unwrap();
         assert_eq!(sums[&vec!["ua1".to_owned()]], vec![10.0]);
-        let h = &histograms(&[a, b], &["userAgent"], "bucket", "lists").unwrap()
+        let h = &histograms(&[&a, &b], &["userAgent"], "bucket", "lists").unwrap()
             [&vec!["ua1".to_owned()]];
         assert_eq!(h.samples(), 8);
         assert_eq!(h.unbinned, 2);
@@ -211,16 +220,16 @@ mod tests {
         assert!((h.percentile(50.0).unwrap() - mid(100.0)).abs() < 1e-9);
         assert!((h.percentile(87.5).unwrap() - mid(100.0)).abs() < 1e-9);
         assert!((h.percentile(99.0).unwrap() - mid(300.0)).abs() < 1e-9);
-        assert!(sum_by(&[page(&[&[("x", "1")]])], &["userAgent"], &["lists"]).is_err());
+        assert!(sum_by(&[&page(&[&[("x", "1")]])], &["userAgent"], &["lists"]).is_err());
         // A sub-window where nothing matched comes back without rows or columns.
         let empty = ResultSet::default();
         assert!(
-            sum_by(std::slice::from_ref(&empty), &["userAgent"], &["lists"])
+            sum_by(&[&empty], &["userAgent"], &["lists"])
                 .unwrap()
                 .is_empty()
         );
         assert!(
-            histograms(&[empty], &["userAgent"], "bucket", "lists")
+            histograms(&[&empty], &["userAgent"], "bucket", "lists")
                 .unwrap()
                 .is_empty()
         );

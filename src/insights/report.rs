@@ -14,8 +14,8 @@ use crate::aggregate::filter::Window;
 use crate::aggregate::sketch::Span;
 use crate::decode::client::client_name;
 use crate::report::build::{
-    Inputs, MAX_OBJECT_ROWS, build, dense_series, error_kind, minute_stats, omitted_note,
-    omitted_series, series_cells, series_keepers,
+    Inputs, MAX_OBJECT_ROWS, build, error_kind, fill_series, minute_stats, omitted_note,
+    omitted_series,
 };
 use crate::report::model::{
     ClientRow, CrdRow, ErrorRow, LatencyRow, ListRow, MinuteRow, NameCount, ObjectRow, Report,
@@ -85,10 +85,10 @@ pub struct RunFacts {
 
 type Key = Vec<String>;
 
-fn sets_of(done: &[Done], template: usize) -> Vec<ResultSet> {
+fn sets_of(done: &[Done], template: usize) -> Vec<&ResultSet> {
     done.iter()
         .filter(|d| d.job.template == template)
-        .map(|d| d.answer.result.clone())
+        .map(|d| &d.answer.result)
         .collect()
 }
 
@@ -489,6 +489,9 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
     crate::report::build::order::errors(&mut report.errors);
 
     // Clients.
+    // Each client's own span and minutes, for the series budget below.
+    let (mut own_spans, mut client_points): (Vec<Span>, Vec<Vec<(i64, u64)>>) =
+        (Vec::new(), Vec::new());
     let mut clients: Vec<ClientRow> = users
         .iter()
         .map(|(client, by_user)| {
@@ -512,7 +515,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
             let distinct_users = top_users.len() as u64;
             top_users.truncate(5);
             let requests: u64 = by_user.values().sum();
-            ClientRow {
+            let row = ClientRow {
                 client: client.clone(),
                 user: top_users
                     .first()
@@ -535,26 +538,16 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
                 first: own.first.map(format_rfc3339),
                 last: own.last.map(format_rfc3339),
                 per_minute: omitted_series(span),
-                limit_minutes: Some(limit_minutes(pts.iter().map(|(_, n)| *n))),
-            }
+                limit_minutes: limit_minutes(pts.iter().map(|(_, n)| *n)),
+            };
+            own_spans.push(own);
+            client_points.push(pts);
+            row
         })
         .collect();
     // The same series budget as the native report.
-    let own = |c: &ClientRow| Span {
-        first: c.first.as_deref().and_then(parse_rfc3339),
-        last: c.last.as_deref().and_then(parse_rfc3339),
-    };
-    let cells: Vec<u64> = clients.iter().map(|c| series_cells(own(c), span)).collect();
-    let keep = series_keepers(&clients, &cells);
-    for (c, keep) in clients.iter_mut().zip(keep) {
-        if keep {
-            let pts: Vec<(i64, u64)> = points
-                .get(&c.client)
-                .map(|p| p.iter().map(|(m, n)| (*m, *n)).collect())
-                .unwrap_or_default();
-            c.per_minute = dense_series(&pts, own(c), span);
-        }
-    }
+    let client_points: Vec<&[(i64, u64)]> = client_points.iter().map(Vec::as_slice).collect();
+    fill_series(&mut clients, span, &own_spans, &client_points);
     crate::report::build::order::clients(&mut clients);
     report.clients = clients;
 

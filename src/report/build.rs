@@ -394,12 +394,12 @@ fn series_range(own: Span, span: Span) -> Option<(i64, i64)> {
 }
 
 /// Cells a client's dense series would take.
-pub(crate) fn series_cells(own: Span, span: Span) -> u64 {
+fn series_cells(own: Span, span: Span) -> u64 {
     series_range(own, span).map_or(0, |(s, e)| (e - s + 1).max(0) as u64)
 }
 
 /// A client's dense per-minute series.
-pub(crate) fn dense_series(points: &[(i64, u64)], own: Span, span: Span) -> Series {
+fn dense_series(points: &[(i64, u64)], own: Span, span: Span) -> Series {
     let Some((start, end)) = series_range(own, span) else {
         return Series::default();
     };
@@ -427,15 +427,10 @@ pub(crate) fn omitted_series(span: Span) -> Series {
 /// [`MIN_SERIES_CLIENTS`] busiest by requests, then by peak per minute (the clients that matter
 /// to a rate chart and to AS302), until [`MAX_SERIES_CELLS`]. Ties go by name, so the choice
 /// does not depend on thread count.
-pub(crate) fn series_keepers(rows: &[ClientRow], cells: &[u64]) -> Vec<bool> {
+fn series_keepers(rows: &[ClientRow], cells: &[u64]) -> Vec<bool> {
     let mut keep = vec![false; rows.len()];
     let mut by_requests: Vec<usize> = (0..rows.len()).collect();
-    by_requests.sort_by(|&x, &y| {
-        let (a, b) = (&rows[x], &rows[y]);
-        b.requests
-            .cmp(&a.requests)
-            .then_with(|| a.client.cmp(&b.client))
-    });
+    by_requests.sort_by(|&x, &y| order::client(&rows[x], &rows[y]));
     let mut used = 0u64;
     for &i in by_requests.iter().take(MIN_SERIES_CLIENTS) {
         keep[i] = true;
@@ -455,6 +450,23 @@ pub(crate) fn series_keepers(rows: &[ClientRow], cells: &[u64]) -> Vec<bool> {
         }
     }
     keep
+}
+
+/// Gives the clients that keep a series ([`series_keepers`]) their dense one; `own[i]` and
+/// `points[i]` are the span and the (minute, requests) of `rows[i]`. Both report builders use it.
+pub(crate) fn fill_series(
+    rows: &mut [ClientRow],
+    span: Span,
+    own: &[Span],
+    points: &[&[(i64, u64)]],
+) {
+    let cells: Vec<u64> = own.iter().map(|o| series_cells(*o, span)).collect();
+    let keep = series_keepers(rows, &cells);
+    for (i, row) in rows.iter_mut().enumerate() {
+        if keep[i] {
+            row.per_minute = dense_series(points[i], own[i], span);
+        }
+    }
 }
 
 /// The coverage note when some clients' series were omitted.
@@ -503,7 +515,7 @@ fn client_row(
         first: time(c.span.first),
         last: time(c.span.last),
         per_minute: omitted_series(span),
-        limit_minutes: Some(limit_minutes(points.iter().map(|(_, n)| *n))),
+        limit_minutes: limit_minutes(points.iter().map(|(_, n)| *n)),
     }
 }
 
@@ -531,18 +543,11 @@ fn client_rows(a: &Aggregates, span: Span, span_s: f64) -> Vec<ClientRow> {
         .iter()
         .map(|(id, c)| (*id, client_row(a, *id, c, pts(id), span, span_s)))
         .unzip();
-    let cells: Vec<u64> = ids
-        .iter()
-        .map(|id| series_cells(a.clients[id].span, span))
-        .collect();
     // Dense series only for the clients that keep one: a week of 5,000 clients is 50 million
     // minutes, which no reader wants and the report must not hold.
-    let keep = series_keepers(&rows, &cells);
-    for ((row, id), keep) in rows.iter_mut().zip(&ids).zip(keep) {
-        if keep {
-            row.per_minute = dense_series(pts(id), a.clients[id].span, span);
-        }
-    }
+    let own: Vec<Span> = ids.iter().map(|id| a.clients[id].span).collect();
+    let points: Vec<&[(i64, u64)]> = ids.iter().map(pts).collect();
+    fill_series(&mut rows, span, &own, &points);
     order::clients(&mut rows);
     rows
 }
@@ -823,11 +828,14 @@ pub(crate) mod order {
 
     /// clients: the report's row order.
     pub(crate) fn clients(rows: &mut [ClientRow]) {
-        rows.sort_by(|x, y| {
-            y.requests
-                .cmp(&x.requests)
-                .then_with(|| x.client.cmp(&y.client))
-        });
+        rows.sort_by(client);
+    }
+
+    /// The clients' order: requests descending, then name.
+    pub(crate) fn client(x: &ClientRow, y: &ClientRow) -> std::cmp::Ordering {
+        y.requests
+            .cmp(&x.requests)
+            .then_with(|| x.client.cmp(&y.client))
     }
 
     /// crds: the report's row order.

@@ -6,11 +6,12 @@
 //! attacker-controlled text). Charts are drawn here, in Rust, as SVG: bars per minute with a
 //! `<title>` tooltip each, so the page works offline, prints, and needs no JavaScript.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::model::{LatencyRow, Report, Series};
+use super::model::{LatencyRow, MinuteRow, Report};
 use super::text::num;
-use crate::timefmt::{Micros, format_rfc3339, parse_rfc3339};
+use crate::timefmt::{MINUTE_US, Micros, format_rfc3339, parse_rfc3339};
 
 /// How to draw the page.
 #[derive(Debug, Clone, Copy)]
@@ -85,11 +86,9 @@ struct Axis {
     mark: Option<(Micros, Micros)>,
 }
 
-const MIN_US: Micros = 60_000_000;
-
 impl Axis {
     fn minutes(self) -> usize {
-        usize::try_from((self.x1 - self.x0) / MIN_US).unwrap_or(0)
+        usize::try_from((self.x1 - self.x0) / MINUTE_US).unwrap_or(0)
     }
     fn per_column(self) -> usize {
         self.minutes().div_ceil(MAX_COLUMNS).max(1)
@@ -109,7 +108,7 @@ impl Axis {
             if t < self.x0 || t >= self.x1 {
                 continue;
             }
-            let i = usize::try_from((t - self.x0) / MIN_US / per).unwrap_or(usize::MAX);
+            let i = usize::try_from((t - self.x0) / MINUTE_US / per).unwrap_or(usize::MAX);
             if let Some(c) = cols.get_mut(i) {
                 *c = c.max(v);
             }
@@ -162,7 +161,14 @@ fn bar_chart(out: &mut String, axis: Axis, layers: &[Layer<'_>], height: f64, un
     y_grid(out, &grid);
     time_ticks(out, axis, bottom);
     let colw = (CHART_W - LEFT - RIGHT) / cols.max(1) as f64;
-    let per_col_us = MIN_US * per as i64;
+    let per_col_us = MINUTE_US * per as i64;
+    // The same for every column: built once.
+    let folded = if per > 1 {
+        format!(" (+{per} min, busiest minute)")
+    } else {
+        String::new()
+    };
+    let names: Vec<String> = layers.iter().map(|l| esc(l.name)).collect();
     for (i, total) in totals.iter().enumerate() {
         if *total <= 0.0 {
             continue;
@@ -170,17 +176,9 @@ fn bar_chart(out: &mut String, axis: Axis, layers: &[Layer<'_>], height: f64, un
         let t = axis.x0 + i as i64 * per_col_us;
         let x = LEFT + colw * i as f64;
         let mut base = 0.0;
-        let mut tip = format!(
-            "{}{}",
-            label(t, false),
-            if per > 1 {
-                format!(" (+{per} min, busiest minute)")
-            } else {
-                String::new()
-            }
-        );
-        for l in layers {
-            let _ = write!(tip, " · {}: {} {unit}", esc(l.name), fnum(l.columns[i]));
+        let mut tip = format!("{}{folded}", label(t, false));
+        for (l, name) in layers.iter().zip(&names) {
+            let _ = write!(tip, " · {name}: {} {unit}", fnum(l.columns[i]));
         }
         let _ = write!(out, "<g><title>{tip}</title>");
         for l in layers {
@@ -222,12 +220,12 @@ fn pct_chart(out: &mut String, axis: Axis, points: &[(Micros, f64)], floor: f64,
     let mut path = String::new();
     let mut prev: Option<Micros> = None;
     for (t, v) in points {
-        let cmd = if prev.is_some_and(|p| t - p <= MIN_US) {
+        let cmd = if prev.is_some_and(|p| t - p <= MINUTE_US) {
             'L'
         } else {
             'M'
         };
-        let _ = write!(path, "{cmd}{:.2},{:.2}", axis.x(*t + MIN_US / 2), y(*v));
+        let _ = write!(path, "{cmd}{:.2},{:.2}", axis.x(*t + MINUTE_US / 2), y(*v));
         prev = Some(*t);
     }
     let _ = write!(out, r#"<path class="line" d="{path}"/>"#);
@@ -235,7 +233,7 @@ fn pct_chart(out: &mut String, axis: Axis, points: &[(Micros, f64)], floor: f64,
         let _ = write!(
             out,
             r#"<circle class="bad" cx="{:.2}" cy="{:.2}" r="2.5"><title>{}: {:.2}% succeeded</title></circle>"#,
-            axis.x(*t + MIN_US / 2),
+            axis.x(*t + MINUTE_US / 2),
             y(*v),
             label(*t, false),
             v
@@ -284,15 +282,15 @@ fn time_ticks(out: &mut String, axis: Axis, bottom: f64) {
     .into_iter()
     .find(|s| minutes / s <= 8)
     .unwrap_or(minutes / 8 + 1);
-    let first = (axis.x0 / MIN_US).div_euclid(step) * step
-        + if (axis.x0 / MIN_US) % step == 0 {
+    let first = (axis.x0 / MINUTE_US).div_euclid(step) * step
+        + if (axis.x0 / MINUTE_US) % step == 0 {
             0
         } else {
             step
         };
     let mut m = first;
-    while m * MIN_US < axis.x1 {
-        let t = m * MIN_US;
+    while m * MINUTE_US < axis.x1 {
+        let t = m * MINUTE_US;
         let x = axis.x(t);
         let _ = write!(
             out,
@@ -567,7 +565,7 @@ pub fn render(r: &Report, o: &HtmlOptions) -> String {
     cards(&mut out, r);
     findings(&mut out, r);
     let axis = axis(r, o.mark);
-    traffic(&mut out, r, axis, o);
+    traffic(&mut out, r, axis);
     clients(&mut out, r, axis, o);
     lists(&mut out, r, o);
     writes(&mut out, r, o);
@@ -681,7 +679,7 @@ fn axis(r: &Report, mark: Option<(Micros, Micros)>) -> Option<Axis> {
     let last = r.timeline.last().and_then(|m| parse_rfc3339(&m.minute))?;
     Some(Axis {
         x0: first,
-        x1: last + MIN_US,
+        x1: last + MINUTE_US,
         mark,
     })
 }
@@ -708,21 +706,23 @@ fn fold_note(out: &mut String, axis: Axis) {
     }
 }
 
-fn traffic(out: &mut String, r: &Report, axis: Option<Axis>, _o: &HtmlOptions) {
+/// One timeline column per chart column (see [`Axis::fold`]).
+fn timeline_columns(r: &Report, axis: Axis, f: fn(&MinuteRow) -> u64) -> Vec<f64> {
+    axis.fold(
+        r.timeline
+            .iter()
+            .filter_map(|m| Some((parse_rfc3339(&m.minute)?, f(m) as f64))),
+    )
+}
+
+fn traffic(out: &mut String, r: &Report, axis: Option<Axis>) {
     out.push_str(r#"<h2 id="traffic">Requests per minute</h2>"#);
     let Some(axis) = axis else {
         out.push_str(r#"<p class="note">No request in the window.</p>"#);
         return;
     };
-    let pts = |f: fn(&super::model::MinuteRow) -> u64| {
-        axis.fold(
-            r.timeline
-                .iter()
-                .filter_map(|m| Some((parse_rfc3339(&m.minute)?, f(m) as f64))),
-        )
-    };
-    let writes = pts(|m| m.writes);
-    let reads: Vec<f64> = pts(|m| m.requests)
+    let writes = timeline_columns(r, axis, |m| m.writes);
+    let reads: Vec<f64> = timeline_columns(r, axis, |m| m.requests)
         .iter()
         .zip(&writes)
         .map(|(a, w)| (a - w).max(0.0))
@@ -772,7 +772,7 @@ fn clients(out: &mut String, r: &Report, axis: Option<Axis>, o: &HtmlOptions) {
                 &[Layer {
                     name: &c.client,
                     class: "req",
-                    columns: axis.fold(series_points(&c.per_minute)),
+                    columns: axis.fold(c.per_minute.points().map(|(t, n)| (t, n as f64))),
                 }],
                 64.0,
                 "requests",
@@ -813,14 +813,6 @@ fn clients(out: &mut String, r: &Report, axis: Option<Axis>, o: &HtmlOptions) {
         &rows,
         r.clients.len(),
     );
-}
-
-fn series_points(s: &Series) -> impl Iterator<Item = (Micros, f64)> + '_ {
-    let start = s.start.as_deref().and_then(parse_rfc3339);
-    s.counts
-        .iter()
-        .enumerate()
-        .filter_map(move |(i, c)| Some((start? + i as i64 * MIN_US, *c as f64)))
 }
 
 fn list_name(l: &super::model::ListRow) -> String {
@@ -900,7 +892,7 @@ fn lists(out: &mut String, r: &Report, o: &HtmlOptions) {
 
 fn writes(out: &mut String, r: &Report, o: &HtmlOptions) {
     out.push_str(r#"<h2 id="writes">Write load per client</h2>"#);
-    let mut per_client: Vec<(String, [f64; 5], u64)> = Vec::new();
+    let mut by_client: BTreeMap<&str, ([f64; 5], u64)> = BTreeMap::new();
     for w in &r.writes {
         let slot = match w.verb.as_str() {
             "create" => 0,
@@ -909,16 +901,13 @@ fn writes(out: &mut String, r: &Report, o: &HtmlOptions) {
             "delete" | "deletecollection" => 3,
             _ => 4,
         };
-        let i = if let Some(i) = per_client.iter().position(|(c, _, _)| *c == w.client) {
-            i
-        } else {
-            per_client.push((w.client.clone(), [0.0; 5], 0));
-            per_client.len() - 1
-        };
-        per_client[i].1[slot] += w.per_second;
-        per_client[i].2 += w.count;
+        let e = by_client.entry(&w.client).or_default();
+        e.0[slot] += w.per_second;
+        e.1 += w.count;
     }
-    per_client.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    let mut per_client: Vec<(&str, [f64; 5], u64)> =
+        by_client.into_iter().map(|(c, (v, n))| (c, v, n)).collect();
+    per_client.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(b.0)));
     let rows: Vec<HBar<'_>> = per_client
         .iter()
         .take(o.top)
@@ -928,7 +917,7 @@ fn writes(out: &mut String, r: &Report, o: &HtmlOptions) {
                 .zip(v.iter().copied())
                 .collect();
             (
-                c.clone(),
+                (*c).to_owned(),
                 parts,
                 format!("{}/s ({} writes)", fnum(v.iter().sum()), num(*total)),
             )
@@ -954,11 +943,7 @@ fn writes(out: &mut String, r: &Report, o: &HtmlOptions) {
         .map(|w| {
             vec![
                 t(w.client.clone()),
-                t(if w.subresource.is_empty() {
-                    w.resource.clone()
-                } else {
-                    format!("{}/{}", w.resource, w.subresource)
-                }),
+                t(w.target()),
                 t(w.verb.clone()),
                 n(num(w.count)),
                 n(fnum(w.per_second)),
@@ -1007,15 +992,11 @@ fn writes(out: &mut String, r: &Report, o: &HtmlOptions) {
 fn errors(out: &mut String, r: &Report, axis: Option<Axis>, o: &HtmlOptions) {
     out.push_str(r#"<h2 id="errors">Errors and success rate</h2>"#);
     if let Some(axis) = axis {
-        let pts = |f: fn(&super::model::MinuteRow) -> u64| {
-            axis.fold(
-                r.timeline
-                    .iter()
-                    .filter_map(|m| Some((parse_rfc3339(&m.minute)?, f(m) as f64))),
-            )
-        };
         out.push_str(r#"<h3>Failed requests per minute (5xx and 429, short requests)</h3>"#);
-        let (e5, e429) = (pts(|m| m.server_errors), pts(|m| m.throttled));
+        let (e5, e429) = (
+            timeline_columns(r, axis, |m| m.server_errors),
+            timeline_columns(r, axis, |m| m.throttled),
+        );
         if e5.iter().chain(&e429).all(|v| *v == 0.0) {
             out.push_str(r#"<p class="note">No request was answered 5xx or 429.</p>"#);
         } else {
@@ -1046,7 +1027,7 @@ fn errors(out: &mut String, r: &Report, axis: Option<Axis>, o: &HtmlOptions) {
             (low / 10.0).floor() * 10.0
         };
         out.push_str("<h3>Success rate per minute</h3>");
-        pct_chart(out, axis, &rate, floor.min(98.0), 110.0);
+        pct_chart(out, axis, &rate, floor, 110.0);
     }
     let rows: Vec<Vec<Cell>> = r
         .errors
@@ -1172,12 +1153,12 @@ mod tests {
     fn long_spans_fold_minutes_into_columns_keeping_the_peak() {
         let axis = Axis {
             x0: 0,
-            x1: 1440 * MIN_US,
+            x1: 1440 * MINUTE_US,
             mark: None,
         };
         assert_eq!(axis.per_column(), 2);
         assert_eq!(axis.columns(), 720);
-        let cols = axis.fold([(0, 3.0), (MIN_US, 9.0), (2 * MIN_US, 1.0)].into_iter());
+        let cols = axis.fold([(0, 3.0), (MINUTE_US, 9.0), (2 * MINUTE_US, 1.0)].into_iter());
         assert_eq!(&cols[..2], &[9.0, 1.0]);
     }
 

@@ -304,6 +304,20 @@ pub struct Series {
     pub omitted: bool,
 }
 
+impl Series {
+    /// (minute start in µs, requests) for every minute of the series.
+    pub fn points(&self) -> impl Iterator<Item = (crate::timefmt::Micros, u64)> + '_ {
+        let start = self
+            .start
+            .as_deref()
+            .and_then(crate::timefmt::parse_rfc3339);
+        self.counts
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, n)| Some((start? + i as i64 * crate::timefmt::MINUTE_US, *n)))
+    }
+}
+
 /// One client.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClientRow {
@@ -350,7 +364,7 @@ pub struct ClientRow {
     /// AS302's minutes at/above each known client rate limit, from every minute of the client
     /// (kept or omitted series alike); not serialized.
     #[serde(skip)]
-    pub limit_minutes: Option<[(u64, u64); 3]>,
+    pub limit_minutes: [(u64, u64); 3],
 }
 
 /// One CRD/aggregated-API row.
@@ -399,6 +413,24 @@ pub struct WriteRow {
     pub first: Option<String>,
     /// Last time.
     pub last: Option<String>,
+}
+
+impl WriteRow {
+    /// `resource` or `resource/subresource`, as the tables print it.
+    #[must_use]
+    pub fn target(&self) -> String {
+        resource_path(&self.resource, &self.subresource)
+    }
+}
+
+/// `resource` or `resource/subresource` (`pods/binding`).
+#[must_use]
+pub fn resource_path(resource: &str, subresource: &str) -> String {
+    if subresource.is_empty() {
+        resource.to_owned()
+    } else {
+        format!("{resource}/{subresource}")
+    }
 }
 
 /// One most-written object.

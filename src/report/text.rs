@@ -175,11 +175,7 @@ pub fn render(r: &Report, style: TextStyle) -> String {
         ("PER SEC", Align::Right),
     ]);
     for w in r.writes.iter().take(top) {
-        let res = if w.subresource.is_empty() {
-            w.resource.clone()
-        } else {
-            format!("{}/{}", w.resource, w.subresource)
-        };
+        let res = w.target();
         t.row(vec![
             w.client.clone(),
             res,

@@ -73,10 +73,7 @@ impl Rule for ClientSideThrottling {
 
     fn check(&self, r: &Report, t: &Thresholds, out: &mut Vec<Finding>) {
         for c in &r.clients {
-            let minutes = c
-                .limit_minutes
-                .unwrap_or_else(|| limit_minutes(c.per_minute.counts.iter().copied()));
-            for ((qps, what), (flat, above)) in LIMITS.into_iter().zip(minutes) {
+            for ((qps, what), (flat, above)) in LIMITS.into_iter().zip(c.limit_minutes) {
                 let cap = qps * 60.0;
                 if (flat as f64) < t.get("flat_minutes") || above > 0 {
                     continue;

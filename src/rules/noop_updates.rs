@@ -61,11 +61,7 @@ impl Rule for NoopUpdates {
             if share < t.get("noop_share") {
                 continue;
             }
-            let resource = if w.subresource.is_empty() {
-                w.resource.clone()
-            } else {
-                format!("{}/{}", w.resource, w.subresource)
-            };
+            let resource = w.target();
             let mut ev = Evidence {
                 metric: "noop_share".into(),
                 value: super::r1(share * 100.0) / 100.0,

@@ -93,18 +93,10 @@ impl Rule for WriteHeavyClient {
                 })
                 .map(|w| w.count)
                 .sum();
-            let top = ws.iter().max_by_key(|w| w.count).map(|w| {
-                format!(
-                    "{} {}{}",
-                    w.verb,
-                    w.resource,
-                    if w.subresource.is_empty() {
-                        String::new()
-                    } else {
-                        format!("/{}", w.subresource)
-                    }
-                )
-            });
+            let top = ws
+                .iter()
+                .max_by_key(|w| w.count)
+                .map(|w| format!("{} {}", w.verb, w.target()));
             let mut ev = Evidence {
                 metric: "writes_per_second".into(),
                 value: super::r1(rate),

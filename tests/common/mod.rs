@@ -12,6 +12,24 @@ use serde_json::Value;
 #[cfg(feature = "cloudwatch")]
 pub mod moto;
 
+/// A tool the test needs from outside (`var` names it; `.ci/run` sets it). Without it the test
+/// skips loudly when run by hand, and fails where the tools must be there: in CI (`CI`) and
+/// under `.ci/run` (`AUDIT_SCAN_REQUIRE_EXTERNAL`).
+pub fn external(var: &str, hint: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ if std::env::var_os("CI").is_some()
+            || std::env::var_os("AUDIT_SCAN_REQUIRE_EXTERNAL").is_some() =>
+        {
+            panic!("{var} is not set, and this run requires it: .ci/run sets it")
+        }
+        _ => {
+            eprintln!("\n*** SKIPPED: {var} is not set. {hint} ***\n");
+            None
+        }
+    }
+}
+
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_audit-scan"))
 }
@@ -155,6 +173,27 @@ pub fn write_generated(path: &Path, cfg: &audit_scan::synth::SynthConfig) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     audit_scan::synth::generate(cfg, &mut f).unwrap();
     f.flush().unwrap();
+}
+
+/// A generated log at 10 requests/s that crosses midnight (from 23:58), with `plants`: what
+/// the Logs Insights tests run their templates on.
+pub fn midnight_log(
+    dir: &Path,
+    bytes: u64,
+    seed: u64,
+    plants: &[audit_scan::synth::Plant],
+) -> PathBuf {
+    let path = dir.join("midnight.jsonl");
+    let cfg = audit_scan::synth::SynthConfig {
+        bytes,
+        seed,
+        rate: 10.0,
+        start: audit_scan::timefmt::parse_rfc3339("2024-05-01T23:58:00Z").unwrap(),
+        plants: plants.to_vec(),
+        ..Default::default()
+    };
+    write_generated(&path, &cfg);
+    path
 }
 
 /// A generated log written to a temp file.

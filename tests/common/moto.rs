@@ -13,34 +13,30 @@ use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 
-/// moto's endpoint from `AUDIT_SCAN_MOTO_ENDPOINT` (set by `.ci/run`). Without it, a test
-/// skips loudly when run by hand, and fails in CI.
+/// moto's endpoint from `AUDIT_SCAN_MOTO_ENDPOINT` (set by `.ci/run`), or a loud skip by hand.
 pub fn endpoint() -> Option<String> {
-    match std::env::var("AUDIT_SCAN_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => Some(e),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("AUDIT_SCAN_MOTO_ENDPOINT is not set in CI: .ci/run must start moto")
-        }
-        _ => {
-            eprintln!(
-                "\n*** SKIPPED: no CloudWatch emulator. Start one: moto_server -H 127.0.0.1 -p 5055, then AUDIT_SCAN_MOTO_ENDPOINT=http://127.0.0.1:5055 ***\n"
-            );
-            None
-        }
-    }
+    super::external(
+        "AUDIT_SCAN_MOTO_ENDPOINT",
+        "Start a CloudWatch emulator: moto_server -H 127.0.0.1 -p 5055, then AUDIT_SCAN_MOTO_ENDPOINT=http://127.0.0.1:5055",
+    )
 }
+
+/// Static test credentials, the region, and no instance metadata or config files.
+pub const TEST_ENV: [(&str, &str); 6] = [
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_REGION", "us-east-1"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+    ("AWS_CONFIG_FILE", "/nonexistent/aws-config"),
+    (
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "/nonexistent/aws-credentials",
+    ),
+];
 
 /// Environment that pins the SDK to static test credentials and no network but loopback.
 pub fn aws_env(cmd: &mut Command) -> &mut Command {
-    cmd.env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/aws-credentials",
-        )
+    cmd.envs(TEST_ENV)
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS")
         .env_remove("KUBECONFIG")
@@ -106,61 +102,83 @@ pub fn load(endpoint: &str, group: &str, streams: &[(String, Vec<Record>)]) {
 /// A proxy in front of moto that answers some requests with ThrottlingException (HTTP 400) or a
 /// 500, and delays others. Returns its endpoint and the count of faults injected.
 pub fn faulty_proxy(upstream: &str) -> (String, Arc<AtomicU64>) {
+    let faults = Arc::new(AtomicU64::new(0));
+    let f2 = faults.clone();
+    let endpoint = proxy(upstream, move |conn, up, n| serve(conn, up, n, &f2));
+    (endpoint, faults)
+}
+
+/// A loopback HTTP proxy in front of `upstream` (`http://host:port`): each connection, numbered
+/// from 0, is handed to `handle` on its own thread with the upstream's `host:port`. Returns the
+/// proxy's endpoint.
+pub fn proxy(
+    upstream: &str,
+    handle: impl Fn(TcpStream, &str, u64) -> std::io::Result<()> + Send + Sync + 'static,
+) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let upstream = upstream.trim_start_matches("http://").to_owned();
-    let faults = Arc::new(AtomicU64::new(0));
-    let counter = Arc::new(AtomicU64::new(0));
-    let f2 = faults.clone();
+    let handle = Arc::new(handle);
     std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            let (up, faults, n) = (
-                upstream.clone(),
-                f2.clone(),
-                counter.fetch_add(1, Ordering::SeqCst),
-            );
+        for (n, conn) in listener.incoming().flatten().enumerate() {
+            let (up, handle) = (upstream.clone(), handle.clone());
             std::thread::spawn(move || {
-                let _ = serve(conn, &up, n, &faults);
+                let _ = handle(conn, &up, n as u64);
             });
         }
     });
-    (format!("http://{addr}"), faults)
+    format!("http://{addr}")
 }
 
-fn read_request(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+/// Reads one HTTP message (head without its blank line, body of `Content-Length` bytes).
+pub fn read_message(s: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
     let mut buf = Vec::new();
-    let mut byte = [0u8; 4096];
+    let mut chunk = [0u8; 8192];
     loop {
-        let n = s.read(&mut byte)?;
-        if n == 0 {
-            return Ok(buf);
-        }
-        buf.extend_from_slice(&byte[..n]);
         if let Some(h) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..h]).to_ascii_lowercase();
+            let head = String::from_utf8_lossy(&buf[..h]).into_owned();
             let len: usize = head
                 .lines()
                 .find_map(|l| {
-                    l.strip_prefix("content-length:")
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
                         .map(|v| v.trim().parse().unwrap_or(0))
                 })
                 .unwrap_or(0);
             while buf.len() < h + 4 + len {
-                let n = s.read(&mut byte)?;
+                let n = s.read(&mut chunk)?;
                 if n == 0 {
                     break;
                 }
-                buf.extend_from_slice(&byte[..n]);
+                buf.extend_from_slice(&chunk[..n]);
             }
-            return Ok(buf);
+            return Ok((head, buf[h + 4..].to_vec()));
         }
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            return Ok((String::from_utf8_lossy(&buf).into_owned(), Vec::new()));
+        }
+        buf.extend_from_slice(&chunk[..n]);
     }
+}
+
+/// Sends one request on to moto (`Connection: close`) and reads its answer (head, body).
+pub fn forward(upstream: &str, head: &str, body: &[u8]) -> std::io::Result<(String, Vec<u8>)> {
+    let head: Vec<&str> = head
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    let mut up = TcpStream::connect(upstream)?;
+    up.write_all(head.join("\r\n").as_bytes())?;
+    up.write_all(b"\r\nConnection: close\r\n\r\n")?;
+    up.write_all(body)?;
+    read_message(&mut up)
 }
 
 fn serve(mut client: TcpStream, upstream: &str, n: u64, faults: &AtomicU64) -> std::io::Result<()> {
     client.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let req = read_request(&mut client)?;
-    if req.is_empty() {
+    let (head, body) = read_message(&mut client)?;
+    if head.is_empty() {
         return Ok(());
     }
     // Discovery (the first request) passes; then every 4th is throttled, every 7th fails.
@@ -184,27 +202,16 @@ fn serve(mut client: TcpStream, upstream: &str, n: u64, faults: &AtomicU64) -> s
     if n % 5 == 2 {
         std::thread::sleep(Duration::from_millis(300));
     }
-    // Forward with `Connection: close`, relay the whole answer.
-    let text = String::from_utf8_lossy(&req);
-    let head_end = text.find("\r\n\r\n").unwrap_or(text.len());
-    let head: String = text[..head_end]
-        .lines()
-        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
-        .collect::<Vec<_>>()
-        .join("\r\n");
-    let mut up = TcpStream::connect(upstream)?;
-    up.write_all(head.as_bytes())?;
-    up.write_all(b"\r\nConnection: close\r\n\r\n")?;
-    up.write_all(&req[(head_end + 4).min(req.len())..])?;
-    let mut resp = Vec::new();
-    up.read_to_end(&mut resp)?;
-    client.write_all(&resp)
+    // Relay the whole answer.
+    let (rhead, rbody) = forward(upstream, &head, &body)?;
+    client.write_all(rhead.as_bytes())?;
+    client.write_all(b"\r\n\r\n")?;
+    client.write_all(&rbody)
 }
 
 /// Loads `n` kubectl pod LISTs into stream `kube-apiserver-audit-x1` of `group`, one a second
 /// from CloudWatch time `t0_ms + offset_ms` (each received 5 ms before it is logged).
 pub fn load_lists(endpoint: &str, group: &str, t0_ms: i64, offset_ms: i64, n: i64) {
-    let rfc3339 = |ms: i64| audit_scan::timefmt::format_rfc3339(ms * 1000);
     let records: Vec<Record> = (0..n)
         .map(|i| {
             let t = t0_ms + i * 1000 + offset_ms;
@@ -221,6 +228,19 @@ pub fn load_lists(endpoint: &str, group: &str, t0_ms: i64, offset_ms: i64, n: i6
         group,
         &[("kube-apiserver-audit-x1".to_owned(), records)],
     );
+}
+
+/// Loads `n` audit events one second apart, at `offset_ms` into each second, from an hour ago;
+/// returns the first second (epoch ms).
+pub fn load_recent(endpoint: &str, group: &str, offset_ms: i64, n: i64) -> i64 {
+    let t0 = (now_ms() - 3_600_000) / 1000 * 1000;
+    load_lists(endpoint, group, t0, offset_ms, n);
+    t0
+}
+
+/// A CloudWatch time (epoch ms) as the audit log writes times.
+pub fn rfc3339(ms: i64) -> String {
+    audit_scan::timefmt::format_rfc3339(ms * 1000)
 }
 
 /// Now, epoch ms.
