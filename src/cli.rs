@@ -163,6 +163,10 @@ pub struct ScanArgs {
     /// Never draw a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Bytes of whole lines handed to a worker at a time (testing: small chunks exercise the
+    /// merge of many partial tables).
+    #[arg(long, hide = true, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1024..))]
+    pub chunk_size: Option<u32>,
 
     /// Rule thresholds and suppressions (TOML; see `audit-scan rules`).
     #[arg(long, value_name = "FILE")]

@@ -544,3 +544,248 @@ pub fn render_text(d: &Diff) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    /// A hand-written report: one hour unless `span` says otherwise.
+    struct Side {
+        span: f64,
+        clients: Vec<Value>,
+        writes: Vec<Value>,
+        lists: Vec<Value>,
+        findings: Vec<Value>,
+    }
+
+    impl Side {
+        fn hour() -> Self {
+            Self {
+                span: 3600.0,
+                clients: vec![],
+                writes: vec![],
+                lists: vec![],
+                findings: vec![],
+            }
+        }
+        fn client(mut self, name: &str, qps: f64, errors: u64, p99: Option<(f64, u64)>) -> Self {
+            let latency = p99.map(|(p, n)| json!({"p99": p, "samples": n}));
+            self.clients.push(
+                json!({"client": name, "errors": errors, "mean_qps": qps, "latency_ms": latency}),
+            );
+            self
+        }
+        fn write(mut self, name: &str, verb: &str, per_second: f64) -> Self {
+            self.writes.push(json!({"client": name, "resource": "configmaps", "subresource": "", "verb": verb, "per_second": per_second}));
+            self
+        }
+        fn list(mut self, name: &str, per_hour: f64) -> Self {
+            self.lists
+                .push(json!({"client": name, "per_hour": per_hour}));
+            self
+        }
+        fn finding(mut self, rule: &str, name: &str, severity: &str) -> Self {
+            self.findings.push(json!({"rule": rule, "slug": "s", "severity": severity, "score": 1.0, "client": name, "resource": "configmaps", "object": null, "headline": "h"}));
+            self
+        }
+        fn save(&self, dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+            let doc = json!({
+                "schema": crate::report::model::SCHEMA,
+                "summary": {"span_seconds": self.span, "first_timestamp": null, "last_timestamp": null},
+                "clients": self.clients, "writes": self.writes, "lists": self.lists, "findings": self.findings,
+            });
+            let p = dir.join(name);
+            std::fs::write(&p, doc.to_string()).unwrap();
+            p
+        }
+    }
+
+    fn diff(base: &Side, current: &Side, threshold: f64, only: &[&str]) -> Diff {
+        let dir = tempfile::tempdir().unwrap();
+        let only: Vec<String> = only.iter().map(|s| (*s).to_owned()).collect();
+        let patterns = Patterns::new("--client", &only).unwrap();
+        compare(
+            &base.save(dir.path(), "base.json"),
+            &current.save(dir.path(), "current.json"),
+            threshold,
+            patterns.as_ref(),
+        )
+        .unwrap()
+    }
+
+    fn metrics(changes: &[Change]) -> Vec<(String, String, Option<f64>)> {
+        changes
+            .iter()
+            .map(|c| (c.client.clone(), c.metric.clone(), c.change_pct))
+            .collect()
+    }
+
+    #[test]
+    fn request_rates_regress_above_the_threshold_and_the_floor_only() {
+        let base = Side::hour()
+            .client("a", 0.10, 0, None)
+            .client("quiet", 0.05, 0, None);
+        // a: 0.10 → 0.25/s is +150%; quiet: 0.05 → 0.09/s is +80% but under the 0.1/s floor.
+        let cur = Side::hour()
+            .client("a", 0.25, 0, None)
+            .client("quiet", 0.09, 0, None);
+        let d = diff(&base, &cur, 50.0, &[]);
+        assert_eq!(
+            metrics(&d.regressions),
+            [("a".into(), "requests".into(), Some(150.0))]
+        );
+        assert!(
+            d.fails(100.0) && !d.fails(150.0),
+            "exit 1 only past --fail-on-regression"
+        );
+        // +150% is under a 200% threshold.
+        assert!(diff(&base, &cur, 200.0, &[]).regressions.is_empty());
+        // Reversed: an improvement of the same client, no regression.
+        let back = diff(&cur, &base, 50.0, &[]);
+        assert!(back.regressions.is_empty());
+        assert_eq!(
+            metrics(&back.improvements),
+            [("a".into(), "requests".into(), Some(-60.0))]
+        );
+    }
+
+    #[test]
+    fn a_rate_needs_ten_events_behind_it() {
+        // 0.05 → 0.15 writes/s over 60 s is 9 events at most: noise. Over 100 s, 15: judged.
+        let side = |span: f64, w: f64| {
+            Side {
+                span,
+                ..Side::hour()
+            }
+            .write("w", "update", w)
+        };
+        assert!(
+            diff(&side(60.0, 0.05), &side(60.0, 0.15), 50.0, &[])
+                .regressions
+                .is_empty()
+        );
+        let d = diff(&side(100.0, 0.05), &side(100.0, 0.15), 50.0, &[]);
+        let got = metrics(&d.regressions);
+        assert!(
+            got.contains(&("w".into(), "writes".into(), Some(200.0))),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&("w".into(), "writes:update configmaps".into(), Some(200.0))),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn lists_errors_and_new_loads() {
+        // LISTs 4 → 12/h (+200%, over the 6/h floor); errors 10 → 30 in an hour (+200%).
+        let base = Side::hour().client("c", 1.0, 10, None).list("c", 4.0);
+        let cur = Side::hour()
+            .client("c", 1.0, 30, None)
+            .list("c", 12.0)
+            .write("new", "patch", 0.5);
+        let d = diff(&base, &cur, 50.0, &[]);
+        let got = metrics(&d.regressions);
+        for want in [
+            ("c".to_owned(), "lists".to_owned(), Some(200.0)),
+            ("c".to_owned(), "errors".to_owned(), Some(200.0)),
+            ("new".to_owned(), "writes".to_owned(), None),
+        ] {
+            assert!(got.contains(&want), "{want:?} in {got:?}");
+        }
+        // A new load has no percentage and fails any --fail-on-regression.
+        assert!(d.fails(1e9));
+        // LISTs 2 → 5/h: +150% but under the floor.
+        let quiet = diff(
+            &Side::hour().list("q", 2.0),
+            &Side::hour().list("q", 5.0),
+            50.0,
+            &[],
+        );
+        assert!(quiet.regressions.is_empty());
+    }
+
+    #[test]
+    fn p99_needs_samples_on_both_sides_and_twenty_ms() {
+        let p = |ms: f64, n: u64| Side::hour().client("l", 1.0, 0, Some((ms, n)));
+        let p99 = |d: &Diff| d.regressions.iter().any(|c| c.metric == "p99_latency");
+        assert!(
+            p99(&diff(&p(40.0, 100), &p(70.0, 100), 50.0, &[])),
+            "+75%, 30 ms"
+        );
+        assert!(
+            !p99(&diff(&p(40.0, 99), &p(70.0, 100), 50.0, &[])),
+            "99 samples"
+        );
+        assert!(
+            !p99(&diff(&p(20.0, 500), &p(35.0, 500), 50.0, &[])),
+            "15 ms apart"
+        );
+        assert!(
+            !p99(&diff(&p(10.0, 500), &p(45.0, 500), 50.0, &[])),
+            "under the 50 ms floor"
+        );
+    }
+
+    #[test]
+    fn findings_new_worse_and_resolved() {
+        let base = Side::hour()
+            .finding("AS201", "a", "low")
+            .finding("AS301", "b", "high")
+            .finding("AS101", "gone", "medium");
+        let cur = Side::hour()
+            .finding("AS201", "a", "high")
+            .finding("AS301", "b", "medium")
+            .finding("AS204", "fresh", "low");
+        let d = diff(&base, &cur, 50.0, &[]);
+        let new: Vec<_> = d
+            .new_findings
+            .iter()
+            .map(|f| {
+                (
+                    f.rule.as_str(),
+                    f.base_severity.as_deref(),
+                    f.current_severity.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(new.len(), 2, "{new:?}");
+        assert!(new.contains(&("AS201", Some("low"), Some("high"))), "worse");
+        assert!(new.contains(&("AS204", None, Some("low"))), "new");
+        let resolved: Vec<_> = d
+            .resolved_findings
+            .iter()
+            .map(|f| f.rule.as_str())
+            .collect();
+        assert_eq!(resolved, ["AS101"]);
+        assert!(
+            d.fails(1e9),
+            "a new or worse finding fails whatever the percentage"
+        );
+        // The same findings on both sides: nothing to report, exit 0.
+        let same = diff(&base, &base, 50.0, &[]);
+        assert!(same.new_findings.is_empty() && same.resolved_findings.is_empty());
+        assert!(!same.fails(0.0));
+    }
+
+    #[test]
+    fn client_patterns_limit_every_part() {
+        let base = Side::hour()
+            .client("kube-a", 0.1, 0, None)
+            .client("other", 0.1, 0, None);
+        let cur = Side::hour()
+            .client("kube-a", 0.3, 0, None)
+            .client("other", 0.3, 0, None)
+            .finding("AS201", "other", "high");
+        let d = diff(&base, &cur, 50.0, &["kube-*"]);
+        assert_eq!(
+            metrics(&d.regressions),
+            [("kube-a".into(), "requests".into(), Some(200.0))]
+        );
+        assert!(
+            d.new_findings.is_empty(),
+            "another client's finding is filtered out"
+        );
+    }
+}

@@ -295,7 +295,9 @@ fn native_report(
         threads: args.threads,
         strict: args.strict,
         progress: !args.no_progress,
-        ..pipeline::Options::default()
+        chunk_size: args
+            .chunk_size
+            .map_or(source::chunk::CHUNK_SIZE, |b| b as usize),
     };
     let out = match plan {
         Plan::Files(inputs) => pipeline::run(inputs, scope, &opts)?,

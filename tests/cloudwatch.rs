@@ -113,14 +113,16 @@ fn assert_same_tables(cw: &Value, file: &Value) {
 fn a_download_counts_exactly_what_the_file_counts() {
     let Some(ep) = moto::endpoint() else { return };
     let recs = records(2_500_000, 21);
-    moto::load(&ep, "/aws/eks/cw-equal/cluster", &streams(&recs));
+    // A name of its own: a second run against the same moto must not meet this one's group.
+    let cluster = moto::unique("cw-equal");
+    moto::load(&ep, &format!("/aws/eks/{cluster}/cluster"), &streams(&recs));
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("saved.jsonl.zst");
     let out = scan(
         &ep,
         &[
             "--cluster",
-            "cw-equal",
+            &cluster,
             "--since",
             "4d",
             "--page-limit",
@@ -194,12 +196,14 @@ fn events_sharing_a_millisecond_at_a_slice_edge_count_once() {
         &cut[..cut.find("\"responseStatus\"").unwrap()]
     );
     recs.push((0, (edge, cut)));
-    moto::load(&ep, "/aws/eks/cw-edge/cluster", &streams(&recs));
+    // A name of its own: a second run against the same moto must not meet this one's group.
+    let cluster = moto::unique("cw-edge");
+    moto::load(&ep, &format!("/aws/eks/{cluster}/cluster"), &streams(&recs));
     let out = scan(
         &ep,
         &[
             "--cluster",
-            "cw-edge",
+            &cluster,
             "--since",
             &at(edge - 2 * hour),
             "--slice",
@@ -219,13 +223,15 @@ fn events_sharing_a_millisecond_at_a_slice_edge_count_once() {
 fn throttling_and_server_errors_are_retried_and_nothing_is_lost() {
     let Some(ep) = moto::endpoint() else { return };
     let recs = records(600_000, 5);
-    moto::load(&ep, "/aws/eks/cw-faults/cluster", &streams(&recs));
+    // A name of its own: a second run against the same moto must not meet this one's group.
+    let cluster = moto::unique("cw-faults");
+    moto::load(&ep, &format!("/aws/eks/{cluster}/cluster"), &streams(&recs));
     let (proxy, faults) = moto::faulty_proxy(&ep);
     let out = scan(
         &proxy,
         &[
             "--cluster",
-            "cw-faults",
+            &cluster,
             "--since",
             "4d",
             "--page-limit",
@@ -283,14 +289,15 @@ fn errors_are_one_clear_line_and_exit_2() {
 fn the_bare_incident_command_reads_the_kubeconfig_cluster() {
     let Some(ep) = moto::endpoint() else { return };
     let recs = records(300_000, 9);
-    moto::load(&ep, "/aws/eks/cw-kube/cluster", &streams(&recs));
+    let cluster = moto::unique("cw-kube");
+    moto::load(&ep, &format!("/aws/eks/{cluster}/cluster"), &streams(&recs));
     let dir = tempfile::tempdir().unwrap();
-    let arn = "arn:aws:eks:us-east-1:123456789012:cluster/cw-kube";
+    let arn = format!("arn:aws:eks:us-east-1:123456789012:cluster/{cluster}");
     let kc = dir.path().join("config");
     std::fs::write(
         &kc,
         format!(
-            "current-context: {arn}\ncontexts:\n- name: {arn}\n  context: {{cluster: {arn}, user: {arn}}}\nusers:\n- name: {arn}\n  user:\n    exec:\n      command: aws\n      args: [--region, us-east-1, eks, get-token, --cluster-name, cw-kube]\n"
+            "current-context: {arn}\ncontexts:\n- name: {arn}\n  context: {{cluster: {arn}, user: {arn}}}\nusers:\n- name: {arn}\n  user:\n    exec:\n      command: aws\n      args: [--region, us-east-1, eks, get-token, --cluster-name, {cluster}]\n"
         ),
     )
     .unwrap();
@@ -316,7 +323,7 @@ fn the_bare_incident_command_reads_the_kubeconfig_cluster() {
     let r = json(&out);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("reading EKS cluster 'cw-kube'") && err.contains("region us-east-1"),
+        err.contains(&format!("reading EKS cluster '{cluster}'")) && err.contains("region us-east-1"),
         "{err}"
     );
     let requests = recs

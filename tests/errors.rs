@@ -160,3 +160,18 @@ fn no_input_and_no_eks_context_is_a_clear_error() {
     assert_eq!(r["summary"]["events"], 0);
     assert_eq!(r["summary"]["coverage"][0], "no audit events were read");
 }
+
+/// The harness itself: a test whose tool from outside (moto, the browser) is missing fails,
+/// naming what to start; only `AUDIT_SCAN_SKIP_EXTERNAL=1` makes it a printed skip.
+#[test]
+fn a_missing_external_tool_fails_unless_skipping_was_asked_for() {
+    let var = "AUDIT_SCAN_TEST_TOOL_THAT_IS_NEVER_SET";
+    let got = std::panic::catch_unwind(|| common::external(var, "nothing to start"));
+    if std::env::var("AUDIT_SCAN_SKIP_EXTERNAL").is_ok_and(|v| v == "1") {
+        assert_eq!(got.ok().flatten(), None, "an asked-for skip returns None");
+    } else {
+        let err = got.expect_err("a missing tool must fail the test, not pass it");
+        let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(msg.contains(var) && msg.contains(".ci/run"), "{msg}");
+    }
+}

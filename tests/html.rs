@@ -150,7 +150,51 @@ fn html_report_in_a_real_browser() {
             "a squeezed chart: {c}"
         );
     }
-    assert!(dom["marks"].as_u64().unwrap() >= 2, "--mark is not shaded");
+    // Every chart on the time axis shades the --mark window, as the README says.
+    let time_charts = dom["time_charts"].as_array().unwrap();
+    assert!(time_charts.len() >= 3, "{time_charts:?}");
+    for (i, c) in time_charts.iter().enumerate() {
+        assert!(
+            c["marks"].as_u64().unwrap() >= 1,
+            "time chart {i} is not shaded"
+        );
+    }
+    // What the traffic chart draws is the data: a column per minute with requests, left to
+    // right in time order, each as tall as its requests on one linear scale.
+    let per_minute: Vec<f64> = report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["requests"].as_f64().unwrap())
+        .filter(|r| *r > 0.0)
+        .collect();
+    let cols = dom["traffic_columns"].as_array().unwrap();
+    assert_eq!(cols.len(), per_minute.len(), "drawn columns");
+    let xs: Vec<f64> = cols.iter().map(|c| c["x"].as_f64().unwrap()).collect();
+    assert!(
+        xs.windows(2).all(|w| w[0] < w[1]),
+        "columns out of time order"
+    );
+    let busiest = per_minute.iter().copied().fold(0.0, f64::max);
+    let tallest = cols
+        .iter()
+        .map(|c| c["height"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    for (c, requests) in cols.iter().zip(&per_minute) {
+        let want = tallest * requests / busiest;
+        let got = c["height"].as_f64().unwrap();
+        // Bars are written with two decimals and a stacked layer is at least 0.5 px tall.
+        assert!(
+            (got - want).abs() <= 1.05,
+            "a column of {requests} requests is {got:.2} px, want {want:.2}"
+        );
+    }
+    // The Content-Security-Policy is there and in force.
+    assert_eq!(dom["csp"], "default-src 'none'; style-src 'unsafe-inline'");
+    assert_eq!(
+        b["csp_probe"], "script-src-elem",
+        "an injected script was not refused"
+    );
 
     // The findings table lists the report's findings in rank order: the hostile client's
     // cluster-wide LISTs from etcd (AS101) cost most, then the planted reconcile loop (AS201).

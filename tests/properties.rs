@@ -1,11 +1,14 @@
-//! Properties: the decoder never panics on arbitrary bytes, and aggregating in one pass equals
-//! splitting the events at any point and merging.
+//! Properties: the decoder never panics on arbitrary bytes nor on real events with a field
+//! mutated, retyped, removed or cut off (structure-aware inputs, which random bytes almost never
+//! form), a bad line costs only itself, and aggregating in one pass equals splitting the events
+//! at any point and merging.
 
 use audit_scan::aggregate::{Aggregates, Scope};
 use audit_scan::decode::event::{LINE_PADDING, LineDecoder};
 use audit_scan::decode::salvage::salvage;
 use audit_scan::report::build::{Inputs, build};
 use proptest::prelude::*;
+use serde_json::{Value, json};
 
 fn aggregate(lines: &[Vec<u8>]) -> Aggregates {
     let mut agg = Aggregates::default();
@@ -45,8 +48,122 @@ fn sample_lines() -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Members of an event a mutation may hit (JSON pointers): every one the decoder reads.
+const FIELDS: &[&str] = &[
+    "/kind",
+    "/apiVersion",
+    "/level",
+    "/auditID",
+    "/stage",
+    "/requestURI",
+    "/verb",
+    "/user",
+    "/user/username",
+    "/user/groups",
+    "/user/extra",
+    "/impersonatedUser",
+    "/userAgent",
+    "/sourceIPs",
+    "/objectRef",
+    "/objectRef/resource",
+    "/objectRef/namespace",
+    "/objectRef/name",
+    "/objectRef/subresource",
+    "/objectRef/apiGroup",
+    "/objectRef/apiVersion",
+    "/objectRef/resourceVersion",
+    "/responseStatus",
+    "/responseStatus/code",
+    "/responseStatus/reason",
+    "/responseStatus/message",
+    "/requestObject",
+    "/responseObject",
+    "/requestReceivedTimestamp",
+    "/stageTimestamp",
+    "/annotations",
+];
+
+/// A value of any JSON type, with the edge cases the decoder must survive.
+fn any_value() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        Just(json!(u64::MAX)),
+        ".{0,24}".prop_map(Value::from),
+        "\\PC{0,3000}".prop_map(Value::from),
+        Just(json!("2024-02-31T10:00:00Z")),
+        Just(json!("2024-05-01T10:00:00.123456789+14:00")),
+        Just(json!("9999-12-31T23:59:59.999999Z")),
+        Just(json!("0000-01-01T00:00:00Z")),
+        Just(json!(
+            "/api/v1/pods?limit=-1&resourceVersion=%ZZ&watch=maybe"
+        )),
+        Just(json!([])),
+        Just(json!({})),
+        Just(json!([{"a": null}, 1, "x"])),
+        Just(json!({"pod-name": 7, "authentication.kubernetes.io/pod-name": [1]})),
+    ]
+}
+
+/// A real event with one member replaced (`Some`) or removed (`None`).
+fn mutated(line: &[u8], field: &str, value: Option<Value>) -> Vec<u8> {
+    let mut ev: Value = serde_json::from_slice(line).unwrap();
+    let (parent, key) = field.rsplit_once('/').unwrap();
+    let target = if parent.is_empty() {
+        Some(&mut ev)
+    } else {
+        ev.pointer_mut(parent)
+    };
+    if let Some(Value::Object(obj)) = target {
+        match value {
+            Some(v) => {
+                obj.insert(key.to_owned(), v);
+            }
+            None => {
+                obj.remove(key);
+            }
+        }
+    }
+    serde_json::to_vec(&ev).unwrap()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Structure-aware: a real event with a member retyped or removed, whole or cut at any
+    /// byte, through the decoder, the aggregation, the report and the rules. Whole, it is
+    /// decoded or counted as bad, never dropped in silence; the good line after it still counts.
+    #[test]
+    fn mutated_events_are_decoded_or_counted(
+        pick in any::<usize>(),
+        field in proptest::sample::select(FIELDS),
+        value in proptest::option::weighted(0.85, any_value()),
+        cut in proptest::option::of(any::<usize>()),
+    ) {
+        let lines = sample_lines();
+        let good = &lines[pick % lines.len()];
+        let mut line = mutated(good, field, value);
+        if let Some(c) = cut {
+            line.truncate(c % (line.len() + 1));
+        }
+        if cut.is_none() {
+            let mut dec = LineDecoder::default();
+            let mut buf = line.clone();
+            buf.resize(line.len() + LINE_PADDING, b' ');
+            if let Ok(d) = dec.decode(&mut buf, line.len(), |_| {}) {
+                prop_assert!(d.events + d.bad_items.len() >= 1, "{field} vanished");
+            }
+        }
+        let mut two = line.clone();
+        two.push(b'\n');
+        two.extend_from_slice(good);
+        let events = audit_scan::fuzzing::decode_lines(&two);
+        prop_assert!(events >= 1, "the good line after a bad one is lost ({field})");
+    }
 
     #[test]
     fn decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {

@@ -42,7 +42,8 @@ fn assert_fires(
     object: Option<&str>,
 ) {
     let dir = tempfile::tempdir().unwrap();
-    let f = findings(&log(dir.path(), "hit", &[plant]), &[]);
+    let path = log(dir.path(), "hit", &[plant]);
+    let f = findings(&path, &[]);
     let hit = f
         .iter()
         .find(|x| x["rule"] == rule && x["client"] == client);
@@ -56,13 +57,54 @@ fn assert_fires(
         assert_eq!(hit["object"], o, "{hit:#}");
     }
     assert!(!hit["remediation"].as_str().unwrap().is_empty());
-    assert!(hit["score"].as_f64().unwrap() >= 0.0);
-    // Only the planted client is flagged: the background stays silent.
+    assert!(
+        hit["score"].as_f64().unwrap() > 0.0,
+        "a finding costs something: {hit:#}"
+    );
+    assert_evidence(&path, hit);
+    // Only the planted clients are flagged: the background stays silent. Fighting writers
+    // are two clients, each of which may carry the finding.
+    let planted: &[&str] = if plant == Plant::FightingWriters {
+        &[
+            client,
+            "kustomize-controller@flux-system/kustomize-controller",
+        ]
+    } else {
+        &[client]
+    };
     let others: Vec<&Value> = f
         .iter()
-        .filter(|x| x["client"] != client && !(plant == Plant::FightingWriters))
+        .filter(|x| !planted.iter().any(|c| x["client"] == *c))
         .collect();
     assert!(others.is_empty(), "background flagged: {others:#?}");
+}
+
+/// The evidence stands up: the measured value is past the threshold it names, the window is
+/// ordered, and each sample auditID is a request of the log.
+fn assert_evidence(log: &std::path::Path, hit: &Value) {
+    let e = &hit["evidence"];
+    let (value, threshold) = (
+        e["value"].as_f64().unwrap(),
+        e["threshold"].as_f64().unwrap(),
+    );
+    assert!(value >= threshold, "value under its threshold: {e:#}");
+    if let (Some(first), Some(last)) = (e["first"].as_str(), e["last"].as_str()) {
+        assert!(first <= last, "{e:#}");
+    }
+    let ids: Vec<&str> = e["sample_audit_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(!ids.is_empty(), "no sample auditIDs: {e:#}");
+    let text = std::fs::read_to_string(log).unwrap();
+    for id in ids {
+        assert!(
+            text.contains(&format!(r#""auditID":"{id}""#)),
+            "sample auditID {id} is not in the log"
+        );
+    }
 }
 
 #[test]
@@ -262,6 +304,15 @@ fn fail_on_sets_exit_code_1_and_errors_win_with_2() {
             .code(),
         Some(2)
     );
+    // An error after the findings exist (the report cannot be written) still wins with 2.
+    let out = common::run(&[p, "--fail-on", "high", "-o", "/no/such/dir/report.txt"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/dir/report.txt"));
 }
 
 #[test]

@@ -43,11 +43,22 @@ fn text_report_of_the_ocp_sample() {
 }
 
 #[test]
-fn json_report_of_the_v1beta1_sample() {
+fn json_report_of_the_audit2rbac_v1_sample() {
     let json = run_in_repo(&[
         "--format",
         "json",
         "fixtures/realdata/audit2rbac-demo-v1-2022.jsonl",
     ]);
+    insta::assert_snapshot!(json);
+}
+
+#[test]
+fn json_report_of_the_v1beta1_sample() {
+    let json = run_in_repo(&[
+        "--format",
+        "json",
+        "fixtures/realdata/audit2rbac-demo-v1beta1-2017.jsonl",
+    ]);
+    assert!(json.contains("audit2rbac-demo-v1beta1-2017.jsonl"));
     insta::assert_snapshot!(json);
 }

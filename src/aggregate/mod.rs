@@ -21,7 +21,7 @@ use client_minutes::ClientMinutes;
 use filter::{FilterView, Filters, Window};
 use interner::Interner;
 use objects::{ObjectTable, ObjectWrite, object_key};
-use sketch::LatencySketch;
+use sketch::{LatencySketch, Samples};
 use summary::SummaryAcc;
 use tables::{
     CallStats, ClientStats, ErrorStats, ListStats, MinuteTotals, WatchStats, WriteStats,
@@ -122,6 +122,8 @@ pub struct Aggregates {
     pub calls: FxHashMap<(u32, u32, u32, u32), u64>,
     /// Latency per client × SLO class ([`SLO_CLASSES`]).
     pub slo: FxHashMap<(u32, u8), LatencySketch>,
+    /// Sample auditIDs of the calls over their class's SLO, per client × SLO class.
+    pub slo_slow: FxHashMap<(u32, u8), Samples>,
     /// Health and sizing inputs.
     pub health: health::HealthAcc,
     /// Admission webhooks by name.
@@ -424,6 +426,7 @@ impl Aggregates {
             *c.pods.entry(p).or_default() += 1;
         }
         c.span.observe(time);
+        c.samples.offer(time, ev.audit_id);
 
         if let Some(t) = time {
             let minute = t.div_euclid(MINUTE_US);
@@ -469,7 +472,10 @@ impl Aggregates {
                 w.duration.add(d);
                 if let Some(to) = timeout {
                     w.timed_with_timeout += 1;
-                    w.ended_early += u64::from(ended_early(d, to));
+                    if ended_early(d, to) {
+                        w.ended_early += 1;
+                        w.early_samples.offer(time, ev.audit_id);
+                    }
                 }
             }
         }
@@ -530,8 +536,14 @@ impl Aggregates {
             && let Some(class) = slo_class(verb, ev, is_list)
         {
             self.slo.entry((client, class)).or_default().add(l);
+            let over = l > (SLO_CLASSES[usize::from(class)].1 * 1e6) as Micros;
+            if over {
+                self.slo_slow
+                    .entry((client, class))
+                    .or_default()
+                    .offer(time, ev.audit_id);
+            }
             if let Some(t) = time {
-                let over = l > (SLO_CLASSES[usize::from(class)].1 * 1e6) as Micros;
                 let w = self
                     .health
                     .slo_windows
@@ -680,6 +692,10 @@ impl Aggregates {
         w.judged += u64::from(judged);
         w.noop += u64::from(noop);
         w.span.observe(time);
+        w.samples.offer(time, ev.audit_id);
+        if noop {
+            w.noop_samples.offer(time, ev.audit_id);
+        }
         if !ev.name.is_empty() {
             let mut key = std::mem::take(&mut self.key_buf);
             object_key(&mut key, ev.api_group, ev.resource, ev.namespace, ev.name);
@@ -724,6 +740,9 @@ impl Aggregates {
         });
         merge_map(&mut self.webhooks, &other.webhooks, &r, m);
         self.health.merge(&other.health, &r);
+        for (k, v) in &other.slo_slow {
+            self.slo_slow.entry((m(&k.0), k.1)).or_default().merge(v);
+        }
         for (k, v) in &other.slo {
             self.slo.entry((m(&k.0), k.1)).or_default().merge(v);
         }

@@ -119,6 +119,8 @@ pub struct ClientStats {
     pub pods: FxHashMap<u32, u64>,
     /// First and last time.
     pub span: Span,
+    /// Sample auditIDs.
+    pub samples: Samples,
 }
 
 impl ClientStats {
@@ -135,6 +137,7 @@ impl ClientStats {
         add_counts(&mut self.users, &o.users, remap);
         add_counts(&mut self.pods, &o.pods, remap);
         self.span.merge(o.span);
+        self.samples.merge(&o.samples);
     }
 }
 
@@ -172,6 +175,10 @@ pub struct WriteStats {
     pub judged: u64,
     /// First and last time.
     pub span: Span,
+    /// Sample auditIDs of the writes.
+    pub samples: Samples,
+    /// Sample auditIDs of the no-op writes.
+    pub noop_samples: Samples,
 }
 
 impl WriteStats {
@@ -181,6 +188,8 @@ impl WriteStats {
         self.noop += o.noop;
         self.judged += o.judged;
         self.span.merge(o.span);
+        self.samples.merge(&o.samples);
+        self.noop_samples.merge(&o.noop_samples);
     }
 }
 
@@ -225,6 +234,8 @@ pub struct WatchStats {
     pub errors: u64,
     /// First and last time.
     pub span: Span,
+    /// Sample auditIDs of the watches that ended early.
+    pub early_samples: Samples,
 }
 
 impl WatchStats {
@@ -239,6 +250,7 @@ impl WatchStats {
         self.initial_events += o.initial_events;
         self.errors += o.errors;
         self.span.merge(o.span);
+        self.early_samples.merge(&o.early_samples);
     }
 }
 

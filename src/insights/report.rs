@@ -390,6 +390,8 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
             noop_judged: 0,
             first: None,
             last: None,
+            sample_audit_ids: Vec::new(),
+            noop_sample_audit_ids: Vec::new(),
         })
         .collect();
     crate::report::build::order::writes(&mut report.writes);
@@ -537,6 +539,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
                 latency_ms: None,
                 first: own.first.map(format_rfc3339),
                 last: own.last.map(format_rfc3339),
+                sample_audit_ids: Vec::new(),
                 per_minute: omitted_series(span),
                 limit_minutes: limit_minutes(pts.iter().map(|(_, n)| *n)),
             };

@@ -514,6 +514,7 @@ fn client_row(
         latency_ms: latency(&client_latency(a, id)),
         first: time(c.span.first),
         last: time(c.span.last),
+        sample_audit_ids: c.samples.ids(),
         per_minute: omitted_series(span),
         limit_minutes: limit_minutes(points.iter().map(|(_, n)| *n)),
     }
@@ -589,6 +590,8 @@ fn write_rows(a: &Aggregates, span_s: f64) -> Vec<WriteRow> {
             noop_judged: w.judged,
             first: time(w.span.first),
             last: time(w.span.last),
+            sample_audit_ids: w.samples.ids(),
+            noop_sample_audit_ids: w.noop_samples.ids(),
         })
         .collect();
     order::writes(&mut rows);
@@ -707,6 +710,7 @@ fn watch_rows(a: &Aggregates, lists: &[ListRow]) -> Vec<WatchRow> {
                 errors: w.errors,
                 first: time(w.span.first),
                 last: time(w.span.last),
+                sample_audit_ids: w.early_samples.ids(),
             }
         })
         .collect();
@@ -731,6 +735,11 @@ fn slo_rows(a: &Aggregates) -> Vec<SloRow> {
                 threshold_s,
                 over: latency_ms.is_some_and(|l| l.p99 > threshold_s * 1000.0),
                 latency_ms,
+                sample_audit_ids: a
+                    .slo_slow
+                    .get(&(*c, *class))
+                    .map(crate::aggregate::sketch::Samples::ids)
+                    .unwrap_or_default(),
             }
         })
         .collect();

@@ -359,6 +359,8 @@ pub struct ClientRow {
     pub first: Option<String>,
     /// Last time.
     pub last: Option<String>,
+    /// Earliest auditIDs.
+    pub sample_audit_ids: Vec<String>,
     /// Requests per minute.
     pub per_minute: Series,
     /// AS302's minutes at/above each known client rate limit, from every minute of the client
@@ -413,6 +415,10 @@ pub struct WriteRow {
     pub first: Option<String>,
     /// Last time.
     pub last: Option<String>,
+    /// Earliest auditIDs.
+    pub sample_audit_ids: Vec<String>,
+    /// Earliest auditIDs of the no-op updates.
+    pub noop_sample_audit_ids: Vec<String>,
 }
 
 impl WriteRow {
@@ -531,6 +537,8 @@ pub struct WatchRow {
     pub first: Option<String>,
     /// Last time.
     pub last: Option<String>,
+    /// Earliest auditIDs of the watches that ended early.
+    pub sample_audit_ids: Vec<String>,
 }
 
 /// Latency of one client's calls of one SLO class.
@@ -546,6 +554,8 @@ pub struct SloRow {
     pub latency_ms: Option<LatencyRow>,
     /// P99 above the SLO threshold.
     pub over: bool,
+    /// Earliest auditIDs of the calls slower than the threshold.
+    pub sample_audit_ids: Vec<String>,
 }
 
 /// Calls of one client to one deprecated API.

@@ -1,6 +1,6 @@
 //! AS302 `client-side-throttling`: a client's request rate is flat at a client library's limit.
 
-use super::{Evidence, Finding, Report, Rule, Severity, Threshold, Thresholds};
+use super::{Evidence, Finding, Report, Rule, Severity, Threshold, Thresholds, cost};
 
 /// # What it does
 /// Flags a client whose requests per minute sit, minute after minute, just under a known client
@@ -84,16 +84,20 @@ impl Rule for ClientSideThrottling {
                     threshold: t.get("flat_minutes"),
                     first: c.first.clone(),
                     last: c.last.clone(),
+                    sample_audit_ids: c.sample_audit_ids.clone(),
                     ..Evidence::default()
                 };
                 ev.details.insert("limit_per_minute".into(), cap.into());
                 ev.details
                     .insert("peak_per_minute".into(), c.peak_qpm.into());
+                // Its cost is the client's own traffic: the load that sits at the limit.
+                let mean_ms = c.latency_ms.map_or(0.0, |l| l.mean);
+                let score = cost::reads(c.requests, mean_ms, 1.0, r.summary.span_seconds);
                 out.push(
                     Finding::new(
                         self,
                         &c.client,
-                        0.0,
+                        score,
                         format!("{} runs flat at ~{cap:.0} requests/min for {flat} minutes: the {what} is queueing its requests", c.client),
                         ev,
                         "Cut requests first (informer caches instead of GETs, fewer writes); raise QPS/Burst only if the work is needed.".into(),

@@ -68,6 +68,7 @@ impl Rule for NoopUpdates {
                 threshold: t.get("noop_share"),
                 first: w.first.clone(),
                 last: w.last.clone(),
+                sample_audit_ids: w.noop_sample_audit_ids.clone(),
                 ..Evidence::default()
             };
             ev.details.insert("noop".into(), w.noop.into());

@@ -72,6 +72,7 @@ impl Rule for SlowRequests {
                 metric: "p99_ms".into(),
                 value: l.p99,
                 threshold: limit_ms,
+                sample_audit_ids: s.sample_audit_ids.clone(),
                 ..Evidence::default()
             };
             ev.details.insert("calls".into(), l.samples.into());

@@ -96,6 +96,7 @@ impl Rule for WatchRelistStorm {
                 threshold: t.get("early_share"),
                 first: w.first.clone(),
                 last: w.last.clone(),
+                sample_audit_ids: w.sample_audit_ids.clone(),
                 ..Evidence::default()
             };
             ev.details.insert("watches".into(), w.count.into());

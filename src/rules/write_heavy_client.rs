@@ -93,14 +93,17 @@ impl Rule for WriteHeavyClient {
                 })
                 .map(|w| w.count)
                 .sum();
-            let top = ws
-                .iter()
-                .max_by_key(|w| w.count)
-                .map(|w| format!("{} {}", w.verb, w.target()));
+            let top_row = ws.iter().max_by_key(|w| w.count);
+            let top = top_row.map(|w| format!("{} {}", w.verb, w.target()));
             let mut ev = Evidence {
                 metric: "writes_per_second".into(),
                 value: super::r1(rate),
                 threshold: t.get("writes_per_second"),
+                first: ws.iter().filter_map(|w| w.first.clone()).min(),
+                last: ws.iter().filter_map(|w| w.last.clone()).max(),
+                sample_audit_ids: top_row
+                    .map(|w| w.sample_audit_ids.clone())
+                    .unwrap_or_default(),
                 ..Evidence::default()
             };
             ev.details.insert("writes".into(), n.into());

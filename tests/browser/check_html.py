@@ -53,6 +53,19 @@ with sync_playwright() as p:
             width: s.getBoundingClientRect().width,
         })),
         marks: document.querySelectorAll('rect.mark').length,
+        // Charts on the time axis (not the horizontal bars): each must shade --mark.
+        time_charts: [...document.querySelectorAll('svg.chart:not(.hbar)')].map(s => ({
+            marks: s.querySelectorAll('rect.mark').length,
+        })),
+        // What the traffic chart draws: per column, its x and the stacked bars' total height.
+        traffic_columns: [...document.querySelector('svg.chart').querySelectorAll(':scope > g')]
+            .map(g => [...g.querySelectorAll('rect:not(.mark)')])
+            .filter(rs => rs.length > 0)
+            .map(rs => ({
+                x: Number(rs[0].getAttribute('x')),
+                height: rs.reduce((a, r) => a + Number(r.getAttribute('height')), 0),
+            })),
+        csp: (document.querySelector('meta[http-equiv="Content-Security-Policy"]') || {}).content || null,
         findings: [...document.querySelectorAll('#findings-table tr.finding')]
             .map(tr => [...tr.cells].map(td => td.firstChild ? td.firstChild.textContent : '')),
         list_user_agents: [...document.querySelectorAll('#lists-table tbody tr')]
@@ -62,6 +75,20 @@ with sync_playwright() as p:
     })"""
     )
     page.screenshot(path=shot, full_page=True)
+    # The policy is in force, not only written: an injected inline script is refused. The
+    # browser logs that refusal, so the console seen above is kept apart from it.
+    out["console"] = list(out["console"])
+    seen = len(out["console"])
+    out["csp_probe"] = page.evaluate(
+        """() => new Promise(done => {
+        document.addEventListener('securitypolicyviolation', e => done(e.effectiveDirective), {once: true});
+        const s = document.createElement('script');
+        s.textContent = 'window.__auditScanRan = true';
+        document.body.appendChild(s);
+        setTimeout(() => done(window.__auditScanRan ? 'ran' : 'no violation'), 2000);
+    })"""
+    )
+    out["console"] = out["console"][:seen]
     browser.close()
 
 json.dump(out, sys.stdout)
