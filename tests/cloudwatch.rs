@@ -323,7 +323,8 @@ fn the_bare_incident_command_reads_the_kubeconfig_cluster() {
     let r = json(&out);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(&format!("reading EKS cluster '{cluster}'")) && err.contains("region us-east-1"),
+        err.contains(&format!("reading EKS cluster '{cluster}'"))
+            && err.contains("region us-east-1"),
         "{err}"
     );
     let requests = recs
@@ -343,4 +344,144 @@ fn the_bare_incident_command_reads_the_kubeconfig_cluster() {
         err.contains("'kind' is not an EKS cluster") && err.contains("--cluster"),
         "{err}"
     );
+}
+
+/// A loopback proxy in front of moto that relays every call and hands each FilterLogEvents
+/// call's (arrival time, request body, answer body) to `tap`, which may return a body to answer
+/// instead.
+fn tapping_proxy(
+    upstream: &str,
+    tap: impl Fn(std::time::Instant, &[u8], &[u8]) -> Option<Vec<u8>> + Send + Sync + 'static,
+) -> String {
+    use std::io::Write;
+    moto::proxy(upstream, move |mut conn, up, _| {
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+        let (head, body) = moto::read_message(&mut conn)?;
+        if head.is_empty() {
+            return Ok(());
+        }
+        let at = std::time::Instant::now();
+        let (rhead, mut rbody) = moto::forward(up, &head, &body)?;
+        if head.contains("Logs_20140328.FilterLogEvents")
+            && let Some(other) = tap(at, &body, &rbody)
+        {
+            rbody = other;
+        }
+        // The answer's own Content-Length no longer fits a replaced body: write it afresh.
+        let rhead: Vec<&str> = rhead
+            .lines()
+            .filter(|l| !l.to_ascii_lowercase().starts_with("content-length:"))
+            .collect();
+        conn.write_all(rhead.join("\r\n").as_bytes())?;
+        write!(conn, "\r\nContent-Length: {}\r\n\r\n", rbody.len())?;
+        conn.write_all(&rbody)
+    })
+}
+
+/// `--rate 5` spaces FilterLogEvents calls at least 200 ms apart across concurrent slices,
+/// measured where they arrive (a limiter that did nothing would let moto's pages come in a
+/// few ms apart).
+#[test]
+fn the_rate_limit_holds_across_slices() {
+    let Some(ep) = moto::endpoint() else { return };
+    let recs = records(150_000, 31);
+    let cluster = moto::unique("cw-rate");
+    moto::load(&ep, &format!("/aws/eks/{cluster}/cluster"), &streams(&recs));
+    let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = arrivals.clone();
+    let proxy = tapping_proxy(&ep, move |at, _, _| {
+        seen.lock().unwrap().push(at);
+        None
+    });
+    let mut cmd = common::bin();
+    let out = moto::aws_env(&mut cmd)
+        .args([
+            "--endpoint-url",
+            &proxy,
+            "--format",
+            "json",
+            "--no-progress",
+        ])
+        .args(["--cluster", &cluster, "--since", "4d", "--page-limit", "20"])
+        .args(["--rate", "5", "--concurrency", "4", "--slice", "6h"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let r = json(&out);
+    let mut at = arrivals.lock().unwrap().clone();
+    at.sort();
+    assert_eq!(
+        at.len() as u64,
+        r["summary"]["cloudwatch"]["pages"].as_u64().unwrap()
+    );
+    assert!(
+        at.len() >= 12,
+        "{} calls: too few to measure a rate",
+        at.len()
+    );
+    let gaps: Vec<f64> = at.windows(2).map(|w| (w[1] - w[0]).as_secs_f64()).collect();
+    // One call per 200 ms, less the scheduling jitter between the limiter and the socket.
+    let tight = gaps.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!(tight >= 0.15, "two calls {tight:.3} s apart under --rate 5");
+    let span = (at[at.len() - 1] - at[0]).as_secs_f64();
+    let rate = (at.len() - 1) as f64 / span;
+    assert!(rate <= 5.2, "{rate:.2} calls/s under --rate 5");
+}
+
+/// Events the service serves twice (a page repeated inside the next one) are dropped event by
+/// event as duplicates and counted; nothing is lost or counted twice.
+#[test]
+fn a_replayed_page_is_dropped_and_counted() {
+    let Some(ep) = moto::endpoint() else { return };
+    // 300 LISTs a second apart: pages of 10 span seconds, as real pages of a busy cluster do,
+    // well inside the de-duplication horizon (5 minutes of CloudWatch time).
+    let cluster = moto::unique("cw-replay");
+    let n = 300;
+    moto::load_recent(&ep, &format!("/aws/eks/{cluster}/cluster"), 7, n);
+    // The first page that has a next one is kept; the answer to the next page's call comes
+    // back with the kept page's events again in front of its own (a page served twice), its
+    // own nextToken unchanged, so the chain goes on.
+    let state = std::sync::Mutex::new((None::<(String, Vec<Value>)>, false));
+    let replayed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let count = replayed.clone();
+    let proxy = tapping_proxy(&ep, move |_, request, answer| {
+        let mut s = state.lock().unwrap();
+        if s.1 {
+            return None;
+        }
+        let asked: Value = serde_json::from_slice(request).unwrap_or(Value::Null);
+        let mut v: Value = serde_json::from_slice(answer).unwrap_or(Value::Null);
+        if let (Some((token, page)), Some(next)) = (&s.0, asked["nextToken"].as_str())
+            && next == token
+        {
+            count.store(page.len() as u64, std::sync::atomic::Ordering::SeqCst);
+            let mut events = page.clone();
+            events.extend(v["events"].as_array().cloned().unwrap_or_default());
+            v["events"] = Value::Array(events);
+            s.1 = true;
+            return Some(serde_json::to_vec(&v).unwrap());
+        }
+        if s.0.is_none()
+            && let (Some(token), Some(events)) = (v["nextToken"].as_str(), v["events"].as_array())
+            && !events.is_empty()
+        {
+            s.0 = Some((token.to_owned(), events.clone()));
+        }
+        None
+    });
+    let out = scan(
+        &proxy,
+        &["--cluster", &cluster, "--since", "2h", "--page-limit", "10"],
+    );
+    let r = json(&out);
+    let replayed = replayed.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(replayed > 0, "the replay happened");
+    let c = &r["summary"]["cloudwatch"];
+    assert_eq!(c["duplicates_dropped"].as_u64().unwrap(), replayed, "{c}");
+    assert_eq!(
+        c["events_fetched"].as_u64().unwrap(),
+        n as u64 + replayed,
+        "{c}"
+    );
+    assert_eq!(r["summary"]["requests"].as_u64().unwrap(), n as u64);
 }
