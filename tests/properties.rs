@@ -24,6 +24,7 @@ fn report(agg: &Aggregates) -> serde_json::Value {
         aggregates: agg,
         inputs: &[],
         window: Default::default(),
+        filters: &Default::default(),
         warnings: vec![],
         cloudwatch: None,
     }))
