@@ -298,7 +298,28 @@ fn every_format_states_the_selection() {
     let dir = tempfile::tempdir().unwrap();
     let path = log(dir.path());
     let p = path.to_str().unwrap();
-    for format in ["text", "md", "html"] {
+    let events = common::events(&path);
+    let requests = events.iter().filter(|e| common::is_request(e));
+    let all = requests.clone().count();
+    let mine = requests.filter(|e| product(e) == "karpenter").count();
+    for (format, want) in [
+        (
+            "text",
+            format!("selection --client 'karpenter': {mine} of the cluster's {all} requests ("),
+        ),
+        (
+            "md",
+            format!(
+                "**selection --client 'karpenter'&#58; {mine} of the cluster's {all} requests ("
+            ),
+        ),
+        (
+            "html",
+            format!(
+                r#"<p class="meta">selection --client &#39;karpenter&#39;: {mine} of the cluster&#39;s {all} requests ("#
+            ),
+        ),
+    ] {
         let out = common::run(&[
             "--no-progress",
             "--format",
@@ -308,13 +329,7 @@ fn every_format_states_the_selection() {
             "karpenter",
         ]);
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            text.contains("selection --client &#39;karpenter&#39;")
-                || text.contains("selection --client 'karpenter'")
-                || text.contains("selection --client \\'karpenter\\'"),
-            "{format}: no selection line"
-        );
-        assert!(text.contains("of the cluster"), "{format}");
+        assert!(text.contains(&want), "{format}: no `{want}` in\n{text}");
     }
 }
 
