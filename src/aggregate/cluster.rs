@@ -35,6 +35,10 @@ pub struct RequestFacts {
     pub time: Option<Micros>,
     /// `requestReceivedTimestamp`, when present (where seat time starts).
     pub received: Option<Micros>,
+    /// A watch (`watch`, or `list?watch=true`).
+    pub is_watch: bool,
+    /// A LIST that is not a watch.
+    pub is_list: bool,
     /// Watch, exec, attach, port-forward, proxy or log follow.
     pub long_running: bool,
     /// A successful, non-dry-run mutation.
@@ -53,7 +57,7 @@ pub struct RequestFacts {
     pub binding: bool,
     /// Sent by a system component.
     pub system: bool,
-    /// Interned client, qualified resource and subresource.
+    /// Interned client.
     pub client: u32,
     /// Interned qualified resource.
     pub resource: u32,

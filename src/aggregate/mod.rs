@@ -424,6 +424,8 @@ impl Aggregates {
         RequestFacts {
             time,
             received: ev.received,
+            is_watch,
+            is_list,
             long_running,
             is_write,
             code,
@@ -450,8 +452,7 @@ impl Aggregates {
         let client = who.client;
         let verb = ev.verb;
         let time = f.time;
-        let is_watch = verb == "watch" || (verb == "list" && q.watch);
-        let is_list = verb == "list" && !is_watch;
+        let (is_watch, is_list) = (f.is_watch, f.is_list);
         let (long_running, code, is_write, latency) =
             (f.long_running, f.code, f.is_write, f.latency);
         let failed = code >= 400;
