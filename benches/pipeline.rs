@@ -24,6 +24,7 @@ fn scan(input: &Input, threads: usize) -> u64 {
         aggregates: &out.aggregates,
         inputs: &out.inputs,
         window: Default::default(),
+        filters: &Default::default(),
         warnings: vec![],
         cloudwatch: None,
     });

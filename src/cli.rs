@@ -58,6 +58,10 @@ pub struct DiffArgs {
     #[arg(long, value_name = "PCT")]
     pub fail_on_regression: Option<f64>,
     /// Only these clients (glob; repeatable), e.g. 'karpenter' or 'kube-controller-manager/*'.
+    ///
+    /// A glob matches a client name or its product (the name up to its first `/` or `@`), so
+    /// 'karpenter' keeps `karpenter@kube-system/karpenter`. A glob that matches no client of
+    /// either report is an error (exit 2) that names the nearest clients.
     #[arg(long, value_name = "GLOB")]
     pub client: Vec<String>,
     /// Output format.
@@ -122,7 +126,13 @@ pub struct ScanArgs {
     /// Only these raw userAgents (glob; repeatable).
     #[arg(long = "user-agent", value_name = "GLOB")]
     pub user_agent: Vec<String>,
-    /// Only these clients, by normalized name (glob; repeatable), e.g. 'kube-controller-manager/*'.
+    /// Only these clients, by name or userAgent product (glob; repeatable), e.g. 'karpenter'.
+    ///
+    /// A glob matches the client name (`karpenter@kube-system/karpenter`,
+    /// 'kube-controller-manager/*') or the product of the request's userAgent (`karpenter` of
+    /// `karpenter/v0.37.0`). The selection is audited against the whole cluster: span, server
+    /// version, health and sizing stay the cluster's, and shares are of the cluster. A glob that
+    /// matches no request is a warning naming the nearest clients (fatal under --strict).
     #[arg(long, value_name = "GLOB")]
     pub client: Vec<String>,
     /// Only these namespaces (glob; repeatable).

@@ -6,7 +6,8 @@
 //! regression when it rises by more than `--threshold` percent and the current value is above
 //! the metric's noise floor (a client going from 1 to 3 writes an hour is +200% and nothing).
 //! Findings are matched by rule, client, resource and object: a new one, or one whose severity
-//! rose, is a regression; one that disappeared is listed as resolved.
+//! rose, is a regression; one that disappeared is listed as resolved. `--client` globs match a
+//! client's name or its product; a glob that matches no client of either report is an error.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -15,6 +16,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::filter::Patterns;
+use crate::decode::client::client_product;
 
 /// The parts of a report the diff reads.
 #[derive(Debug, Deserialize)]
@@ -141,9 +143,54 @@ struct Figures {
     p99: Option<(f64, u64)>,
 }
 
-/// Whether `--client` lets `client` through.
+/// Whether `--client` lets `client` through: a glob matches the name or its product (the part
+/// before the first `/` or `@`), as the scan's `--client` does.
 fn keep(only: Option<&Patterns>, client: &str) -> bool {
-    only.is_none_or(|p| p.matches(client))
+    only.is_none_or(|p| p.matches_client(client, client_product(client)))
+}
+
+/// Every client a report names, in any table the diff reads.
+fn client_names(v: &View) -> impl Iterator<Item = &str> {
+    v.clients
+        .iter()
+        .map(|c| c.client.as_str())
+        .chain(v.writes.iter().map(|w| w.client.as_str()))
+        .chain(v.lists.iter().map(|l| l.client.as_str()))
+        .chain(v.findings.iter().map(|f| f.client.as_str()))
+}
+
+/// `--client` patterns that match no client of either report: a typo would otherwise compare
+/// nothing and pass forever. The error names the nearest clients.
+fn check_matches(b: &View, c: &View, only: Option<&Patterns>) -> Result<()> {
+    let Some(p) = only else { return Ok(()) };
+    if client_names(b)
+        .chain(client_names(c))
+        .any(|n| keep(only, n))
+    {
+        return Ok(());
+    }
+    let names: BTreeSet<&str> = client_names(b).chain(client_names(c)).collect();
+    let mut near: Vec<&str> = Vec::new();
+    for pattern in p.raw() {
+        for n in crate::decode::client::nearest(pattern, names.iter().copied(), 3) {
+            if !near.contains(&n) && near.len() < 3 {
+                near.push(n);
+            }
+        }
+    }
+    let near = if near.is_empty() {
+        "neither report has any client".to_owned()
+    } else {
+        format!("nearest clients: {}", near.join(", "))
+    };
+    anyhow::bail!(
+        "--client {} matches no client in BASE or CURRENT; {near}",
+        p.raw()
+            .iter()
+            .map(|r| format!("'{r}'"))
+            .collect::<Vec<_>>()
+            .join(" --client ")
+    )
 }
 
 fn figures(v: &View, only: Option<&Patterns>) -> BTreeMap<String, Figures> {
@@ -283,6 +330,7 @@ pub fn compare(
     only: Option<&Patterns>,
 ) -> Result<Diff> {
     let (b, c) = (load(base)?, load(current)?);
+    check_matches(&b, &c, only)?;
     let (fb, fc) = (figures(&b, only), figures(&c, only));
     let mut regressions = Vec::new();
     let mut improvements = Vec::new();

@@ -49,6 +49,7 @@ fn report(agg: &Aggregates) {
         aggregates: agg,
         inputs: &[],
         window: crate::aggregate::filter::Window::default(),
+        filters: &crate::aggregate::filter::Filters::default(),
         warnings: Vec::new(),
         cloudwatch: None,
     });

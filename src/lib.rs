@@ -317,6 +317,7 @@ fn native_report(
         aggregates: &out.aggregates,
         inputs: &out.inputs,
         window: scope.window,
+        filters: &scope.filters,
         warnings,
         cloudwatch,
     }))

@@ -86,6 +86,22 @@ fn distinct_user_agents_fold_with_exact_totals() {
             "{count}"
         );
     }
+    // Filtered, the cluster scope keeps one small row per client under the same cap, and its
+    // totals stay exact: every request counts, the updates (odd i) are selected.
+    let r = common::report(&[
+        "--threads",
+        "2",
+        "--top",
+        "5",
+        "--verb",
+        "update",
+        path.to_str().unwrap(),
+    ]);
+    let s = &r["summary"]["selection"];
+    assert_eq!(s["cluster_requests"], n as u64);
+    assert_eq!(s["requests"], (n / 2) as u64);
+    assert_eq!(s["cluster_writes"], (n / 2) as u64);
+    assert!(s["cluster_clients"].as_u64().unwrap() <= (MAX_CLIENTS * 2 + 2) as u64);
 }
 
 /// A week-long log with 300 clients: dense per-minute series for all of them would be three

@@ -24,6 +24,7 @@ fn scan(paths: &[std::path::PathBuf], threads: usize, chunk_size: usize) -> Valu
         aggregates: &out.aggregates,
         inputs: &out.inputs,
         window: Default::default(),
+        filters: &Default::default(),
         warnings: vec![],
         cloudwatch: None,
     });

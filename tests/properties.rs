@@ -1,8 +1,9 @@
 //! Properties: the decoder never panics on arbitrary bytes nor on real events with a field
 //! mutated, retyped, removed or cut off (structure-aware inputs, which random bytes almost never
 //! form), a bad line costs only itself, and aggregating in one pass equals splitting the events
-//! at any point and merging.
+//! at any point and merging, with filters too (the cluster and the selection scopes both merge).
 
+use audit_scan::aggregate::filter::{Filters, Patterns};
 use audit_scan::aggregate::{Aggregates, Scope};
 use audit_scan::decode::event::{LINE_PADDING, LineDecoder};
 use audit_scan::decode::salvage::salvage;
@@ -11,22 +12,30 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 fn aggregate(lines: &[Vec<u8>]) -> Aggregates {
+    aggregate_in(lines, &Scope::default())
+}
+
+fn aggregate_in(lines: &[Vec<u8>], scope: &Scope) -> Aggregates {
     let mut agg = Aggregates::default();
     let mut dec = LineDecoder::default();
-    let scope = Scope::default();
     for line in lines {
         let mut buf = line.clone();
         buf.resize(line.len() + LINE_PADDING, b' ');
-        let _ = dec.decode(&mut buf, line.len(), |ev| agg.observe(&ev, &scope));
+        let _ = dec.decode(&mut buf, line.len(), |ev| agg.observe(&ev, scope));
     }
     agg
 }
 
 fn report(agg: &Aggregates) -> serde_json::Value {
+    report_of(agg, &Filters::default())
+}
+
+fn report_of(agg: &Aggregates, filters: &Filters) -> serde_json::Value {
     serde_json::to_value(build(&Inputs {
         aggregates: agg,
         inputs: &[],
         window: Default::default(),
+        filters,
         warnings: vec![],
         cloudwatch: None,
     }))
@@ -200,5 +209,33 @@ proptest! {
         let mut b2 = aggregate(&lines[k..]);
         b2.merge(&aggregate(&lines[..k]));
         prop_assert_eq!(report(&b2), whole);
+    }
+
+    #[test]
+    fn split_and_merge_equals_one_pass_filtered(split in 0usize..10_000) {
+        let lines = sample_lines();
+        let k = split % (lines.len() + 1);
+        // One pattern that matches, one that never does: `unmatched` must survive the merge.
+        let scope = Scope {
+            filters: Filters {
+                client: Patterns::new("--client", &["kube-controller-manager".into(), "kubelet".into()])
+                    .unwrap(),
+                verb: Patterns::new("--verb", &["update".into(), "no-such-verb".into()]).unwrap(),
+                ..Filters::default()
+            },
+            ..Scope::default()
+        };
+        let whole = report_of(&aggregate_in(&lines, &scope), &scope.filters);
+        prop_assert_eq!(
+            &whole["summary"]["selection"]["unmatched"],
+            &serde_json::json!(["--verb 'no-such-verb'"])
+        );
+        prop_assert!(whole["summary"]["requests"].as_u64().unwrap() > 0);
+        let mut a = aggregate_in(&lines[..k], &scope);
+        a.merge(&aggregate_in(&lines[k..], &scope));
+        prop_assert_eq!(report_of(&a, &scope.filters), whole.clone());
+        let mut b = aggregate_in(&lines[k..], &scope);
+        b.merge(&aggregate_in(&lines[..k], &scope));
+        prop_assert_eq!(report_of(&b, &scope.filters), whole);
     }
 }

@@ -1,6 +1,8 @@
 //! Aggregate: which requests count — the time window (`--since/--until`) and the filters
 //! (`--user`, `--user-agent`, `--client`, `--namespace`, `--resource`, `--verb`). Patterns are
 //! globs; a pattern without `*`, `?` or `[` matches exactly. A repeated flag means "any of".
+//! A `--client` pattern matches the client name or the userAgent's product, so `karpenter`
+//! finds `karpenter@kube-system/karpenter`.
 
 use globset::{GlobSet, GlobSetBuilder};
 
@@ -68,6 +70,20 @@ impl Patterns {
         self.set.is_match(s)
     }
 
+    /// Whether a `--client` pattern matches a client: its name or its userAgent product.
+    #[must_use]
+    pub fn matches_client(&self, name: &str, product: &str) -> bool {
+        self.set.is_match(name) || (!product.is_empty() && self.set.is_match(product))
+    }
+
+    /// Marks in `seen` (one slot per pattern) the patterns that match `s`.
+    fn mark(&self, s: &str, seen: &mut [bool], buf: &mut Vec<usize>) {
+        self.set.matches_into(s, buf);
+        for &i in buf.iter() {
+            seen[i] = true;
+        }
+    }
+
     /// The patterns as given.
     #[must_use]
     pub fn raw(&self) -> &[String] {
@@ -82,7 +98,7 @@ pub struct Filters {
     pub user: Option<Patterns>,
     /// `--user-agent` on the raw userAgent.
     pub user_agent: Option<Patterns>,
-    /// `--client` on the normalized client name.
+    /// `--client` on the normalized client name or the userAgent product.
     pub client: Option<Patterns>,
     /// `--namespace` on `objectRef.namespace`.
     pub namespace: Option<Patterns>,
@@ -113,7 +129,10 @@ impl Filters {
     pub fn accepts(&self, r: &FilterView) -> bool {
         ok(self.user.as_ref(), r.username)
             && ok(self.user_agent.as_ref(), r.user_agent)
-            && ok(self.client.as_ref(), r.client)
+            && self
+                .client
+                .as_ref()
+                .is_none_or(|p| p.matches_client(r.client, r.product))
             && ok(self.namespace.as_ref(), r.namespace)
             && ok(self.verb.as_ref(), r.verb)
             && self.resource.as_ref().is_none_or(|p| {
@@ -121,6 +140,69 @@ impl Filters {
                     || (!r.subresource.is_empty()
                         && p.matches(&format!("{}/{}", r.resource, r.subresource)))
             })
+    }
+}
+
+impl Filters {
+    /// Each flag with its patterns, in a fixed order: the order of the slots of
+    /// [`Filters::mark_seen`].
+    #[must_use]
+    pub fn flags(&self) -> [(&'static str, Option<&Patterns>); 6] {
+        [
+            ("--user", self.user.as_ref()),
+            ("--user-agent", self.user_agent.as_ref()),
+            ("--client", self.client.as_ref()),
+            ("--namespace", self.namespace.as_ref()),
+            ("--resource", self.resource.as_ref()),
+            ("--verb", self.verb.as_ref()),
+        ]
+    }
+
+    /// Patterns over all flags (the length of `seen` in [`Filters::mark_seen`]).
+    #[must_use]
+    pub fn pattern_count(&self) -> usize {
+        self.flags()
+            .iter()
+            .filter_map(|(_, p)| *p)
+            .map(|p| p.raw.len())
+            .sum()
+    }
+
+    /// Marks in `seen` every pattern that matches its field of `r`, whether or not `r` passes the
+    /// other filters: a pattern that never matches is a typo worth a warning.
+    pub fn mark_seen(&self, r: &FilterView, seen: &mut [bool], buf: &mut Vec<usize>) {
+        let mut at = 0;
+        for (flag, p) in self.flags() {
+            let Some(p) = p else { continue };
+            let slots = &mut seen[at..at + p.raw.len()];
+            at += p.raw.len();
+            match flag {
+                "--user" => p.mark(r.username, slots, buf),
+                "--user-agent" => p.mark(r.user_agent, slots, buf),
+                "--client" => {
+                    p.mark(r.client, slots, buf);
+                    p.mark(r.product, slots, buf);
+                }
+                "--namespace" => p.mark(r.namespace, slots, buf),
+                "--resource" => {
+                    p.mark(r.resource, slots, buf);
+                    if !r.subresource.is_empty() {
+                        p.mark(&format!("{}/{}", r.resource, r.subresource), slots, buf);
+                    }
+                }
+                _ => p.mark(r.verb, slots, buf),
+            }
+        }
+    }
+
+    /// The filters as given, one `--flag 'pattern'` per pattern.
+    #[must_use]
+    pub fn describe(&self) -> Vec<String> {
+        self.flags()
+            .iter()
+            .filter_map(|(flag, p)| p.map(|p| (flag, p)))
+            .flat_map(|(flag, p)| p.raw.iter().map(move |r| format!("{flag} '{r}'")))
+            .collect()
     }
 }
 
@@ -132,6 +214,8 @@ pub struct FilterView<'a> {
     pub user_agent: &'a str,
     /// Client name.
     pub client: &'a str,
+    /// The userAgent's product (`""` if none).
+    pub product: &'a str,
     /// Namespace.
     pub namespace: &'a str,
     /// Resource.

@@ -3,29 +3,33 @@
 //! number of distinct keys (clients, userAgents, resources, minutes), never with the event count.
 
 pub mod client_minutes;
+pub mod cluster;
 pub mod filter;
 pub mod health;
 pub mod interner;
 pub mod objects;
+pub mod selection;
 pub mod sketch;
 pub mod summary;
 pub mod tables;
 
 use rustc_hash::FxHashMap;
 
-use crate::decode::client::client_name;
+use crate::decode::client::{UserAgent, client_name};
 use crate::decode::uri::Query;
 use crate::decode::{AuditEvent, Level, Stage};
 use crate::timefmt::{MINUTE_US, Micros};
 use client_minutes::ClientMinutes;
+use cluster::{ClusterAcc, RequestFacts};
 use filter::{FilterView, Filters, Window};
 use interner::Interner;
 use objects::{ObjectTable, ObjectWrite, object_key};
+use selection::SelectionAcc;
 use sketch::{LatencySketch, Samples};
 use summary::SummaryAcc;
 use tables::{
-    CallStats, ClientStats, ErrorStats, ListStats, MinuteTotals, WatchStats, WriteStats,
-    ended_early, merge_map, rv_index,
+    CallStats, ClientStats, ErrorStats, ListStats, WatchStats, WriteStats, ended_early, merge_map,
+    rv_index,
 };
 
 /// Whether an API group is served by kube-apiserver itself; any other group is a CRD or an
@@ -106,8 +110,10 @@ pub struct Aggregates {
     pub clients: FxHashMap<u32, ClientStats>,
     /// Requests per (client, epoch minute).
     pub client_minutes: ClientMinutes,
-    /// All requests per epoch minute.
-    pub minutes: FxHashMap<i64, MinuteTotals>,
+    /// The cluster scope: every request in the window, filters or not.
+    pub cluster: ClusterAcc,
+    /// What only a filtered scan keeps: its own timeline and which patterns matched.
+    pub selection: SelectionAcc,
     /// Calls to non-built-in groups per group × resource × verb × client.
     pub crds: FxHashMap<CrdKey, CallStats>,
     /// Successful writes per client × resource × verb × subresource.
@@ -124,14 +130,10 @@ pub struct Aggregates {
     pub slo: FxHashMap<(u32, u8), LatencySketch>,
     /// Sample auditIDs of the calls over their class's SLO, per client × SLO class.
     pub slo_slow: FxHashMap<(u32, u8), Samples>,
-    /// Health and sizing inputs.
-    pub health: health::HealthAcc,
     /// Admission webhooks by name.
     pub webhooks: FxHashMap<u32, tables::WebhookStats>,
     /// Calls to deprecated APIs per client × group/version/resource × removal release.
     pub deprecated: FxHashMap<(u32, u32, u32), ErrorStats>,
-    /// Highest kube-apiserver / kube-controller-manager version seen: (major, minor).
-    pub server_version: Option<(u32, u32)>,
     client_cache: FxHashMap<interner::KeyBuf, Who>,
     /// Client names interned so far (for [`MAX_CLIENTS`]).
     client_names: usize,
@@ -189,6 +191,8 @@ struct Who {
     client: u32,
     user: u32,
     user_agent: u32,
+    /// The userAgent's product (`karpenter` of `karpenter/v0.37.0`), `""` without one.
+    product: u32,
     /// A system component (`system:*` user or kube-system service account), not a workload.
     system: bool,
 }
@@ -200,11 +204,6 @@ fn control_plane_version(ua: &str) -> Option<(u32, u32)> {
         .or_else(|| ua.strip_prefix("kube-controller-manager/v"))?;
     let mut it = rest.split(['.', ' ', '+', '-']);
     Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
-}
-
-/// Answered 5xx or 429: a failure of the control plane, not of the request.
-fn failed_hard(code: u16) -> bool {
-    code >= 500 || code == 429
 }
 
 fn is_success(code: u16) -> bool {
@@ -230,6 +229,9 @@ impl Aggregates {
             client: self.client_id(&name),
             user: self.strings.id(username),
             user_agent: self.strings.id(ua.unwrap_or("")),
+            product: self
+                .strings
+                .id(ua.and_then(UserAgent::parse).map_or("", |u| u.product)),
             system: health::is_system(username),
         };
         self.client_cache.insert(self.key_buf.as_str().into(), who);
@@ -263,10 +265,15 @@ impl Aggregates {
             Some(id) => id,
             None => self.strings.id("(other userAgents)"),
         };
+        let product = ua
+            .and_then(UserAgent::parse)
+            .and_then(|u| self.strings.get(u.product))
+            .unwrap_or_else(|| self.sub_id(""));
         Who {
             client,
             user,
             user_agent,
+            product,
             system: health::is_system(username),
         }
     }
@@ -324,7 +331,8 @@ impl Aggregates {
         *self.verb_ids[slot].get_or_insert_with(|| strings.id(verb))
     }
 
-    /// Folds one decoded event in.
+    /// Folds one decoded event in: into the cluster scope when it falls in the window, and into
+    /// the selection's tables when it also passes the filters.
     pub fn observe(&mut self, ev: &AuditEvent, scope: &Scope) {
         let stage = ev.stage.unwrap_or(Stage::Unknown);
         self.summary
@@ -339,28 +347,47 @@ impl Aggregates {
             return;
         }
         let who = self.who(ev.user_agent, ev.username);
-        let client = who.client;
+        let q = Query::parse(ev.request_uri);
+        let facts = self.facts(ev, &q, who, time, stage);
+        self.cluster
+            .observe(&facts, ev.user_agent.and_then(control_plane_version));
         if !scope.filters.is_empty() {
             let view = FilterView {
                 username: ev.username,
                 user_agent: ev.user_agent.unwrap_or(""),
-                client: self.strings.name(client),
+                client: self.strings.name(who.client),
+                product: self.strings.name(who.product),
                 namespace: ev.namespace,
                 resource: ev.resource,
                 subresource: ev.subresource,
                 verb: ev.verb,
             };
+            self.selection.note_patterns(&scope.filters, &view);
             if !scope.filters.accepts(&view) {
                 self.summary.filtered_out += 1;
                 return;
             }
+            // Unfiltered, the timeline is the cluster's minutes.
+            if let Some(t) = time {
+                self.selection
+                    .minutes
+                    .entry(t.div_euclid(MINUTE_US))
+                    .or_default()
+                    .count(&facts);
+            }
         }
-        self.request(ev, who, time, stage);
+        self.request(ev, &q, &facts, who);
     }
 
-    fn request(&mut self, ev: &AuditEvent, who: Who, time: Option<Micros>, stage: Stage) {
-        let client = who.client;
-        let q = Query::parse(ev.request_uri);
+    /// The facts of a request both scopes count, computed once.
+    fn facts(
+        &mut self,
+        ev: &AuditEvent,
+        q: &Query,
+        who: Who,
+        time: Option<Micros>,
+        stage: Stage,
+    ) -> RequestFacts {
         let verb = ev.verb;
         let is_watch = verb == "watch" || (verb == "list" && q.watch);
         let is_list = verb == "list" && !is_watch;
@@ -371,7 +398,6 @@ impl Aggregates {
         let code = ev
             .code
             .unwrap_or(if stage == Stage::Panic { 500 } else { 0 });
-        let failed = code >= 400;
         let is_write = is_write_verb(verb) && is_success(code) && !q.dry_run;
         // A short request longer than a day is a broken clock, not a latency: it would skew the
         // sketches and spread seat time over every minute in between.
@@ -380,21 +406,6 @@ impl Aggregates {
         } else {
             ev.latency_us().filter(|l| *l <= MAX_LATENCY_US)
         };
-
-        let s = &mut self.summary;
-        s.requests += 1;
-        s.long_running += u64::from(long_running);
-        s.untimed += u64::from(time.is_none());
-        s.span.observe(time);
-        s.no_user_agent += u64::from(ev.user_agent.is_none_or(str::is_empty));
-        s.no_latency += u64::from(!long_running && latency.is_none());
-
-        if let Some(v) = ev.user_agent.and_then(control_plane_version) {
-            self.server_version = self.server_version.max(Some(v));
-        }
-
-        let user = who.user;
-        let pod = (!ev.pod_name.is_empty()).then(|| self.pod_id(client, ev.pod_name));
         // APF seat time (Little's law): width × latency, a cluster-scoped LIST charged the
         // estimator's maximum width (the log does not say how many objects it touched), a
         // successful write its etcd weight (rules::cost).
@@ -411,8 +422,52 @@ impl Aggregates {
             };
             (l as f64 * width + extra) as u64
         });
+        let slo_class = latency.and_then(|_| slo_class(verb, ev, is_list));
+        RequestFacts {
+            time,
+            received: ev.received,
+            is_watch,
+            is_list,
+            long_running,
+            is_write,
+            code,
+            latency,
+            seat_us,
+            slo_class,
+            over_slo: slo_class
+                .zip(latency)
+                .is_some_and(|(c, l)| l > (SLO_CLASSES[usize::from(c)].1 * 1e6) as Micros),
+            binding: is_write
+                && ev.resource == "pods"
+                && ev.subresource == "binding"
+                && verb == "create",
+            system: who.system,
+            client: who.client,
+            resource: self.resource_id(ev.resource, ev.api_group),
+            subresource: self.sub_id(ev.subresource),
+            no_user_agent: ev.user_agent.is_none_or(str::is_empty),
+        }
+    }
+
+    /// Folds a selected request into the per-client, per-object tables.
+    fn request(&mut self, ev: &AuditEvent, q: &Query, f: &RequestFacts, who: Who) {
+        let client = who.client;
+        let verb = ev.verb;
+        let time = f.time;
+        let (is_watch, is_list) = (f.is_watch, f.is_list);
+        let (long_running, code, is_write, latency) =
+            (f.long_running, f.code, f.is_write, f.latency);
+        let failed = code >= 400;
+
+        let s = &mut self.summary;
+        s.requests += 1;
+        s.long_running += u64::from(long_running);
+        s.untimed += u64::from(time.is_none());
+
+        let user = who.user;
+        let pod = (!ev.pod_name.is_empty()).then(|| self.pod_id(client, ev.pod_name));
         let c = self.clients.entry(client).or_default();
-        c.seat_us += seat_us;
+        c.seat_us += f.seat_us;
         c.requests += 1;
         c.reads += u64::from(matches!(verb, "get" | "list" | "watch"));
         c.writes += u64::from(is_write);
@@ -429,33 +484,12 @@ impl Aggregates {
         c.samples.offer(time, ev.audit_id);
 
         if let Some(t) = time {
-            let minute = t.div_euclid(MINUTE_US);
-            self.client_minutes.add(client, minute);
-            let m = self.minutes.entry(minute).or_default();
-            m.requests += 1;
-            m.writes += u64::from(is_write);
-            if !long_running {
-                m.short += 1;
-                m.server_errors += u64::from(code >= 500);
-                m.throttled += u64::from(code == 429);
-                m.workload += u64::from(!who.system);
-                m.workload_failed += u64::from(!who.system && failed_hard(code));
-            }
-            if seat_us > 0 {
-                let start = ev.received.unwrap_or(t);
-                let end = start + latency.unwrap_or(0);
-                let own = if end.div_euclid(MINUTE_US) == minute {
-                    seat_us
-                } else {
-                    self.spill_seats(start, end, seat_us)
-                };
-                self.minutes.entry(minute).or_default().seat_us += own;
-            }
+            self.client_minutes.add(client, t.div_euclid(MINUTE_US));
         }
 
-        let resource = self.resource_id(ev.resource, ev.api_group);
+        let resource = f.resource;
         if is_list {
-            self.list(ev, &q, who, resource, time, latency, failed);
+            self.list(ev, q, who, resource, time, latency, failed);
         }
         if is_watch {
             let w = self.watches.entry((client, resource)).or_default();
@@ -498,7 +532,7 @@ impl Aggregates {
             self.write(ev, client, resource, verb_id, time);
         }
         // `pods/eviction` apart from `pods`: a 429 there is a PodDisruptionBudget's answer.
-        let sub = self.sub_id(ev.subresource);
+        let sub = f.subresource;
         *self
             .calls
             .entry((client, verb_id, resource, sub))
@@ -532,38 +566,14 @@ impl Aggregates {
                 self.key_buf = key;
             }
         }
-        if let Some(l) = latency
-            && let Some(class) = slo_class(verb, ev, is_list)
-        {
+        if let (Some(l), Some(class)) = (latency, f.slo_class) {
             self.slo.entry((client, class)).or_default().add(l);
-            let over = l > (SLO_CLASSES[usize::from(class)].1 * 1e6) as Micros;
-            if over {
+            if l > (SLO_CLASSES[usize::from(class)].1 * 1e6) as Micros {
                 self.slo_slow
                     .entry((client, class))
                     .or_default()
                     .offer(time, ev.audit_id);
             }
-            if let Some(t) = time {
-                let w = self
-                    .health
-                    .slo_windows
-                    .entry((t.div_euclid(health::SLO_WINDOW_US), resource, class))
-                    .or_default();
-                w.0 += 1;
-                w.1 += u64::from(over);
-            }
-        }
-        if is_write
-            && ev.resource == "pods"
-            && ev.subresource == "binding"
-            && ev.verb == "create"
-            && let Some(t) = time
-        {
-            *self
-                .health
-                .bindings
-                .entry(t.div_euclid(1_000_000))
-                .or_default() += 1;
         }
         let webhook = ev.webhook.or(ev.webhook_failed_closed);
         if webhook.is_some() || ev.webhook_latency.is_some() {
@@ -596,31 +606,6 @@ impl Aggregates {
             d.span.observe(time);
             d.samples.offer(time, ev.audit_id);
         }
-    }
-
-    /// Spreads a request's seat time over the minutes `[start, end]` spans after the first (the
-    /// first minute's share was added with the request's other per-minute counts).
-    fn spill_seats(&mut self, start: Micros, end: Micros, seat_us: u64) -> u64 {
-        let (m0, m1) = (start.div_euclid(MINUTE_US), end.div_euclid(MINUTE_US));
-        if m1 <= m0 || end <= start {
-            return seat_us;
-        }
-        let span = (end - start) as f64;
-        let first = ((m0 + 1) * MINUTE_US - start) as f64;
-        let mut given = (seat_us as f64 * first / span).round() as u64;
-        let own = given.min(seat_us);
-        for m in m0 + 1..=m1 {
-            let (a, b) = ((m * MINUTE_US).max(start), end.min((m + 1) * MINUTE_US));
-            let part = if m == m1 {
-                seat_us.saturating_sub(given)
-            } else {
-                ((seat_us as f64 * (b - a) as f64 / span).round() as u64)
-                    .min(seat_us.saturating_sub(given))
-            };
-            given += part;
-            self.minutes.entry(m).or_default().seat_us += part;
-        }
-        own
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -722,7 +707,8 @@ impl Aggregates {
         merge_map(&mut self.clients, &other.clients, &r, m);
         self.client_minutes
             .merge(&other.client_minutes, |c| r[c as usize]);
-        merge_map(&mut self.minutes, &other.minutes, &r, |t| *t);
+        self.cluster.merge(&other.cluster, &r);
+        self.selection.merge(&other.selection);
         merge_map(&mut self.crds, &other.crds, &r, |(a, b, c, d)| {
             (m(a), m(b), m(c), m(d))
         });
@@ -734,12 +720,10 @@ impl Aggregates {
             (m(a), *code, m(b), m(c), m(d))
         });
         merge_map(&mut self.watches, &other.watches, &r, |(a, b)| (m(a), m(b)));
-        self.server_version = self.server_version.max(other.server_version);
         merge_map(&mut self.calls, &other.calls, &r, |(a, b, c, d)| {
             (m(a), m(b), m(c), m(d))
         });
         merge_map(&mut self.webhooks, &other.webhooks, &r, m);
-        self.health.merge(&other.health, &r);
         for (k, v) in &other.slo_slow {
             self.slo_slow.entry((m(&k.0), k.1)).or_default().merge(v);
         }
@@ -754,7 +738,7 @@ impl Aggregates {
     /// Whether kube-apiserver serves consistent LISTs from the watch cache (1.31+), if known.
     #[must_use]
     pub fn consistent_list_from_cache(&self) -> Option<bool> {
-        self.server_version.map(|v| v >= (1, 31))
+        self.cluster.server_version.map(|v| v >= (1, 31))
     }
 }
 

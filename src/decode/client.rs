@@ -108,6 +108,42 @@ pub fn client_name(user_agent: Option<&str>, username: &str) -> String {
     cap(name)
 }
 
+/// The userAgent product a client name was made from: its text before the first `/` or `@`
+/// (`karpenter` of `karpenter@kube-system/karpenter`, `kube-controller-manager` of
+/// `kube-controller-manager/replicaset-controller`). A name made from the user alone (rule 6)
+/// gives its own text up to those characters. This is how `diff --client`, which has only the
+/// report's names, matches products.
+#[must_use]
+pub fn client_product(name: &str) -> &str {
+    name.find(['/', '@']).map_or(name, |i| &name[..i])
+}
+
+/// The `n` client names nearest to a glob `pattern` (its metacharacters dropped), by
+/// Jaro-Winkler similarity to the name or its product, most similar first: what a filter that
+/// matched nothing probably meant.
+#[must_use]
+pub fn nearest<'a>(
+    pattern: &str,
+    names: impl IntoIterator<Item = &'a str>,
+    n: usize,
+) -> Vec<&'a str> {
+    let bare: String = pattern
+        .chars()
+        .filter(|c| !matches!(c, '*' | '?' | '[' | ']'))
+        .collect();
+    let mut scored: Vec<(f64, &str)> = names
+        .into_iter()
+        .map(|name| {
+            let score = strsim::jaro_winkler(&bare, name)
+                .max(strsim::jaro_winkler(&bare, client_product(name)));
+            (score, name)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    scored.dedup_by(|a, b| a.1 == b.1);
+    scored.into_iter().take(n).map(|(_, name)| name).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,7 +263,28 @@ mod tests {
         ];
         for (ua, user, want) in cases {
             assert_eq!(client_name(*ua, user), *want, "ua={ua:?} user={user}");
+            // The product read back from the name is the userAgent's (what `diff --client`
+            // matches), for every name made from a userAgent.
+            if let Some(parsed) = ua.and_then(UserAgent::parse) {
+                assert_eq!(client_product(want), parsed.product, "ua={ua:?}");
+            }
         }
+    }
+
+    #[test]
+    fn nearest_names_of_a_typo() {
+        let names = [
+            "karpenter@kube-system/karpenter",
+            "kubelet",
+            "kube-controller-manager/replicaset-controller",
+            "argocd-application-controller@argocd/argocd-application-controller",
+        ];
+        assert_eq!(
+            nearest("karpentr*", names, 1),
+            ["karpenter@kube-system/karpenter"]
+        );
+        assert_eq!(nearest("kube-controler-manager/*", names, 1), [names[2]]);
+        assert_eq!(nearest("x", names, 9).len(), names.len());
     }
 
     #[test]

@@ -130,6 +130,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
         aggregates: &Aggregates::default(),
         inputs: &[],
         window,
+        filters: &crate::aggregate::filter::Filters::default(),
         warnings: Vec::new(),
         cloudwatch: None,
     });

@@ -10,10 +10,10 @@ use super::model::{
     NameCount, ObjectRow, ObjectTableRow, Report, RvRow, SCHEMA, Series, SkipRow, Skipped, SloRow,
     Summary, Tool, WatchRow, WebhookRow, WindowRow, WriteRow,
 };
-use crate::aggregate::filter::Window;
+use crate::aggregate::filter::{Filters, Window};
 use crate::aggregate::objects::{BUSY_LEVELS, MAX_MINUTES_PER_OBJECT, split_key};
 use crate::aggregate::sketch::{LatencySketch, Span};
-use crate::aggregate::tables::{ClientStats, RV_SLOTS};
+use crate::aggregate::tables::{ClientStats, MinuteTotals, RV_SLOTS};
 use crate::aggregate::{Aggregates, SLO_CLASSES};
 use crate::decode::{Level, Stage};
 use crate::pipeline::InputStats;
@@ -31,6 +31,8 @@ pub struct Inputs<'a> {
     pub inputs: &'a [InputStats],
     /// The asked-for window.
     pub window: Window,
+    /// The filters that made the selection (empty: the selection is the cluster).
+    pub filters: &'a Filters,
     /// Warnings met on the way.
     pub warnings: Vec<String>,
     /// The CloudWatch download's summary, as JSON.
@@ -76,7 +78,9 @@ pub(crate) fn rate(count: u64, span_s: f64, per: f64) -> f64 {
 #[must_use]
 pub fn build(inp: &Inputs) -> Report {
     let a = inp.aggregates;
-    let span = a.summary.span;
+    // Rates, series and rules read the cluster's span, so a filtered client's rates are its
+    // rates in the cluster's window, not in its own first-to-last request.
+    let span = a.cluster.span;
     let span_s = match (span.first, span.last) {
         (Some(f), Some(l)) => (l - f) as f64 / 1e6,
         _ => 0.0,
@@ -92,7 +96,11 @@ pub fn build(inp: &Inputs) -> Report {
             version: env!("CARGO_PKG_VERSION"),
         },
         summary: summary(inp, span_s),
-        timeline: timeline(a),
+        timeline: timeline(if inp.filters.is_empty() {
+            &a.cluster.minutes
+        } else {
+            &a.selection.minutes
+        }),
         watches: watch_rows(a, &lists),
         lists,
         clients: client_rows(a, span, span_s),
@@ -156,6 +164,10 @@ fn summary(inp: &Inputs, span_s: f64) -> Summary {
         .map(|(l, n)| (l.name().to_owned(), n))
         .collect();
     let mut warnings = inp.warnings.clone();
+    let selection = super::selection::selection(a, inp.filters);
+    if let Some(sel) = &selection {
+        warnings.extend(super::selection::warnings(a, sel));
+    }
     for i in inp.inputs {
         if let Some(e) = &i.error {
             warnings.push(format!("{}: {e}", i.name));
@@ -194,14 +206,17 @@ fn summary(inp: &Inputs, span_s: f64) -> Summary {
                 .collect::<BTreeMap<_, _>>(),
             examples,
         },
-        first_timestamp: time(s.span.first),
-        last_timestamp: time(s.span.last),
+        first_timestamp: time(a.cluster.span.first),
+        last_timestamp: time(a.cluster.span.last),
         span_seconds: span_s,
         window: inp.window.is_set().then(|| WindowRow {
             since: time(inp.window.since),
             until: time(inp.window.until),
         }),
-        server_version: a.server_version.map(|(ma, mi)| format!("{ma}.{mi}")),
+        server_version: a
+            .cluster
+            .server_version
+            .map(|(ma, mi)| format!("{ma}.{mi}")),
         consistent_list_from_cache: a.consistent_list_from_cache(),
         object_table: ObjectTableRow {
             tracked: a.objects.objects.len() as u64,
@@ -210,6 +225,7 @@ fn summary(inp: &Inputs, span_s: f64) -> Summary {
         },
         coverage: coverage(a),
         warnings,
+        selection,
         cloudwatch: inp.cloudwatch.clone(),
         engine: None,
         insights: None,
@@ -218,6 +234,7 @@ fn summary(inp: &Inputs, span_s: f64) -> Summary {
 
 fn coverage(a: &Aggregates) -> Vec<String> {
     let s = &a.summary;
+    let cl = &a.cluster;
     let mut c = Vec::new();
     if s.events == 0 {
         c.push("no audit events were read".to_owned());
@@ -232,10 +249,10 @@ fn coverage(a: &Aggregates) -> Vec<String> {
     if s.by_level[2] == 0 {
         c.push("no RequestResponse-level events: without response bodies, no-op updates cannot be judged".to_owned());
     }
-    if s.no_user_agent > 0 {
+    if cl.no_user_agent > 0 {
         c.push(format!(
             "{} requests carry no userAgent: their client is named after the user",
-            s.no_user_agent
+            cl.no_user_agent
         ));
     }
     if s.folded_identities > 0 {
@@ -255,23 +272,23 @@ fn coverage(a: &Aggregates) -> Vec<String> {
             s.folded_lists
         ));
     }
-    if s.no_latency > 0 {
-        c.push(format!("{} short requests lack requestReceivedTimestamp or stageTimestamp: no latency for them", s.no_latency));
+    if cl.no_latency > 0 {
+        c.push(format!("{} short requests lack requestReceivedTimestamp or stageTimestamp: no latency for them", cl.no_latency));
     }
-    if s.untimed > 0 {
+    if cl.untimed > 0 {
         c.push(format!(
             "{} requests have no timestamp at all: counted, but outside the per-minute series",
-            s.untimed
+            cl.untimed
         ));
     }
-    if a.server_version.is_none() {
+    if cl.server_version.is_none() {
         c.push("no kube-apiserver or kube-controller-manager userAgent: server version unknown, so consistent LISTs are assumed to be served by etcd".to_owned());
     }
     c
 }
 
-fn timeline(a: &Aggregates) -> Vec<MinuteRow> {
-    let mut mins: Vec<_> = a.minutes.iter().collect();
+fn timeline(minutes: &FxHashMap<i64, MinuteTotals>) -> Vec<MinuteRow> {
+    let mut mins: Vec<_> = minutes.iter().collect();
     mins.sort_by_key(|(m, _)| **m);
     mins.into_iter()
         .map(|(m, t)| MinuteRow {

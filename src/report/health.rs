@@ -65,7 +65,8 @@ pub struct Health {
     /// Windows where more than 1% of calls were slower than the SLO (P99 above it). Audit latency
     /// includes APF queue wait and webhooks, which the upstream SLI excludes: an upper bound.
     pub slo_violations: Vec<SloViolation>,
-    /// Per client and class, over the whole log (the `slo[]` rows that missed).
+    /// Per client and class, over the whole log (the `slo[]` rows that missed; a filtered scan
+    /// has the selection's clients only).
     pub slo_clients_over: Vec<SloRow>,
 }
 
@@ -183,10 +184,15 @@ pub fn choose_tier(seats: f64, pods_per_s: f64, toml_text: &str) -> TierChoice {
     }
 }
 
-/// Builds `health`.
+/// Builds `health`, from the cluster scope (a filtered scan's health is the cluster's).
 #[must_use]
 pub fn health(a: &Aggregates, slo: &[SloRow]) -> Health {
-    let mut minutes: Vec<_> = a.minutes.iter().filter(|(_, t)| t.short > 0).collect();
+    let mut minutes: Vec<_> = a
+        .cluster
+        .minutes
+        .iter()
+        .filter(|(_, t)| t.short > 0)
+        .collect();
     minutes.sort_by_key(|(m, _)| **m);
     let class = |n: u64, f: u64| {
         (n > 0).then(|| ClassMinute {
@@ -219,6 +225,7 @@ pub fn health(a: &Aggregates, slo: &[SloRow]) -> Health {
         })
         .collect();
     let mut violations: Vec<SloViolation> = a
+        .cluster
         .health
         .slo_windows
         .iter()
@@ -239,18 +246,23 @@ pub fn health(a: &Aggregates, slo: &[SloRow]) -> Health {
         success_threshold: SUCCESS_THRESHOLD,
         minutes: rows,
         below_threshold: below,
-        slo_windows_checked: a.health.slo_windows.len() as u64,
+        slo_windows_checked: a.cluster.health.slo_windows.len() as u64,
         slo_violations: violations,
         slo_clients_over: slo.iter().filter(|s| s.over).cloned().collect(),
     }
 }
 
-/// Builds `sizing`.
+/// Builds `sizing`, from the cluster scope.
 #[must_use]
 pub fn sizing(a: &Aggregates) -> Sizing {
-    let span = a.summary.span;
+    let span = a.cluster.span;
     // Sparse: a far-future timestamp must not allocate every minute in between.
-    let points: Vec<(i64, u64)> = a.minutes.iter().map(|(m, t)| (*m, t.seat_us)).collect();
+    let points: Vec<(i64, u64)> = a
+        .cluster
+        .minutes
+        .iter()
+        .map(|(m, t)| (*m, t.seat_us))
+        .collect();
     let total = match (span.first, span.last) {
         (Some(f), Some(l)) => (l.div_euclid(MINUTE_US) - f.div_euclid(MINUTE_US) + 1) as u64,
         _ => 0,
@@ -261,6 +273,7 @@ pub fn sizing(a: &Aggregates) -> Sizing {
         p99_us as f64 / MINUTE_US as f64,
     );
     let mut top: Vec<NameCount> = a
+        .cluster
         .clients
         .iter()
         .map(|(id, c)| NameCount {
@@ -272,8 +285,22 @@ pub fn sizing(a: &Aggregates) -> Sizing {
     top.sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.name.cmp(&y.name)));
     top.truncate(10);
 
-    let bindings = a.health.bindings.values().copied().max().unwrap_or(0);
-    let writes = a.minutes.values().map(|m| m.writes).max().unwrap_or(0) as f64 / 60.0;
+    let bindings = a
+        .cluster
+        .health
+        .bindings
+        .values()
+        .copied()
+        .max()
+        .unwrap_or(0);
+    let writes = a
+        .cluster
+        .minutes
+        .values()
+        .map(|m| m.writes)
+        .max()
+        .unwrap_or(0) as f64
+        / 60.0;
     let round = |v: f64| (v * 100.0).round() / 100.0;
     Sizing {
         method: "Little's law on the audit log: each short request holds its APF width (1 seat; a cluster-scoped LIST 10, the estimator's maximum, since the log does not say how many objects it read) for its audit latency — an upper bound, as audit latency includes APF queueing — plus 0.05 s per successful write for etcd and watch fan-out; long-running requests hold no seat. Seats per minute = seat-seconds in flight in that minute ÷ 60. APF priority levels are not in the log and are not guessed.",

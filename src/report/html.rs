@@ -561,6 +561,9 @@ pub fn render(r: &Report, o: &HtmlOptions) -> String {
             .map(|v| format!(" · kube-apiserver {}", esc(v)))
             .unwrap_or_default()
     );
+    if let Some(sel) = &s.selection {
+        let _ = write!(out, r#"<p class="meta">{}</p>"#, esc(&sel.line()));
+    }
     out.push_str(r##"<nav><a href="#findings">Findings</a><a href="#traffic">Traffic</a><a href="#clients">Clients</a><a href="#lists">LISTs</a><a href="#writes">Writes</a><a href="#errors">Errors</a><a href="#watches">Watches</a><a href="#inputs">Inputs</a></nav>"##);
     cards(&mut out, r);
     findings(&mut out, r);

@@ -61,6 +61,9 @@ pub fn render(r: &Report, top: usize) -> String {
         escape(s.last_timestamp.as_deref().unwrap_or("-")),
         s.skipped.total
     );
+    if let Some(sel) = &s.selection {
+        let _ = writeln!(out, "\n**{}**", escape(&sel.line()));
+    }
     for c in &s.coverage {
         let _ = writeln!(out, "\n> {}", escape(c));
     }

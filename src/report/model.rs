@@ -169,6 +169,9 @@ pub struct Summary {
     pub coverage: Vec<String>,
     /// Non-fatal problems met on the way.
     pub warnings: Vec<String>,
+    /// What the filters selected, against the whole cluster; absent when no filter was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selection: Option<Selection>,
     /// The CloudWatch download, when that was the source.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cloudwatch: Option<serde_json::Value>,
@@ -179,6 +182,74 @@ pub struct Summary {
     /// The Logs Insights run (queries, sub-windows, bytes scanned), with `engine`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub insights: Option<serde_json::Value>,
+}
+
+/// What a filtered scan selected (`--client`, `--verb` …), against the cluster: every request
+/// in the window. The per-client tables and findings cover the selection; the span, server
+/// version, coverage notes, health, SLO windows and sizing cover the cluster.
+#[derive(Debug, Clone, Serialize)]
+pub struct Selection {
+    /// The filters, one `--flag 'pattern'` each.
+    pub filters: Vec<String>,
+    /// Patterns that matched no request in the window (each is also a warning).
+    pub unmatched: Vec<String>,
+    /// Selected requests.
+    pub requests: u64,
+    /// Requests in the window, selected or not.
+    pub cluster_requests: u64,
+    /// `requests / cluster_requests` (0 when the window is empty).
+    pub share_of_requests: f64,
+    /// Selected successful writes.
+    pub writes: u64,
+    /// Successful writes in the window.
+    pub cluster_writes: u64,
+    /// `writes / cluster_writes`.
+    pub share_of_writes: f64,
+    /// APF seat-seconds the selection held.
+    pub seat_seconds: f64,
+    /// APF seat-seconds held in the window.
+    pub cluster_seat_seconds: f64,
+    /// `seat_seconds / cluster_seat_seconds`.
+    pub share_of_seat_seconds: f64,
+    /// Clients with a selected request.
+    pub clients: u64,
+    /// Clients in the window.
+    pub cluster_clients: u64,
+    /// The cluster's successful writes per resource × subresource: what shares of the
+    /// cluster's writes (AS203) are taken of.
+    pub cluster_writes_by_resource: Vec<ResourceWrites>,
+}
+
+impl Selection {
+    /// One sentence for the text, Markdown and HTML reports (unescaped).
+    #[must_use]
+    pub fn line(&self) -> String {
+        let pct = |x: f64| format!("{:.1}%", x * 100.0);
+        format!(
+            "selection {}: {} of the cluster's {} requests ({}), {} of {} writes ({}), {} of its APF seat time, {} of {} clients; span, server version, health, SLO windows and sizing are the whole cluster's",
+            self.filters.join(" "),
+            self.requests,
+            self.cluster_requests,
+            pct(self.share_of_requests),
+            self.writes,
+            self.cluster_writes,
+            pct(self.share_of_writes),
+            pct(self.share_of_seat_seconds),
+            self.clients,
+            self.cluster_clients,
+        )
+    }
+}
+
+/// Successful writes to one resource × subresource.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceWrites {
+    /// Resource, qualified by group (`deployments.apps`).
+    pub resource: String,
+    /// Subresource (`""` for the object itself).
+    pub subresource: String,
+    /// Successful writes.
+    pub count: u64,
 }
 
 /// Percentiles in ms; null when there were no samples.

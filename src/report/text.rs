@@ -334,6 +334,9 @@ fn summary(out: &mut String, r: &Report) {
         num(s.outside_window),
         num(s.filtered_out),
     );
+    if let Some(sel) = &s.selection {
+        let _ = writeln!(out, "{}", sanitize(&sel.line()));
+    }
     if let Some(v) = &s.server_version {
         let cache = if s.consistent_list_from_cache == Some(true) {
             "from the watch cache"

@@ -275,6 +275,25 @@ pub(crate) fn client_mean_ms(report: &Report, client: &str) -> f64 {
         .unwrap_or(10.0)
 }
 
+/// The cluster's successful writes to the resources `keep(resource, subresource)` accepts: from
+/// the cluster scope of a filtered scan, else from the report's write rows (then the cluster's).
+pub(crate) fn cluster_writes(report: &Report, keep: impl Fn(&str, &str) -> bool) -> u64 {
+    match &report.summary.selection {
+        Some(s) => s
+            .cluster_writes_by_resource
+            .iter()
+            .filter(|w| keep(&w.resource, &w.subresource))
+            .map(|w| w.count)
+            .sum(),
+        None => report
+            .writes
+            .iter()
+            .filter(|w| keep(&w.resource, &w.subresource))
+            .map(|w| w.count)
+            .sum(),
+    }
+}
+
 /// Rounds for display in headlines.
 pub(crate) fn r1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0

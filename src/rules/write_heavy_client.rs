@@ -63,7 +63,7 @@ impl Rule for WriteHeavyClient {
             .iter()
             .filter(|w| !heartbeat(&w.resource, &w.subresource))
             .collect();
-        let total: u64 = rows.iter().map(|w| w.count).sum();
+        let total = super::cluster_writes(r, |res, sub| !heartbeat(res, sub));
         if total == 0 {
             return;
         }
