@@ -219,6 +219,34 @@ fn every_format_holds_the_line() {
         "an autolink"
     );
     assert!(md.contains("http\\://evil.example") && md.contains("www\\.evil.example"));
+    // Rendered as GitHub does (tables, strikethrough, autolinks), nothing from the log is a
+    // link, an image or markup.
+    let mut options = comrak::Options::default();
+    options.extension.table = true;
+    options.extension.strikethrough = true;
+    options.extension.autolink = true;
+    assert!(
+        comrak::markdown_to_html("a https://x.example www.x.example", &options)
+            .matches("<a ")
+            .count()
+            == 2,
+        "the renderer links bare URLs, so the check below can fail"
+    );
+    let rendered = comrak::markdown_to_html(&md, &options);
+    assert!(rendered.contains("<table>"), "the tables render");
+    for tag in [
+        "<a ",
+        "<img",
+        "<script",
+        "<code>c</code>",
+        "<del>",
+        "<strong>b",
+    ] {
+        assert!(
+            !rendered.contains(tag),
+            "{tag} from the log: {rendered:.2000}"
+        );
+    }
     // Timestamps read as they are (no `&#58;`).
     assert!(md.contains("2024-05-01T10:00:00") && !md.contains("&#58;"));
 
