@@ -86,6 +86,49 @@ fn the_readme_ci_example_runs_and_its_reports_parse() {
     let schema: Value = serde_json::from_str(&text.replace(STRAY, "-[a-zA-Z]{2}$")).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
 
+    // Without --fail-on, every finding is a failing case (and the exit code stays 0).
+    let out = common::bin()
+        .current_dir(dir.path())
+        .args(["--no-progress", "--format", "junit", "audit-logs/"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    check_junit(&String::from_utf8(out.stdout).unwrap(), findings, false);
+
+    // A suppressed finding is a skipped case, and no longer fails.
+    std::fs::write(
+        dir.path().join("waiver.toml"),
+        "[[suppress]]\nrule = \"AS301\"\nclient = \"ci-deployer@*\"\nreason = \"known <noisy> job\"\n",
+    )
+    .unwrap();
+    let out = common::bin()
+        .current_dir(dir.path())
+        .args([
+            "--no-progress",
+            "--format",
+            "junit",
+            "--config",
+            "waiver.toml",
+            "audit-logs/",
+        ])
+        .output()
+        .unwrap();
+    let xml = String::from_utf8(out.stdout).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let skipped: Vec<roxmltree::Node> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase") && n.children().any(|c| c.has_tag_name("skipped")))
+        .collect();
+    assert_eq!(skipped.len(), 1, "{xml}");
+    assert_eq!(skipped[0].attribute("classname"), Some("audit-scan.AS301"));
+    let reason = skipped[0]
+        .first_element_child()
+        .unwrap()
+        .attribute("message")
+        .unwrap();
+    assert!(reason.contains("known <noisy> job"), "{reason}");
+    assert_eq!(doc.root_element().attribute("skipped"), Some("1"));
+
     for args in &commands {
         let out = common::bin()
             .current_dir(dir.path())
