@@ -33,6 +33,7 @@ fn scan(input: &Input, threads: usize) -> u64 {
         top: 10,
         color: false,
         mark: None,
+        fail_on: None,
     };
     render(&report, Format::Json, style, &mut std::io::sink()).unwrap();
     report.summary.requests

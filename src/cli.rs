@@ -157,6 +157,10 @@ pub struct ScanArgs {
     /// Format of the --export files.
     #[arg(long, value_enum, default_value_t = crate::export::ExportFormat::Csv)]
     pub export_format: crate::export::ExportFormat,
+    /// Write CSV exports verbatim: no leading `'` on cells a spreadsheet would run as a
+    /// formula, no escapes for invisible characters (see docs/exports.md).
+    #[arg(long, requires = "export")]
+    pub export_raw: bool,
     /// Incident window to shade on the HTML report's charts: FROM..TO, each RFC 3339 or a
     /// duration back from now (`--mark 2024-05-01T10:05:00Z..2024-05-01T10:20:00Z`).
     #[arg(long, value_name = "FROM..TO")]

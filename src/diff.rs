@@ -570,7 +570,7 @@ pub fn render_text(d: &Diff) -> String {
                     .as_deref()
                     .map(|s| format!("(was {s})"))
                     .unwrap_or_else(|| "(new)".to_owned()),
-                sanitize(&f.headline)
+                crate::report::sanitize::terminal(&f.headline, crate::report::sanitize::Cap::Prose)
             );
         }
     }
@@ -586,7 +586,7 @@ pub fn render_text(d: &Diff) -> String {
                 "  {} {} {}",
                 f.rule,
                 sanitize(&f.client),
-                sanitize(&f.headline)
+                crate::report::sanitize::terminal(&f.headline, crate::report::sanitize::Cap::Prose)
             );
         }
     }

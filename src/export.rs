@@ -281,15 +281,47 @@ pub fn tables(r: &Report) -> Vec<Table> {
     ]
 }
 
-/// Writes every table into `dir` (created if missing); returns the files written.
+/// A CSV table with every text cell neutralized for spreadsheets
+/// ([`crate::report::sanitize::csv`]); numbers and flags are left alone.
+fn neutralized(t: Table) -> Table {
+    let columns = t
+        .columns
+        .into_iter()
+        .map(|(name, v)| match v {
+            Values::Str(v) => (
+                name,
+                Values::Str(
+                    v.into_iter()
+                        .map(|x| x.map(|x| crate::report::sanitize::csv(&x)))
+                        .collect(),
+                ),
+            ),
+            other => (name, other),
+        })
+        .collect();
+    Table { columns, ..t }
+}
+
+/// Writes every table into `dir` (created if missing); returns the files written. CSV text
+/// cells are neutralized for spreadsheets unless `raw` (Parquet and NDJSON are always raw).
 ///
 /// # Errors
 /// The directory or a file cannot be written, or this build has no polars.
-pub fn export(r: &Report, dir: &Path, format: ExportFormat) -> anyhow::Result<Vec<PathBuf>> {
+pub fn export(
+    r: &Report,
+    dir: &Path,
+    format: ExportFormat,
+    raw: bool,
+) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::anyhow!("cannot create --export directory {}: {e}", dir.display()))?;
     let mut written = Vec::new();
     for t in tables(r) {
+        let t = if format == ExportFormat::Csv && !raw {
+            neutralized(t)
+        } else {
+            t
+        };
         let path = dir.join(format!("{}.{}", t.name, format.extension()));
         write(&t, &path, format)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;

@@ -247,8 +247,8 @@ fn scan(args: &ScanArgs) -> Result<u8> {
     }
     write_report(&report, args, mark)?;
     if let Some(dir) = &args.export {
-        let files =
-            export::export(&report, dir, args.export_format).map_err(|e| fail(e.to_string()))?;
+        let files = export::export(&report, dir, args.export_format, args.export_raw)
+            .map_err(|e| fail(e.to_string()))?;
         eprintln!(
             "audit-scan: exported {} tables to {}",
             files.len(),
@@ -596,6 +596,7 @@ fn write_report(
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             && args.format == Format::Text,
         mark,
+        fail_on: args.fail_on,
     };
     let result = match &args.output {
         Some(path) => {

@@ -77,7 +77,9 @@ pub fn result_set(rows: &[Vec<(String, String)>]) -> ResultSet {
     ResultSet { columns, rows }
 }
 
+/// A quoted CSV cell, neutralized for spreadsheets ([`crate::report::sanitize::csv`]).
 fn csv_cell(s: &str) -> String {
+    let s = crate::report::sanitize::csv(s);
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

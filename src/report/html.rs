@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::model::{LatencyRow, MinuteRow, Report};
+use super::sanitize::{self, Cap};
 use super::text::num;
 use crate::timefmt::{MINUTE_US, Micros, format_rfc3339, parse_rfc3339};
 
@@ -29,23 +30,16 @@ const CHART_W: f64 = 960.0;
 const LEFT: f64 = 56.0;
 const RIGHT: f64 = 8.0;
 
-/// Escapes text for HTML element content and quoted attribute values; control characters
-/// (which cannot be shown and may confuse a reader) become U+FFFD.
+/// Escapes one name or value for HTML element content and quoted attribute values
+/// ([`super::sanitize::html`]).
 #[must_use]
 pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
+    sanitize::html(s, Cap::Field)
+}
+
+/// Escapes a sentence that embeds log text (a headline, a remedy, a note).
+fn prose(s: &str) -> String {
+    sanitize::html(s, Cap::Prose)
 }
 
 fn fnum(x: f64) -> String {
@@ -639,7 +633,7 @@ fn findings(out: &mut String, r: &Report) {
             esc(f.slug),
             esc(&f.client),
             esc(place.trim()),
-            esc(&f.headline),
+            prose(&f.headline),
             esc(&f.evidence.metric),
             fnum(f.evidence.value),
             fnum(f.evidence.threshold),
@@ -663,7 +657,7 @@ fn findings(out: &mut String, r: &Report) {
         let _ = write!(
             out,
             r#"<dt>remedy</dt><dd>{}</dd></dl></details></td><td class="n">{}</td></tr>"#,
-            esc(&f.remediation),
+            prose(&f.remediation),
             fnum(f.score)
         );
     }
@@ -1134,8 +1128,9 @@ fn inputs(out: &mut String, r: &Report) {
                 .join(", "))
         );
     }
-    for c in s.coverage.iter().chain(&s.warnings) {
-        let _ = write!(out, r#"<p class="note">{}</p>"#, esc(c));
+    let altered = sanitize::altered_note(r);
+    for c in s.coverage.iter().chain(&s.warnings).chain(&altered) {
+        let _ = write!(out, r#"<p class="note">{}</p>"#, prose(c));
     }
 }
 
@@ -1149,7 +1144,7 @@ mod tests {
             esc(r#"<script>alert("x")</script> & 'y'"#),
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
         );
-        assert_eq!(esc("a\u{1b}[31mb"), "a\u{FFFD}[31mb");
+        assert_eq!(esc("a\u{1b}[31mb"), "⚠a\\u{1b}[31mb");
     }
 
     #[test]

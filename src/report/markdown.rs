@@ -5,30 +5,18 @@
 use std::fmt::Write as _;
 
 use super::model::Report;
+use super::sanitize::{self, Cap};
 
-/// Escapes text for a Markdown table cell or paragraph: Markdown punctuation is
-/// backslash-escaped, HTML's `<`, `>` and `&` become entities, line breaks become spaces.
+/// Escapes one name or value from the log for a Markdown table cell or paragraph
+/// ([`super::sanitize::markdown`]).
 #[must_use]
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            // Stops GFM autolinks (`https://…`, `www.…` needs the `:` or is harmless text).
-            ':' => out.push_str("&#58;"),
-            '\n' | '\r' | '\t' => out.push(' '),
-            // Enough to stop emphasis, code, links/images (no `[`), tables and headings.
-            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '!' | '|' | '~' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => out.push('?'),
-            c => out.push(c),
-        }
-    }
-    out
+    sanitize::markdown(s, Cap::Field)
+}
+
+/// Escapes a sentence that embeds log text (a headline, a remedy).
+fn prose(s: &str) -> String {
+    sanitize::markdown(s, Cap::Prose)
 }
 
 fn table(out: &mut String, title: &str, headers: &[&str], rows: Vec<Vec<String>>) {
@@ -62,10 +50,10 @@ pub fn render(r: &Report, top: usize) -> String {
         s.skipped.total
     );
     if let Some(sel) = &s.selection {
-        let _ = writeln!(out, "\n**{}**", escape(&sel.line()));
+        let _ = writeln!(out, "\n**{}**", prose(&sel.line()));
     }
-    for c in &s.coverage {
-        let _ = writeln!(out, "\n> {}", escape(c));
+    for c in s.coverage.iter().chain(&sanitize::altered_note(r)) {
+        let _ = writeln!(out, "\n> {}", prose(c));
     }
     let _ = writeln!(out, "\n## Findings\n");
     if r.findings.is_empty() {
@@ -80,8 +68,8 @@ pub fn render(r: &Report, top: usize) -> String {
             f.rule,
             f.slug,
             f.score,
-            escape(&f.headline),
-            escape(&f.remediation)
+            prose(&f.headline),
+            prose(&f.remediation)
         );
         if !f.evidence.sample_audit_ids.is_empty() {
             let ids: Vec<String> = f
@@ -105,7 +93,7 @@ pub fn render(r: &Report, top: usize) -> String {
                 "- `{}` {}: {}",
                 f.rule,
                 escape(&f.client),
-                escape(f.suppressed.as_deref().unwrap_or(""))
+                prose(f.suppressed.as_deref().unwrap_or(""))
             );
         }
     }
@@ -229,7 +217,7 @@ mod tests {
     fn hostile_text_is_inert() {
         let e = escape("<script>alert(1)</script> [x](http://evil) | **b**\n# h");
         assert!(!e.contains('<') && !e.contains('\n'));
-        assert!(e.contains("\\[x\\](http&#58;//evil)"));
+        assert!(e.contains("\\[x\\](http\\://evil)"));
         assert!(e.contains("\\|"));
     }
 }

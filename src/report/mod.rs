@@ -4,9 +4,12 @@
 pub mod build;
 pub mod health;
 pub mod html;
+pub mod junit;
 pub mod markdown;
 pub mod model;
 pub mod selection;
+pub mod sanitize;
+pub mod sarif;
 pub mod table;
 pub mod text;
 
@@ -26,6 +29,10 @@ pub enum Format {
     Md,
     /// One self-contained HTML page with charts (write it with `-o report.html`).
     Html,
+    /// JUnit XML for CI test reports: a test case per finding, failing at `--fail-on`.
+    Junit,
+    /// SARIF 2.1.0 for code-scanning dashboards.
+    Sarif,
 }
 
 /// How to render text.
@@ -39,6 +46,8 @@ pub struct TextStyle {
     pub color: bool,
     /// The incident window `[from, to)` (µs) that HTML charts shade.
     pub mark: Option<(crate::timefmt::Micros, crate::timefmt::Micros)>,
+    /// `--fail-on`: the severity from which a JUnit case fails (`None`: every finding).
+    pub fail_on: Option<crate::rules::Severity>,
 }
 
 /// Writes `report` in `format`.
@@ -64,6 +73,11 @@ pub fn render(
                 mark: style.mark,
             };
             out.write_all(html::render(report, &opts).as_bytes())
+        }
+        Format::Junit => out.write_all(junit::render(report, style.fail_on).as_bytes()),
+        Format::Sarif => {
+            serde_json::to_writer_pretty(&mut *out, &sarif::render(report))?;
+            out.write_all(b"\n")
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Report: width-aware plain-text tables for the terminal. Numbers align right; when a table is
-//! wider than the terminal, its widest text column is cut with `…`. Control characters in log
-//! text are replaced, so a hostile userAgent cannot move the cursor or recolor the terminal.
+//! wider than the terminal, its widest text column is cut with `…`. Every cell goes through
+//! [`super::sanitize::terminal`], so a hostile userAgent cannot move the cursor, recolor the
+//! terminal, reverse itself or fill the screen.
 
 use unicode_width::UnicodeWidthStr;
 
@@ -19,12 +20,10 @@ pub struct Table {
     rows: Vec<Vec<String>>,
 }
 
-/// Replaces control characters (ESC, CR, …) with `?`.
+/// One name or value from the log, for the terminal ([`super::sanitize::terminal`]).
 #[must_use]
 pub fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    super::sanitize::terminal(s, super::sanitize::Cap::Field)
 }
 
 fn cut(s: &str, width: usize) -> String {

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use super::TextStyle;
 use super::model::{LatencyRow, Report};
+use super::sanitize::{self, Cap};
 use super::table::{Align, Table, sanitize};
 
 /// `1234567` → `1,234,567`.
@@ -345,7 +346,8 @@ fn summary(out: &mut String, r: &Report) {
         };
         let _ = writeln!(
             out,
-            "server version {v}: consistent LISTs are served {cache}"
+            "server version {}: consistent LISTs are served {cache}",
+            sanitize(v)
         );
     }
     if let Some(w) = &s.window {
@@ -394,14 +396,14 @@ fn summary(out: &mut String, r: &Report) {
             "  {}:{}: {}",
             sanitize(&e.input),
             e.line,
-            sanitize(&e.message)
+            prose(&e.message)
         );
     }
-    for c in &s.coverage {
-        let _ = writeln!(out, "note: {c}");
+    for c in s.coverage.iter().chain(&sanitize::altered_note(r)) {
+        let _ = writeln!(out, "note: {}", prose(c));
     }
     for w in &s.warnings {
-        let _ = writeln!(out, "warning: {}", sanitize(w));
+        let _ = writeln!(out, "warning: {}", prose(w));
     }
 }
 
@@ -438,10 +440,10 @@ fn findings(out: &mut String, r: &Report, style: TextStyle) {
             f.slug,
             num(f.score.round() as u64)
         );
-        for line in textwrap(&sanitize(&f.headline), wrap) {
+        for line in textwrap(&prose(&f.headline), wrap) {
             let _ = writeln!(out, "     {line}");
         }
-        for (i, line) in textwrap(&sanitize(&f.remediation), wrap)
+        for (i, line) in textwrap(&prose(&f.remediation), wrap)
             .into_iter()
             .enumerate()
         {
@@ -455,6 +457,11 @@ fn findings(out: &mut String, r: &Report, style: TextStyle) {
             r.suppressed.len()
         );
     }
+}
+
+/// A sentence that embeds log text, for the terminal.
+fn prose(s: &str) -> String {
+    sanitize::terminal(s, Cap::Prose)
 }
 
 /// Greedy word wrap.
