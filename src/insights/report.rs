@@ -108,14 +108,10 @@ fn minute_of(text: &str) -> Option<i64> {
     parse_rfc3339(&format!("{text}:00Z")).map(|us| us.div_euclid(MINUTE_US))
 }
 
-/// Fails when a merged table lacks a template's columns: the service did not run the query as
-/// written (an emulator ignores `stats`).
+/// Fails when a result lacks a template's `count(*)` column: the service did not run the query
+/// as written (an emulator ignores `stats`). Other absent columns are null (merge::sum_by).
 fn merged<T>(what: &str, r: Result<T, String>) -> Result<T, String> {
-    r.map_err(|e| {
-        format!(
-            "{what}: {e}: the service returned raw records, not the template's aggregates (an emulator?); use --engine download"
-        )
-    })
+    r.map_err(|e| super::merge::raw_records_error(what, &e))
 }
 
 /// Builds the report from the merged rows of every sub-window.
