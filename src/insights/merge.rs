@@ -3,9 +3,10 @@
 //! add, and percentiles come from log-spaced histogram bins counted server-side
 //! (`list-latency-histogram`), whose counts also add — percentiles cannot be averaged.
 //!
-//! Bin `b` holds latencies `L` with `L + 0.001 ms` in `[1.02^b, 1.02^(b+1))`; a percentile is read
-//! off the merged bins by nearest rank and reported as the bin's geometric middle, within 1% of
-//! a value whose rank is the requested one (the bin's half-width, √1.02 − 1 ≈ 0.995%).
+//! Bin `b` holds latencies `L` with `L + 0.001 ms` in `[1.1^b, 1.1^(b+1))`; a percentile is read
+//! off the merged bins by nearest rank and reported as the bin's geometric middle, within 4.9% of
+//! a value whose rank is the requested one (the bin's half-width, √1.1 − 1 ≈ 4.88%). Coarse bins
+//! keep the rows of a long window few: a LIST's latencies from 1 ms to 60 s fill at most 116.
 
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
@@ -14,7 +15,7 @@ use super::local::nearest_rank;
 use super::output::ResultSet;
 
 /// Growth factor between two histogram bins.
-pub const BIN_BASE: f64 = 1.02;
+pub const BIN_BASE: f64 = 1.1;
 
 /// The rows a GetQueryResults page can hold; a result this long may be cut.
 pub const ROW_CAP: usize = 10_000;
@@ -190,7 +191,8 @@ pub fn histograms<S: Borrow<ResultSet>>(
                 .parse::<u64>()
                 .map_err(|_| format!("'{count_col}' is not a count: '{count_text}'"))?;
             let h = out.entry(key(row, &keys)).or_default();
-            match b.and_then(|b| row[b].as_deref()) {
+            // The template writes "" for a request without a latency.
+            match b.and_then(|b| row[b].as_deref()).filter(|t| !t.is_empty()) {
                 None => h.unbinned += count,
                 Some(t) => {
                     let bin = t

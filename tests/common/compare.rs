@@ -1,5 +1,5 @@
 //! Comparing an insights report with the native report of the same events: every counted
-//! table equal, LIST percentiles within 2% (histogram bin plus sketch), max and mean within 1%.
+//! table equal, LIST percentiles within 6% (4.9% histogram bin plus 1% sketch), max and mean within 1%.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -161,7 +161,7 @@ pub fn reports(ins: &Value, nat: &Value, n: &str, rich: bool) -> usize {
         assert_eq!(got["samples"], want["samples"]);
         for f in ["p50", "p90", "p99"] {
             let (g, w) = (got[f].as_f64().unwrap(), want[f].as_f64().unwrap());
-            assert!((g - w).abs() <= w * 0.0201 + 0.002, "{n} {f}: {g} vs {w}");
+            assert!((g - w).abs() <= w * 0.0601 + 0.002, "{n} {f}: {g} vs {w}");
         }
         for f in ["max", "mean"] {
             let (g, w) = (got[f].as_f64().unwrap(), want[f].as_f64().unwrap());
