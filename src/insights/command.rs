@@ -138,7 +138,7 @@ fn run_query(args: &RunArgs, out: &mut Vec<u8>) -> Result<()> {
     let mut facts = serde_json::Map::new();
     facts.insert("template".into(), t.name.clone().into());
     let rs = if args.local.is_empty() {
-        cloud(args, &text, since, until, &mut facts)?
+        cloud(args, &t.name, &text, since, until, &mut facts)?
     } else {
         run_local(&args.local, &text, since, until, &mut facts)?
     };
@@ -200,6 +200,7 @@ fn run_local(
 #[cfg(feature = "cloudwatch")]
 fn cloud(
     args: &RunArgs,
+    name: &str,
     text: &str,
     since: Option<i64>,
     until: Option<i64>,
@@ -223,6 +224,14 @@ fn cloud(
         timeout: std::time::Duration::from_micros(u64::try_from(timeout).unwrap_or(0)),
     };
     let o = super::cloud::run(&spec, text, start, end).map_err(fail)?;
+    // Checked before printing: blank rows from a service that ignored `stats` would pass for
+    // an answer (the engine fails the same way, in insights::report).
+    let aggregates = local::Query::new(text)
+        .map(|q| q.aggregates())
+        .unwrap_or_default();
+    if let Some(detail) = super::merge::raw_records(&o.result, &aggregates) {
+        bail!(fail(super::merge::raw_records_error(name, &detail)));
+    }
     facts.insert("log_group".into(), spec.log_group.clone().into());
     facts.insert("region".into(), o.region.clone().into());
     facts.insert("query_id".into(), o.query_id.clone().into());
@@ -261,6 +270,7 @@ fn cloud(
 #[cfg(not(feature = "cloudwatch"))]
 fn cloud(
     _args: &RunArgs,
+    _name: &str,
     _text: &str,
     _since: Option<i64>,
     _until: Option<i64>,

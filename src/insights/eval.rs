@@ -21,6 +21,8 @@ pub struct Event {
     pub message: String,
     /// `@timestamp`, epoch ms.
     pub timestamp: Option<i64>,
+    /// `@logStream` (none for a file).
+    pub log_stream: Option<String>,
 }
 
 /// A record flowing through the pipeline: an event (until `stats`) plus computed fields.
@@ -54,6 +56,7 @@ impl Row {
         match name {
             "@message" => Value::Str(ev.message.clone()),
             "@timestamp" => ev.timestamp.map_or(Value::Null, Value::Time),
+            "@logStream" => ev.log_stream.clone().map_or(Value::Null, Value::Str),
             _ => resolve(&ev.json, name).map_or(Value::Null, from_json),
         }
     }
@@ -300,6 +303,7 @@ mod tests {
                 json: serde_json::from_str(json).unwrap(),
                 message: json.to_owned(),
                 timestamp: Some(90_000),
+                log_stream: None,
             })),
             fields: Vec::new(),
         }

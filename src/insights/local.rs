@@ -75,6 +75,18 @@ impl Query {
         }
         Ok(Self { commands })
     }
+
+    /// The output names of the first `stats` command's aggregates (none without `stats`).
+    #[must_use]
+    pub fn aggregates(&self) -> Vec<String> {
+        self.commands
+            .iter()
+            .find_map(|c| match c {
+                Command::Stats(aggs, _) => Some(aggs.iter().map(|a| a.name.clone()).collect()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// One aggregate's running state.
@@ -385,6 +397,7 @@ pub fn event_of_line(line: &str) -> Event {
         json,
         message: line.to_owned(),
         timestamp,
+        log_stream: None,
     }
 }
 

@@ -222,6 +222,8 @@ pub fn parse_params(pairs: &[String]) -> Result<BTreeMap<String, String>, String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::insights::lang::Expr;
+    use std::collections::BTreeSet;
 
     #[test]
     fn every_file_in_queries_is_embedded() {
@@ -292,5 +294,235 @@ mod tests {
                 .contains("min_latency_ms, limit")
         );
         assert!(find("nope").unwrap_err().contains("list-latency"));
+    }
+
+    /// What the AWS documentation promises, by page of the CloudWatch Logs user guide:
+    /// commands — "CloudWatch Logs Insights language query syntax" (CWL_QuerySyntax: fields,
+    /// filter, parse, stats, sort, limit, display); scalar functions — "Boolean, comparison,
+    /// numeric, datetime, and other functions" (CWL_QuerySyntax-operations-functions: numeric
+    /// operators abs ceil floor greatest least log sqrt; datetime bin toMillis fromMillis;
+    /// general ispresent isempty isblank coalesce; string strlen tolower toupper trim substr
+    /// concat); aggregates — "stats" (CWL_QuerySyntax-Stats: count count_distinct sum avg min
+    /// max pct). `%` is left out: the page shows it on integers only and states no precedence.
+    const DOCUMENTED: &[&str] = &[
+        "command:fields",
+        "command:filter",
+        "command:parse-regex",
+        "command:stats",
+        "command:sort",
+        "command:limit",
+        "command:display",
+        "function:abs",
+        "function:ceil",
+        "function:floor",
+        "function:greatest",
+        "function:least",
+        "function:log",
+        "function:sqrt",
+        "function:bin",
+        "function:tomillis",
+        "function:frommillis",
+        "function:ispresent",
+        "function:isempty",
+        "function:isblank",
+        "function:coalesce",
+        "function:strlen",
+        "function:tolower",
+        "function:toupper",
+        "function:trim",
+        "function:substr",
+        "function:concat",
+        "aggregate:count",
+        "aggregate:count_distinct",
+        "aggregate:sum",
+        "aggregate:avg",
+        "aggregate:min",
+        "aggregate:max",
+        "aggregate:pct",
+        "operator:and",
+        "operator:or",
+        "operator:not",
+        "operator:=",
+        "operator:!=",
+        "operator:<",
+        "operator:<=",
+        "operator:>",
+        "operator:>=",
+        "operator:+",
+        "operator:-",
+        "operator:*",
+        "operator:/",
+        "operator:^",
+        "operator:like",
+        "operator:in",
+    ];
+
+    /// Audit event fields every event has (audit.k8s.io Event: required), safe as bare keys.
+    const ALWAYS_PRESENT: &[&str] = &["verb"];
+
+    fn walk(e: &Expr, used: &mut BTreeSet<String>, bad: &mut Vec<String>, in_time_fn: bool) {
+        use super::super::lang::BinOp as B;
+        match e {
+            Expr::Field(f) if f == "@timestamp" && !in_time_fn => {
+                bad.push("@timestamp outside toMillis()/bin()".into());
+            }
+            Expr::Call(name, args) => {
+                let name = name.to_lowercase();
+                let kind = if crate::insights::local::AGGREGATES.contains(&name.as_str()) {
+                    "aggregate"
+                } else {
+                    "function"
+                };
+                used.insert(format!("{kind}:{name}"));
+                let time = matches!(name.as_str(), "tomillis" | "bin");
+                args.iter().for_each(|a| walk(a, used, bad, time));
+            }
+            Expr::Not(x) => {
+                used.insert("operator:not".into());
+                walk(x, used, bad, false);
+            }
+            Expr::Neg(x) => {
+                used.insert("operator:unary-minus".into());
+                walk(x, used, bad, false);
+            }
+            Expr::Bin(op, a, b) => {
+                let o = match op {
+                    B::Or => "or",
+                    B::And => "and",
+                    B::Eq => "=",
+                    B::Ne => "!=",
+                    B::Lt => "<",
+                    B::Le => "<=",
+                    B::Gt => ">",
+                    B::Ge => ">=",
+                    B::Add => "+",
+                    B::Sub => "-",
+                    B::Mul => "*",
+                    B::Div => "/",
+                    B::Rem => "%",
+                    B::Pow => "^",
+                };
+                used.insert(format!("operator:{o}"));
+                walk(a, used, bad, false);
+                walk(b, used, bad, false);
+            }
+            Expr::Like(a, b, _) => {
+                used.insert("operator:like".into());
+                walk(a, used, bad, false);
+                walk(b, used, bad, false);
+            }
+            Expr::In(a, items, _) => {
+                used.insert("operator:in".into());
+                walk(a, used, bad, false);
+                items.iter().for_each(|i| walk(i, used, bad, false));
+            }
+            Expr::List(items) => items.iter().for_each(|i| walk(i, used, bad, false)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn templates_use_only_documented_syntax() {
+        use super::super::lang::{Command, Pattern, parse};
+        let reserved: Vec<String> = DOCUMENTED
+            .iter()
+            .filter_map(|c| c.split_once(':').map(|(_, n)| n.to_owned()))
+            .collect();
+        let mut all_used = BTreeSet::new();
+        for t in all() {
+            let commands = parse(&t.render(&BTreeMap::new()).unwrap()).unwrap();
+            let (mut used, mut bad) = (BTreeSet::new(), Vec::new());
+            // Names a `fields` item set to coalesce(…, literal) or bin(): never null, fit as a key.
+            let mut never_null: Vec<String> =
+                ALWAYS_PRESENT.iter().map(|s| (*s).to_owned()).collect();
+            let check_alias = |name: &str, bad: &mut Vec<String>| {
+                if reserved.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+                    bad.push(format!("alias '{name}' is named like a function"));
+                }
+            };
+            for c in &commands {
+                match c {
+                    Command::Fields(items) => {
+                        used.insert("command:fields".into());
+                        for n in items {
+                            check_alias(&n.name, &mut bad);
+                            // bin() of @timestamp, which every record has, is never null.
+                            if let Expr::Call(f, args) = &n.expr
+                                && (f.eq_ignore_ascii_case("bin")
+                                    || (f.eq_ignore_ascii_case("coalesce")
+                                        && matches!(
+                                            args.last(),
+                                            Some(Expr::Str(_) | Expr::Num(_))
+                                        )))
+                            {
+                                never_null.push(n.name.clone());
+                            }
+                            // A bare @timestamp is shown, not compared.
+                            let shown = matches!(&n.expr, Expr::Field(f) if f == "@timestamp");
+                            walk(&n.expr, &mut used, &mut bad, shown);
+                        }
+                    }
+                    Command::Filter(e) => {
+                        used.insert("command:filter".into());
+                        walk(e, &mut used, &mut bad, false);
+                    }
+                    Command::Parse(field, pattern) => {
+                        walk(field, &mut used, &mut bad, false);
+                        match pattern {
+                            Pattern::Regex(re) => {
+                                used.insert("command:parse-regex".into());
+                                // `"key": "value"` as well as compact JSON.
+                                if re.as_str().contains("\":") {
+                                    bad.push(format!(
+                                        "regex /{}/ needs \\s* around ':'",
+                                        re.as_str()
+                                    ));
+                                }
+                            }
+                            Pattern::Glob(..) => {
+                                used.insert("command:parse-glob".into());
+                            }
+                        }
+                    }
+                    Command::Stats(aggs, by) => {
+                        used.insert("command:stats".into());
+                        for a in aggs {
+                            check_alias(&a.name, &mut bad);
+                            walk(&a.expr, &mut used, &mut bad, false);
+                        }
+                        for b in by {
+                            match &b.expr {
+                                Expr::Field(f) if f == &b.name && never_null.contains(f) => {}
+                                _ => bad.push(format!(
+                                    "group key '{}' may be null: coalesce it in a fields command first",
+                                    b.name
+                                )),
+                            }
+                        }
+                    }
+                    Command::Sort(keys) => {
+                        used.insert("command:sort".into());
+                        keys.iter()
+                            .for_each(|(e, _)| walk(e, &mut used, &mut bad, false));
+                    }
+                    Command::Limit(_) => {
+                        used.insert("command:limit".into());
+                    }
+                    Command::Display(_) => {
+                        used.insert("command:display".into());
+                    }
+                }
+            }
+            bad.extend(
+                used.iter()
+                    .filter(|u| !DOCUMENTED.contains(&u.as_str()))
+                    .map(|u| format!("{u} is not documented")),
+            );
+            assert!(bad.is_empty(), "{}: {bad:#?}", t.name);
+            all_used.extend(used);
+        }
+        // The constructs the templates use, all documented (printed with --nocapture).
+        eprintln!("constructs used by the templates: {all_used:?}");
+        assert!(all_used.contains("function:coalesce") && all_used.contains("command:stats"));
     }
 }

@@ -9,6 +9,9 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
+pub mod compare;
+#[cfg(feature = "cloudwatch")]
+pub mod insights_service;
 #[cfg(feature = "cloudwatch")]
 pub mod moto;
 

@@ -42,14 +42,14 @@ pub fn aws_env(cmd: &mut Command) -> &mut Command {
         .env_remove("KUBECONFIG")
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
 }
 
-fn client(endpoint: &str) -> Client {
+pub fn client(endpoint: &str) -> Client {
     let conf = aws_sdk_cloudwatchlogs::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
