@@ -346,7 +346,11 @@ impl Aggregates {
                 namespace: ev.namespace,
                 resource: ev.resource,
                 subresource: ev.subresource,
+                api_group: ev.api_group,
                 verb: ev.verb,
+                code: ev
+                    .code
+                    .unwrap_or(if stage == Stage::Panic { 500 } else { 0 }),
             };
             if !scope.filters.accepts(&view) {
                 self.summary.filtered_out += 1;

@@ -102,6 +102,15 @@ pub struct Skipped {
     pub examples: Vec<SkipRow>,
 }
 
+/// A file a directory scan left out.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedFile {
+    /// Its path.
+    pub name: String,
+    /// Why, in words (`not JSON: starts with '#'`).
+    pub reason: String,
+}
+
 /// The asked-for window.
 #[derive(Debug, Clone, Serialize)]
 pub struct WindowRow {
@@ -169,6 +178,8 @@ pub struct Summary {
     pub coverage: Vec<String>,
     /// Non-fatal problems met on the way.
     pub warnings: Vec<String>,
+    /// Files a directory scan left out: not audit logs by their first bytes.
+    pub skipped_files: Vec<SkippedFile>,
     /// The CloudWatch download, when that was the source.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cloudwatch: Option<serde_json::Value>,
