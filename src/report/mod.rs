@@ -6,6 +6,7 @@ pub mod health;
 pub mod html;
 pub mod markdown;
 pub mod model;
+pub mod schema;
 pub mod table;
 pub mod text;
 

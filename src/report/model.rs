@@ -10,7 +10,7 @@ use serde::Serialize;
 pub const SCHEMA: &str = "audit-scan/report/v1";
 
 /// The whole report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     /// Always [`SCHEMA`].
     pub schema: &'static str,
@@ -53,7 +53,7 @@ pub struct Report {
 }
 
 /// Tool name and version.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Tool {
     /// `audit-scan`.
     pub name: &'static str,
@@ -62,7 +62,7 @@ pub struct Tool {
 }
 
 /// One input.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct InputRow {
     /// Path or `<stdin>`.
     pub name: String,
@@ -79,7 +79,7 @@ pub struct InputRow {
 }
 
 /// A skipped line.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SkipRow {
     /// Input name.
     pub input: String,
@@ -92,7 +92,7 @@ pub struct SkipRow {
 }
 
 /// Skipped lines.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Skipped {
     /// Total.
     pub total: u64,
@@ -103,7 +103,7 @@ pub struct Skipped {
 }
 
 /// A file a directory scan left out.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SkippedFile {
     /// Its path.
     pub name: String,
@@ -112,7 +112,7 @@ pub struct SkippedFile {
 }
 
 /// The asked-for window.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WindowRow {
     /// Inclusive start.
     pub since: Option<String>,
@@ -121,7 +121,7 @@ pub struct WindowRow {
 }
 
 /// State of the bounded object table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ObjectTableRow {
     /// Objects still tracked at the end.
     pub tracked: u64,
@@ -132,7 +132,7 @@ pub struct ObjectTableRow {
 }
 
 /// Counts, window, coverage.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Inputs read.
     pub inputs: Vec<InputRow>,
@@ -193,7 +193,7 @@ pub struct Summary {
 }
 
 /// Percentiles in ms; null when there were no samples.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct LatencyRow {
     /// Median.
     pub p50: f64,
@@ -210,7 +210,7 @@ pub struct LatencyRow {
 }
 
 /// One minute of all traffic.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MinuteRow {
     /// Minute start.
     pub minute: String,
@@ -229,7 +229,7 @@ pub struct MinuteRow {
 }
 
 /// resourceVersion semantics counts of LISTs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RvRow {
     /// No resourceVersion (consistent read).
     pub consistent: u64,
@@ -247,7 +247,7 @@ pub struct RvRow {
 }
 
 /// One LIST row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ListRow {
     /// Raw userAgent (attacker-controlled text: escape before display).
     pub user_agent: String,
@@ -292,7 +292,7 @@ pub struct ListRow {
 }
 
 /// A name with a count.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct NameCount {
     /// Name.
     pub name: String,
@@ -301,7 +301,7 @@ pub struct NameCount {
 }
 
 /// Requests per minute of one client, dense from `start`.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Series {
     /// The first minute.
     pub start: Option<String>,
@@ -330,7 +330,7 @@ impl Series {
 }
 
 /// One client.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ClientRow {
     /// Normalized client name.
     pub client: String,
@@ -379,7 +379,7 @@ pub struct ClientRow {
 }
 
 /// One CRD/aggregated-API row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CrdRow {
     /// API group.
     pub group: String,
@@ -402,7 +402,7 @@ pub struct CrdRow {
 }
 
 /// One write row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WriteRow {
     /// Client.
     pub client: String,
@@ -445,7 +445,7 @@ pub fn resource_path(resource: &str, subresource: &str) -> String {
 }
 
 /// One most-written object.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ObjectRow {
     /// API group.
     pub group: String,
@@ -488,7 +488,7 @@ pub struct ObjectRow {
 }
 
 /// One error row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ErrorRow {
     /// Client.
     pub client: String,
@@ -514,7 +514,7 @@ pub struct ErrorRow {
 }
 
 /// One watch row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WatchRow {
     /// Client.
     pub client: String,
@@ -545,7 +545,7 @@ pub struct WatchRow {
 }
 
 /// Latency of one client's calls of one SLO class.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SloRow {
     /// Client.
     pub client: String,
@@ -560,7 +560,7 @@ pub struct SloRow {
 }
 
 /// Calls of one client to one deprecated API.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DeprecatedRow {
     /// Client.
     pub client: String,
@@ -579,7 +579,7 @@ pub struct DeprecatedRow {
 }
 
 /// Requests of one client × verb × resource.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CallRow {
     /// Client.
     pub client: String,
@@ -592,7 +592,7 @@ pub struct CallRow {
 }
 
 /// One admission webhook.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WebhookRow {
     /// Webhook name (`(unnamed)` when only a latency annotation was logged).
     pub webhook: String,
