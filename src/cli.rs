@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::aggregate::Scope;
-use crate::aggregate::filter::{Filters, Patterns, Window};
+use crate::aggregate::filter::{Codes, Filters, Patterns, Window};
 use crate::report::Format;
 use crate::rules::Severity;
 use crate::timefmt::{Micros, parse_time_arg};
@@ -40,6 +40,14 @@ pub enum Command {
     },
     /// Logs Insights query templates: list them, print one, or run one (locally or on AWS).
     Queries(crate::insights::command::QueriesArgs),
+    /// Print a shell completion script: `audit-scan completions bash > /etc/bash_completion.d/audit-scan`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `audit-scan man | man -l -`.
+    Man,
 }
 
 /// `audit-scan diff`.
@@ -138,12 +146,16 @@ pub struct ScanArgs {
     /// Only these namespaces (glob; repeatable).
     #[arg(long, value_name = "GLOB")]
     pub namespace: Vec<String>,
-    /// Only these resources, `pods` or `pods/status` (glob; repeatable).
+    /// Only these resources, as the report prints them: `pods`, `deployments.apps`,
+    /// `pods/status` (glob; repeatable).
     #[arg(long, value_name = "GLOB")]
     pub resource: Vec<String>,
     /// Only these verbs (glob; repeatable).
     #[arg(long, value_name = "VERB")]
     pub verb: Vec<String>,
+    /// Only responses with this status code or class: `429`, `4xx`, `5xx` (repeatable).
+    #[arg(long, value_name = "CODE")]
+    pub code: Vec<String>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -318,6 +330,7 @@ impl ScanArgs {
             namespace: Patterns::new("--namespace", &self.namespace)?,
             resource: Patterns::new("--resource", &self.resource)?,
             verb: Patterns::new("--verb", &self.verb)?,
+            code: Codes::new(&self.code)?,
         };
         Ok(Scope { window, filters })
     }

@@ -212,7 +212,7 @@ fn figures(v: &View, only: Option<&Patterns>) -> BTreeMap<String, Figures> {
 }
 
 /// One metric of one client that changed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Change {
     /// Client.
     pub client: String,
@@ -229,7 +229,7 @@ pub struct Change {
 }
 
 /// A finding that is new, worse or gone.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FindingChange {
     /// Rule code.
     pub rule: String,
@@ -252,7 +252,7 @@ pub struct FindingChange {
 }
 
 /// The comparison, `audit-scan/diff/v1`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Diff {
     /// `audit-scan/diff/v1`.
     pub schema: &'static str,

@@ -7,6 +7,7 @@
 
 pub mod aggregate;
 pub mod cli;
+pub mod completions;
 pub mod decode;
 pub mod diff;
 pub mod export;
@@ -59,7 +60,20 @@ pub fn run(cli: Cli) -> Result<u8> {
         Some(Command::Rules { id }) => print_rules(id.as_deref()),
         Some(Command::Diff(d)) => run_diff(&d),
         Some(Command::Queries(q)) => insights::command::run(&q),
+        Some(Command::Completions { shell }) => {
+            print_generated(|w| completions::completions(shell, "audit-scan", w))
+        }
+        Some(Command::Man) => print_generated(completions::man),
         None => scan(&cli.scan),
+    }
+}
+
+/// Writes generated text (completions, the man page) to stdout; a closed pipe is fine.
+fn print_generated(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<u8> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match write(&mut out).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(EXIT_OK),
     }
 }
 
@@ -86,7 +100,11 @@ enum Plan {
     CloudWatch(source::cloudwatch::Spec),
 }
 
-fn plan(args: &ScanArgs, scope: &mut aggregate::Scope, warnings: &mut Vec<String>) -> Result<Plan> {
+fn plan(
+    args: &ScanArgs,
+    scope: &mut aggregate::Scope,
+    found: &mut source::inputs::Expansion,
+) -> Result<Plan> {
     if !args.inputs.is_empty() {
         if args.cloudwatch.requested() {
             bail!(fail(
@@ -94,7 +112,7 @@ fn plan(args: &ScanArgs, scope: &mut aggregate::Scope, warnings: &mut Vec<String
             ));
         }
         return Ok(Plan::Files(
-            source::expand_inputs(&args.inputs, warnings).map_err(|e| fail(e.to_string()))?,
+            source::expand_inputs(&args.inputs, found).map_err(|e| fail(e.to_string()))?,
         ));
     }
     if !args.cloudwatch.requested() && stdin_has_data() {
@@ -212,16 +230,24 @@ fn scan(args: &ScanArgs) -> Result<u8> {
         }
         None => rules::Config::default(),
     };
-    let mut warnings = Vec::new();
-    let plan = plan(args, &mut scope, &mut warnings)?;
-    if args.strict && !warnings.is_empty() {
-        bail!(fail(format!("{} (--strict)", warnings[0])));
+    let mut found = source::inputs::Expansion::default();
+    let plan = plan(args, &mut scope, &mut found)?;
+    if args.strict && !found.warnings.is_empty() {
+        bail!(fail(format!("{} (--strict)", found.warnings[0])));
     }
     let mut report = match insights_scan(args, &plan, &scope)? {
         InsightsOutcome::DryRun => return Ok(EXIT_OK),
         InsightsOutcome::Report(r) => *r,
-        InsightsOutcome::Download => native_report(args, &plan, &scope, warnings)?,
+        InsightsOutcome::Download => native_report(args, &plan, &scope, found.warnings)?,
     };
+    report.summary.skipped_files = found
+        .not_logs
+        .iter()
+        .map(|f| report::model::SkippedFile {
+            name: f.name.clone(),
+            reason: f.reason.clone(),
+        })
+        .collect();
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let (findings, suppressed) = rules::run(&report, &config, &today);
     report.findings = findings
@@ -232,13 +258,26 @@ fn scan(args: &ScanArgs) -> Result<u8> {
         f.rank = i + 1;
     }
     report.suppressed = suppressed;
+    if report.summary.requests == 0 && scope.window.is_set() && report.summary.outside_window > 0 {
+        report
+            .summary
+            .warnings
+            .push(empty_window(&report.summary, args, now));
+    }
+    if report.summary.requests == 0 && report.summary.filtered_out > 0 {
+        report.summary.warnings.push(format!(
+            "the filters matched no request ({}): {} request(s) were left out",
+            scope.filters.describe(),
+            report.summary.filtered_out
+        ));
+    }
     if args.strict {
         if let Some(e) = report.summary.skipped.examples.first() {
             bail!(fail(format!(
                 "{}:{}: {} (--strict)",
                 report::table::sanitize(&e.input),
                 e.line,
-                report::table::sanitize(&e.message)
+                report::sanitize::terminal(&e.message, report::sanitize::Cap::Prose)
             )));
         }
         if let Some(w) = report.summary.warnings.first() {
@@ -255,8 +294,11 @@ fn scan(args: &ScanArgs) -> Result<u8> {
             report::table::sanitize(&dir.display().to_string())
         );
     }
+    if let Some(note) = source::sniff::note(&found.not_logs) {
+        eprintln!("audit-scan: note: {}", report::sanitize::terminal(&note, report::sanitize::Cap::Prose));
+    }
     for w in &report.summary.warnings {
-        eprintln!("audit-scan: warning: {}", report::table::sanitize(w));
+        eprintln!("audit-scan: warning: {}", report::sanitize::terminal(w, report::sanitize::Cap::Prose));
     }
     if report.summary.skipped.total > 0 {
         eprintln!(
@@ -268,20 +310,29 @@ fn scan(args: &ScanArgs) -> Result<u8> {
                 .examples
                 .first()
                 .map_or_else(String::new, |e| {
-                    report::table::sanitize(&format!("{}:{}: {}", e.input, e.line, e.message))
+                    report::sanitize::terminal(&format!("{}:{}: {}", e.input, e.line, e.message), report::sanitize::Cap::Prose)
                 }),
-        );
-    }
-    if report.summary.requests == 0 && scope.window.is_set() {
-        eprintln!(
-            "audit-scan: no request fell inside the window (--since counts back from now: {})",
-            timefmt::format_rfc3339(now_micros())
         );
     }
     let failing = args
         .fail_on
         .is_some_and(|level| report.findings.iter().any(|f| f.severity >= level));
     Ok(if failing { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// The warning for a window that kept no request: what was asked, what lay outside it, and
+/// that relative times count back from now (the usual surprise with an old log).
+fn empty_window(s: &report::model::Summary, args: &ScanArgs, now: timefmt::Micros) -> String {
+    let asked: Vec<String> = [("--since", &args.since), ("--until", &args.until)]
+        .into_iter()
+        .filter_map(|(flag, v)| v.as_deref().map(|v| format!("{flag} {v}")))
+        .collect();
+    format!(
+        "no request fell inside the window ({}): {} request(s) lay outside it; relative times count back from now ({})",
+        asked.join(" "),
+        s.outside_window,
+        timefmt::format_rfc3339(now)
+    )
 }
 
 /// The native engine: every event read and aggregated here.
@@ -371,7 +422,7 @@ fn insights_cloud(
     }
     if e.engine != Engine::Download && !scope.filters.is_empty() {
         bail!(fail(
-            "--engine insights|auto does not apply --user/--user-agent/--client/--namespace/--resource/--verb; drop them or use --engine download"
+            "--engine insights|auto does not apply --user/--user-agent/--client/--namespace/--resource/--verb/--code; drop them or use --engine download"
         ));
     }
     let slice = timefmt::parse_duration(&e.insights_slice)

@@ -1,6 +1,8 @@
 //! Aggregate: which requests count — the time window (`--since/--until`) and the filters
-//! (`--user`, `--user-agent`, `--client`, `--namespace`, `--resource`, `--verb`). Patterns are
-//! globs; a pattern without `*`, `?` or `[` matches exactly. A repeated flag means "any of".
+//! (`--user`, `--user-agent`, `--client`, `--namespace`, `--resource`, `--verb`, `--code`).
+//! Patterns are globs; a pattern without `*`, `?` or `[` matches exactly. A repeated flag means
+//! "any of". A resource matches in every form the report prints it: `deployments`,
+//! `deployments.apps`, `deployments/status`, `deployments.apps/status`.
 //! A `--client` pattern matches the client name or the userAgent's product, so `karpenter`
 //! finds `karpenter@kube-system/karpenter`.
 
@@ -91,6 +93,64 @@ impl Patterns {
     }
 }
 
+/// `--code`: status codes (`429`) or classes (`4xx`), any of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Codes {
+    raw: Vec<String>,
+    /// Inclusive ranges.
+    ranges: Vec<(u16, u16)>,
+}
+
+impl Codes {
+    /// Parses the values of `--code`.
+    ///
+    /// # Errors
+    /// A message quoting the bad value.
+    pub fn new(values: &[String]) -> Result<Option<Self>, String> {
+        if values.is_empty() {
+            return Ok(None);
+        }
+        let ranges = values
+            .iter()
+            .map(|v| parse_code(v))
+            .collect::<Result<_, _>>()?;
+        Ok(Some(Self {
+            raw: values.to_vec(),
+            ranges,
+        }))
+    }
+
+    /// Whether `code` is one of them.
+    #[must_use]
+    pub fn matches(&self, code: u16) -> bool {
+        self.ranges
+            .iter()
+            .any(|(lo, hi)| (*lo..=*hi).contains(&code))
+    }
+
+    /// The values as given.
+    #[must_use]
+    pub fn raw(&self) -> &[String] {
+        &self.raw
+    }
+}
+
+fn parse_code(v: &str) -> Result<(u16, u16), String> {
+    let bad =
+        || format!("invalid --code '{v}': expected a status code (429) or a class (1xx to 5xx)");
+    let t = v.trim();
+    if let Some(class) = t.strip_suffix("xx").or_else(|| t.strip_suffix("XX")) {
+        return match class.parse::<u16>() {
+            Ok(c @ 1..=5) => Ok((c * 100, c * 100 + 99)),
+            _ => Err(bad()),
+        };
+    }
+    match t.parse::<u16>() {
+        Ok(c @ 100..=599) => Ok((c, c)),
+        _ => Err(bad()),
+    }
+}
+
 /// All request filters; `None` fields let everything through.
 #[derive(Debug, Clone, Default)]
 pub struct Filters {
@@ -106,6 +166,8 @@ pub struct Filters {
     pub resource: Option<Patterns>,
     /// `--verb`.
     pub verb: Option<Patterns>,
+    /// `--code` on `responseStatus.code`.
+    pub code: Option<Codes>,
 }
 
 fn ok(p: Option<&Patterns>, s: &str) -> bool {
@@ -122,6 +184,28 @@ impl Filters {
             && self.namespace.is_none()
             && self.resource.is_none()
             && self.verb.is_none()
+            && self.code.is_none()
+    }
+
+    /// The filters as flags (`--resource 'pods' --code '5xx'`), for messages.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let globs = [
+            ("--user", &self.user),
+            ("--user-agent", &self.user_agent),
+            ("--client", &self.client),
+            ("--namespace", &self.namespace),
+            ("--resource", &self.resource),
+            ("--verb", &self.verb),
+        ];
+        let mut out: Vec<String> = globs
+            .into_iter()
+            .filter_map(|(flag, p)| Some((flag, p.as_ref()?.raw())))
+            .chain(self.code.as_ref().map(|c| ("--code", c.raw())))
+            .flat_map(|(flag, raw)| raw.iter().map(move |v| format!("{flag} '{v}'")))
+            .collect();
+        out.dedup();
+        out.join(" ")
     }
 
     /// Whether a request passes every filter.
@@ -135,11 +219,11 @@ impl Filters {
                 .is_none_or(|p| p.matches_client(r.client, r.product))
             && ok(self.namespace.as_ref(), r.namespace)
             && ok(self.verb.as_ref(), r.verb)
-            && self.resource.as_ref().is_none_or(|p| {
-                p.matches(r.resource)
-                    || (!r.subresource.is_empty()
-                        && p.matches(&format!("{}/{}", r.resource, r.subresource)))
-            })
+            && self.code.as_ref().is_none_or(|c| c.matches(r.code))
+            && self
+                .resource
+                .as_ref()
+                .is_none_or(|p| resource_matches(p, r))
     }
 }
 
@@ -185,9 +269,17 @@ impl Filters {
                 }
                 "--namespace" => p.mark(r.namespace, slots, buf),
                 "--resource" => {
+                    // Every form the report prints, as `resource_matches` accepts them.
                     p.mark(r.resource, slots, buf);
+                    let qualified = format!("{}.{}", r.resource, r.api_group);
+                    if !r.api_group.is_empty() {
+                        p.mark(&qualified, slots, buf);
+                    }
                     if !r.subresource.is_empty() {
                         p.mark(&format!("{}/{}", r.resource, r.subresource), slots, buf);
+                        if !r.api_group.is_empty() {
+                            p.mark(&format!("{qualified}/{}", r.subresource), slots, buf);
+                        }
                     }
                 }
                 _ => p.mark(r.verb, slots, buf),
@@ -197,13 +289,38 @@ impl Filters {
 
     /// The filters as given, one `--flag 'pattern'` per pattern.
     #[must_use]
-    pub fn describe(&self) -> Vec<String> {
+    pub fn describe_each(&self) -> Vec<String> {
         self.flags()
             .iter()
             .filter_map(|(flag, p)| p.map(|p| (flag, p)))
             .flat_map(|(flag, p)| p.raw.iter().map(move |r| format!("{flag} '{r}'")))
             .collect()
     }
+}
+
+/// Whether any form of the request's resource the report prints matches: `pods`,
+/// `deployments.apps` (outside the core group), each with `/subresource`.
+fn resource_matches(p: &Patterns, r: &FilterView) -> bool {
+    if p.matches(r.resource) {
+        return true;
+    }
+    let mut name =
+        String::with_capacity(r.resource.len() + r.api_group.len() + r.subresource.len() + 2);
+    name.push_str(r.resource);
+    if !r.api_group.is_empty() {
+        name.push('.');
+        name.push_str(r.api_group);
+        if p.matches(&name) {
+            return true;
+        }
+    }
+    if r.subresource.is_empty() {
+        return false;
+    }
+    let qualified = std::mem::take(&mut name);
+    let plain = format!("{}/{}", r.resource, r.subresource);
+    p.matches(&plain)
+        || (!r.api_group.is_empty() && p.matches(&format!("{qualified}/{}", r.subresource)))
 }
 
 /// The fields of a request that filters look at.
@@ -222,8 +339,12 @@ pub struct FilterView<'a> {
     pub resource: &'a str,
     /// Subresource.
     pub subresource: &'a str,
+    /// API group (`""` for the core group).
+    pub api_group: &'a str,
     /// Verb.
     pub verb: &'a str,
+    /// `responseStatus.code` (a Panic without one is 500; none at all is 0).
+    pub code: u16,
 }
 
 #[cfg(test)]
@@ -246,6 +367,69 @@ mod tests {
                 .unwrap_err()
                 .contains("'['")
         );
+    }
+
+    fn view<'a>(resource: &'a str, sub: &'a str, group: &'a str, code: u16) -> FilterView<'a> {
+        FilterView {
+            username: "u",
+            user_agent: "",
+            client: "c",
+            namespace: "",
+            resource,
+            subresource: sub,
+            api_group: group,
+            verb: "get",
+            code,
+        }
+    }
+
+    fn resource(patterns: &[&str]) -> Filters {
+        let raw: Vec<String> = patterns.iter().map(|p| (*p).to_owned()).collect();
+        Filters {
+            resource: Patterns::new("--resource", &raw).unwrap(),
+            ..Filters::default()
+        }
+    }
+
+    #[test]
+    fn resources_match_as_the_report_prints_them() {
+        let deploy = view("deployments", "", "apps", 200);
+        let status = view("deployments", "status", "apps", 200);
+        let pods = view("pods", "eviction", "", 429);
+        for (pattern, d, s, p) in [
+            ("deployments", true, true, false),
+            ("deployments.apps", true, true, false),
+            ("deployments.apps/status", false, true, false),
+            ("deployments/status", false, true, false),
+            ("*.apps", true, true, false),
+            ("pods/eviction", false, false, true),
+            ("pods.core", false, false, false),
+            ("deployments.batch", false, false, false),
+        ] {
+            let f = resource(&[pattern]);
+            assert_eq!(
+                [f.accepts(&deploy), f.accepts(&status), f.accepts(&pods)],
+                [d, s, p],
+                "{pattern}"
+            );
+        }
+    }
+
+    #[test]
+    fn codes_and_classes() {
+        let f = Filters {
+            code: Codes::new(&["429".into(), "5xx".into()]).unwrap(),
+            ..Filters::default()
+        };
+        let at = |code| f.accepts(&view("pods", "", "", code));
+        assert!(at(429) && at(500) && at(503) && at(599));
+        assert!(!at(200) && !at(404) && !at(428) && !at(0));
+        for bad in ["6xx", "42", "abc", "0xx", "1000", ""] {
+            let e = Codes::new(&[bad.into()]).unwrap_err();
+            assert!(e.contains(&format!("'{bad}'")), "{e}");
+        }
+        assert!(Codes::new(&["4XX".into()]).unwrap().unwrap().matches(404));
+        assert_eq!(f.describe(), "--code '429' --code '5xx'");
     }
 
     #[test]

@@ -360,7 +360,11 @@ impl Aggregates {
                 namespace: ev.namespace,
                 resource: ev.resource,
                 subresource: ev.subresource,
+                api_group: ev.api_group,
                 verb: ev.verb,
+                code: ev
+                    .code
+                    .unwrap_or(if stage == Stage::Panic { 500 } else { 0 }),
             };
             self.selection.note_patterns(&scope.filters, &view);
             if !scope.filters.accepts(&view) {

@@ -38,7 +38,7 @@ impl SelectionAcc {
     #[must_use]
     pub fn unmatched(&self, filters: &Filters) -> Vec<String> {
         filters
-            .describe()
+            .describe_each()
             .into_iter()
             .enumerate()
             .filter(|(i, _)| !self.seen.get(*i).copied().unwrap_or(false))

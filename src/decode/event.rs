@@ -512,7 +512,94 @@ pub enum DecodeFailure {
     NotAnEvent,
 }
 
+/// The first and last non-blank bytes of a line, taken before parsing rewrites it in place:
+/// what it claims to be, and whether it was cut short.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shape {
+    first: Option<u8>,
+    last: Option<u8>,
+}
+
+impl Shape {
+    pub(crate) fn of(bytes: &[u8]) -> Self {
+        let blank = |b: &&u8| !b.is_ascii_whitespace();
+        Self {
+            first: bytes.iter().find(blank).copied(),
+            last: bytes.iter().rev().find(blank).copied(),
+        }
+    }
+
+    /// A line known to start as an object (an item, a salvaged prefix).
+    pub(crate) const OBJECT: Self = Self {
+        first: Some(b'{'),
+        last: Some(b'}'),
+    };
+}
+
+/// The message for a line that stops before its JSON does.
+const CUT: &str = "invalid JSON: the line ends before the JSON does (cut short?)";
+
 impl DecodeFailure {
+    /// Says in words why a line is not an audit event. simd-json's own text names its internals
+    /// (`InternalError at character 0`).
+    pub(crate) fn invalid_json(shape: Shape, e: &simd_json::Error) -> Self {
+        use simd_json::ErrorType as T;
+        let at = || match e.character() {
+            Some(c) => format!("at column {} ('{}')", e.index() + 1, c.escape_debug()),
+            None => format!("at column {}", e.index() + 1),
+        };
+        let closed = matches!(
+            (shape.first, shape.last),
+            (Some(b'{'), Some(b'}')) | (Some(b'['), Some(b']'))
+        );
+        let text = match (shape.first, e.error()) {
+            (None, _) => "not JSON: the line is empty".to_owned(),
+            (Some(b), _) if b != b'{' && b != b'[' => {
+                format!("not JSON: starts with {}", crate::source::sniff::quote(b))
+            }
+            (_, T::Serde(m)) => format!("a field has the wrong type: {m}"),
+            (_, T::Unexpected(want, got)) => match (want, got) {
+                (Some(w), Some(g)) => {
+                    format!("a field has the wrong type: expected {w:?}, found {g:?}")
+                        .to_lowercase()
+                }
+                _ => "a field has the wrong type".to_owned(),
+            },
+            (_, T::ExpectedString) => "a field has the wrong type: expected a string".to_owned(),
+            (
+                _,
+                T::ExpectedUnsigned
+                | T::ExpectedSigned
+                | T::ExpectedInteger
+                | T::ExpectedNumber
+                | T::ExpectedFloat,
+            ) => "a field has the wrong type: expected a number".to_owned(),
+            (_, T::ExpectedMap) => "a field has the wrong type: expected an object".to_owned(),
+            (_, T::ExpectedArray) => "a field has the wrong type: expected an array".to_owned(),
+            (_, T::ExpectedBoolean) => {
+                "a field has the wrong type: expected true or false".to_owned()
+            }
+            (_, T::Eof | T::UnterminatedString) => CUT.to_owned(),
+            _ if !closed => CUT.to_owned(),
+            (_, T::InvalidUtf8) => format!("invalid JSON: not UTF-8 text {}", at()),
+            (_, T::InvalidEscape | T::InvalidUnicodeEscape | T::InvalidUnicodeCodepoint) => {
+                format!("invalid JSON: a bad escape sequence {}", at())
+            }
+            (_, T::InvalidNumber | T::InvalidExponent) => {
+                format!("invalid JSON: a malformed number {}", at())
+            }
+            (_, T::TrailingData) => {
+                format!("invalid JSON: more text after the JSON value {}", at())
+            }
+            (_, T::DepthLimitExceeded) => "invalid JSON: nested too deeply".to_owned(),
+            (_, T::ExpectedObjectKey | T::KeyMustBeAString | T::BadKeyType) => {
+                format!("invalid JSON: expected a quoted key {}", at())
+            }
+            _ => format!("invalid JSON: malformed {}", at()),
+        };
+        Self::InvalidJson(text)
+    }
+
     /// A stable, kebab-case reason for the summary's counts.
     #[must_use]
     pub fn reason(&self) -> &'static str {
@@ -526,7 +613,7 @@ impl DecodeFailure {
     #[must_use]
     pub fn message(&self) -> String {
         match self {
-            Self::InvalidJson(m) => format!("invalid JSON: {m}"),
+            Self::InvalidJson(m) => m.clone(),
             Self::NotAnEvent => "valid JSON but not an audit Event (no kind/stage/verb)".into(),
         }
     }
@@ -578,8 +665,9 @@ pub fn decode_in_place<'a>(
     buffers: &mut simd_json::Buffers,
     mut sink: impl FnMut(AuditEvent<'a>),
 ) -> Result<Decoded, DecodeFailure> {
+    let shape = Shape::of(line);
     let raw: RawEvent<'a> = simd_json::serde::from_slice_with_buffers(line, buffers)
-        .map_err(|e| DecodeFailure::InvalidJson(e.to_string()))?;
+        .map_err(|e| DecodeFailure::invalid_json(shape, &e))?;
     emit(raw, &mut sink)
 }
 
@@ -621,15 +709,16 @@ impl LineDecoder {
             .take()
             .unwrap_or(simd_json::Tape(Vec::new()))
             .reset();
+        let shape = Shape::of(&buf[..len]);
         if let Err(e) = simd_json::fill_tape_padded(buf, len, &mut self.buffers, &mut tape) {
             self.tape = Some(tape.reset());
-            return Err(DecodeFailure::InvalidJson(e.to_string()));
+            return Err(DecodeFailure::invalid_json(shape, &e));
         }
         let mut de = simd_json::Deserializer::from_tape(tape);
         let raw = RawEvent::deserialize(&mut de);
         let result = match raw {
             Ok(raw) => emit(raw, &mut sink),
-            Err(e) => Err(DecodeFailure::InvalidJson(e.to_string())),
+            Err(e) => Err(DecodeFailure::invalid_json(shape, &e)),
         };
         self.tape = Some(de.into_tape().reset());
         result
@@ -649,8 +738,9 @@ pub fn decode_document<'a>(
     if !is_array {
         return decode_in_place(doc, buffers, sink);
     }
+    let shape = Shape::of(doc);
     let items: Vec<RawItem<'a>> = simd_json::serde::from_slice_with_buffers(doc, buffers)
-        .map_err(|e| DecodeFailure::InvalidJson(e.to_string()))?;
+        .map_err(|e| DecodeFailure::invalid_json(shape, &e))?;
     Ok(emit_items(items, &mut sink))
 }
 
@@ -681,7 +771,7 @@ fn emit_items<'a>(items: Vec<RawItem<'a>>, sink: &mut impl FnMut(AuditEvent<'a>)
         // An item is an event: a list nested in a list (never written by the API server) is
         // not, which also keeps a deeply nested document from being rebuilt at every level.
         let one = RawEvent::deserialize(item)
-            .map_err(|e| DecodeFailure::InvalidJson(e.to_string()))
+            .map_err(|e| DecodeFailure::invalid_json(Shape::OBJECT, &e))
             .and_then(|raw| {
                 if raw.items.is_some() {
                     Err(DecodeFailure::NotAnEvent)
@@ -767,7 +857,13 @@ mod tests {
                     (4, "not-an-audit-event")
                 ]
             );
-            assert!(d.bad_items[0].message().starts_with("item 2: invalid JSON"));
+            assert!(
+                d.bad_items[0]
+                    .message()
+                    .starts_with("item 2: a field has the wrong type"),
+                "{}",
+                d.bad_items[0].message()
+            );
         }
     }
 
@@ -791,6 +887,44 @@ mod tests {
         let got = decode_in_place(&mut bytes, &mut simd_json::Buffers::default(), |_| n += 1);
         assert_eq!(got.map(|d| d.events), Ok(2));
         assert_eq!(n, 2);
+    }
+
+    /// The message both decoders give for `line`.
+    fn messages(line: &str) -> [String; 2] {
+        let in_place = one(line).unwrap_err().message();
+        let mut buf = line.as_bytes().to_vec();
+        buf.resize(line.len() + LINE_PADDING, b' ');
+        let hot = LineDecoder::default()
+            .decode(&mut buf, line.len(), |_| {})
+            .unwrap_err()
+            .message();
+        [in_place, hot]
+    }
+
+    #[test]
+    fn failures_are_said_in_words() {
+        for (line, want) in [
+            ("# a comment", "not JSON: starts with '#'"),
+            ("sha256  audit.log", "not JSON: starts with 's'"),
+            ("\u{1}binary", "not JSON: starts with byte 0x01"),
+            (
+                r#"{"kind":"Event","verb":"get""#,
+                "invalid JSON: the line ends",
+            ),
+            (r#"{"kind" "Event"}"#, "invalid JSON: "),
+            (
+                r#"{"kind":"Event","stage":"ResponseComplete","verb":"get","responseStatus":{"code":"200"}}"#,
+                "a field has the wrong type",
+            ),
+        ] {
+            for got in messages(line) {
+                assert!(got.starts_with(want), "{line:?}: {got}");
+                assert!(
+                    !got.contains("InternalError") && !got.contains("character"),
+                    "{line:?}: {got}"
+                );
+            }
+        }
     }
 
     #[test]

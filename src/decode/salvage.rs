@@ -61,7 +61,7 @@ pub fn salvage<'s>(
     scratch.extend_from_slice(&line[..end]);
     scratch.push(b'}');
     let raw: RawEvent<'s> = simd_json::serde::from_slice_with_buffers(scratch, buffers)
-        .map_err(|e| DecodeFailure::InvalidJson(e.to_string()))?;
+        .map_err(|e| DecodeFailure::invalid_json(crate::decode::event::Shape::OBJECT, &e))?;
     let mut sink = sink;
     emit(raw, &mut sink)
 }

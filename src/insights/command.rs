@@ -154,11 +154,14 @@ fn run_local(
     facts: &mut serde_json::Map<String, serde_json::Value>,
 ) -> Result<ResultSet> {
     let query = local::Query::new(text).map_err(|e| fail(format!("template query: {e}")))?;
-    let mut warnings = Vec::new();
+    let mut found = crate::source::inputs::Expansion::default();
     let inputs =
-        crate::source::expand_inputs(inputs, &mut warnings).map_err(|e| fail(e.to_string()))?;
-    for w in &warnings {
+        crate::source::expand_inputs(inputs, &mut found).map_err(|e| fail(e.to_string()))?;
+    for w in &found.warnings {
         eprintln!("audit-scan: warning: {w}");
+    }
+    if let Some(note) = crate::source::sniff::note(&found.not_logs) {
+        eprintln!("audit-scan: note: {note}");
     }
     let mut readers = Vec::new();
     for input in &inputs {

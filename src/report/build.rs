@@ -226,6 +226,7 @@ fn summary(inp: &Inputs, span_s: f64) -> Summary {
         coverage: coverage(a),
         warnings,
         selection,
+        skipped_files: Vec::new(),
         cloudwatch: inp.cloudwatch.clone(),
         engine: None,
         insights: None,

@@ -11,7 +11,7 @@ use crate::timefmt::{MINUTE_US, format_minute, format_rfc3339};
 pub const SUCCESS_THRESHOLD: f64 = 0.99;
 
 /// Success in one minute for one client class.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct ClassMinute {
     /// Short requests.
     pub requests: u64,
@@ -22,7 +22,7 @@ pub struct ClassMinute {
 }
 
 /// One minute of the success timeline.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SuccessMinute {
     /// Minute start.
     pub minute: String,
@@ -34,7 +34,7 @@ pub struct SuccessMinute {
 }
 
 /// One 5-minute window where an SLI missed its SLO.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SloViolation {
     /// Window start.
     pub window: String,
@@ -51,7 +51,7 @@ pub struct SloViolation {
 }
 
 /// The `health` section.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Health {
     /// Minutes listed below this success rate.
     pub success_threshold: f64,
@@ -71,7 +71,7 @@ pub struct Health {
 }
 
 /// One EKS control-plane tier (data/eks-tiers.toml).
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct Tier {
     /// Name.
     pub name: String,
@@ -94,7 +94,7 @@ struct TierTable {
 pub const TIERS_TOML: &str = include_str!("../../data/eks-tiers.toml");
 
 /// The tier recommendation with its arithmetic.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TierChoice {
     /// The smallest tier that fits with headroom (the largest when none does).
     pub recommended: String,
@@ -105,7 +105,7 @@ pub struct TierChoice {
 }
 
 /// The `sizing` section.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Sizing {
     /// How the estimate was made.
     pub method: &'static str,

@@ -540,9 +540,10 @@ pub fn render(r: &Report, o: &HtmlOptions) -> String {
     );
     let _ = write!(
         out,
-        r#"<h1>Which client is hurting the API server?</h1><p class="meta">{} · {} inputs · {} events · {} requests{}{}</p>"#,
+        r#"<h1>Which client is hurting the API server?</h1><p class="meta">{} · {} input{} · {} events · {} requests{}{}</p>"#,
         esc(&title),
         s.inputs.len(),
+        if s.inputs.len() == 1 { "" } else { "s" },
         num(s.events),
         num(s.requests),
         if s.skipped.total > 0 {

@@ -10,6 +10,7 @@ pub mod model;
 pub mod selection;
 pub mod sanitize;
 pub mod sarif;
+pub mod schema;
 pub mod table;
 pub mod text;
 

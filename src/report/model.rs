@@ -10,7 +10,7 @@ use serde::Serialize;
 pub const SCHEMA: &str = "audit-scan/report/v1";
 
 /// The whole report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     /// Always [`SCHEMA`].
     pub schema: &'static str,
@@ -53,7 +53,7 @@ pub struct Report {
 }
 
 /// Tool name and version.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Tool {
     /// `audit-scan`.
     pub name: &'static str,
@@ -62,7 +62,7 @@ pub struct Tool {
 }
 
 /// One input.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct InputRow {
     /// Path or `<stdin>`.
     pub name: String,
@@ -79,7 +79,7 @@ pub struct InputRow {
 }
 
 /// A skipped line.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SkipRow {
     /// Input name.
     pub input: String,
@@ -92,7 +92,7 @@ pub struct SkipRow {
 }
 
 /// Skipped lines.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Skipped {
     /// Total.
     pub total: u64,
@@ -102,8 +102,17 @@ pub struct Skipped {
     pub examples: Vec<SkipRow>,
 }
 
+/// A file a directory scan left out.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct SkippedFile {
+    /// Its path.
+    pub name: String,
+    /// Why, in words (`not JSON: starts with '#'`).
+    pub reason: String,
+}
+
 /// The asked-for window.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WindowRow {
     /// Inclusive start.
     pub since: Option<String>,
@@ -112,7 +121,7 @@ pub struct WindowRow {
 }
 
 /// State of the bounded object table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ObjectTableRow {
     /// Objects still tracked at the end.
     pub tracked: u64,
@@ -123,7 +132,7 @@ pub struct ObjectTableRow {
 }
 
 /// Counts, window, coverage.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Inputs read.
     pub inputs: Vec<InputRow>,
@@ -172,6 +181,8 @@ pub struct Summary {
     /// What the filters selected, against the whole cluster; absent when no filter was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selection: Option<Selection>,
+    /// Files a directory scan left out: not audit logs by their first bytes.
+    pub skipped_files: Vec<SkippedFile>,
     /// The CloudWatch download, when that was the source.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cloudwatch: Option<serde_json::Value>,
@@ -187,7 +198,7 @@ pub struct Summary {
 /// What a filtered scan selected (`--client`, `--verb` …), against the cluster: every request
 /// in the window. The per-client tables and findings cover the selection; the span, server
 /// version, coverage notes, health, SLO windows and sizing cover the cluster.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Selection {
     /// The filters, one `--flag 'pattern'` each.
     pub filters: Vec<String>,
@@ -242,7 +253,7 @@ impl Selection {
 }
 
 /// Successful writes to one resource × subresource.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ResourceWrites {
     /// Resource, qualified by group (`deployments.apps`).
     pub resource: String,
@@ -253,7 +264,7 @@ pub struct ResourceWrites {
 }
 
 /// Percentiles in ms; null when there were no samples.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema, PartialEq)]
 pub struct LatencyRow {
     /// Median.
     pub p50: f64,
@@ -270,7 +281,7 @@ pub struct LatencyRow {
 }
 
 /// One minute of all traffic.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MinuteRow {
     /// Minute start.
     pub minute: String,
@@ -289,7 +300,7 @@ pub struct MinuteRow {
 }
 
 /// resourceVersion semantics counts of LISTs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RvRow {
     /// No resourceVersion (consistent read).
     pub consistent: u64,
@@ -307,7 +318,7 @@ pub struct RvRow {
 }
 
 /// One LIST row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ListRow {
     /// Raw userAgent (attacker-controlled text: escape before display).
     pub user_agent: String,
@@ -352,7 +363,7 @@ pub struct ListRow {
 }
 
 /// A name with a count.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct NameCount {
     /// Name.
     pub name: String,
@@ -361,7 +372,7 @@ pub struct NameCount {
 }
 
 /// Requests per minute of one client, dense from `start`.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Series {
     /// The first minute.
     pub start: Option<String>,
@@ -390,7 +401,7 @@ impl Series {
 }
 
 /// One client.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ClientRow {
     /// Normalized client name.
     pub client: String,
@@ -441,7 +452,7 @@ pub struct ClientRow {
 }
 
 /// One CRD/aggregated-API row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CrdRow {
     /// API group.
     pub group: String,
@@ -464,7 +475,7 @@ pub struct CrdRow {
 }
 
 /// One write row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WriteRow {
     /// Client.
     pub client: String,
@@ -511,7 +522,7 @@ pub fn resource_path(resource: &str, subresource: &str) -> String {
 }
 
 /// One most-written object.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ObjectRow {
     /// API group.
     pub group: String,
@@ -554,7 +565,7 @@ pub struct ObjectRow {
 }
 
 /// One error row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ErrorRow {
     /// Client.
     pub client: String,
@@ -580,7 +591,7 @@ pub struct ErrorRow {
 }
 
 /// One watch row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WatchRow {
     /// Client.
     pub client: String,
@@ -613,7 +624,7 @@ pub struct WatchRow {
 }
 
 /// Latency of one client's calls of one SLO class.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SloRow {
     /// Client.
     pub client: String,
@@ -630,7 +641,7 @@ pub struct SloRow {
 }
 
 /// Calls of one client to one deprecated API.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DeprecatedRow {
     /// Client.
     pub client: String,
@@ -649,7 +660,7 @@ pub struct DeprecatedRow {
 }
 
 /// Requests of one client × verb × resource.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CallRow {
     /// Client.
     pub client: String,
@@ -662,7 +673,7 @@ pub struct CallRow {
 }
 
 /// One admission webhook.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WebhookRow {
     /// Webhook name (`(unnamed)` when only a latency annotation was logged).
     pub webhook: String,

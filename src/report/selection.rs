@@ -44,7 +44,11 @@ pub fn selection(a: &Aggregates, filters: &Filters) -> Option<Selection> {
     });
     let seconds = |us: u64| (us as f64 / 1e4).round() / 100.0;
     Some(Selection {
-        filters: filters.describe(),
+        filters: filters
+            .describe_each()
+            .into_iter()
+            .chain(filters.code.iter().flat_map(|c| c.raw().iter().map(|r| format!("--code '{r}'"))))
+            .collect(),
         unmatched: a.selection.unmatched(filters),
         requests: a.summary.requests,
         cluster_requests: cl.requests,

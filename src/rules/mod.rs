@@ -33,7 +33,19 @@ pub use registry::{RULES, find};
 use crate::report::model::Report;
 
 /// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    schemars::JsonSchema,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing.
@@ -76,7 +88,7 @@ impl Severity {
 }
 
 /// What a rule saw.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, Default)]
 pub struct Evidence {
     /// The measured quantity (`writes_per_minute`).
     pub metric: String,
@@ -95,7 +107,7 @@ pub struct Evidence {
 }
 
 /// One finding.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     /// 1-based rank by score (0 until ranked).
     pub rank: usize,

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+use super::sniff::{NotALog, sniff_file};
+
 /// Where an input's bytes come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InputKind {
@@ -66,7 +68,17 @@ fn is_glob(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
-fn walk_dir(dir: &Path, out: &mut Vec<Input>, warnings: &mut Vec<String>) {
+/// What expanding the INPUT arguments found besides the inputs.
+#[derive(Debug, Default)]
+pub struct Expansion {
+    /// Unreadable directory entries (warnings: fatal under `--strict`).
+    pub warnings: Vec<String>,
+    /// Files met while walking a directory that are not audit logs by their first bytes
+    /// (a file named on the command line is always read).
+    pub not_logs: Vec<NotALog>,
+}
+
+fn walk_dir(dir: &Path, out: &mut Vec<Input>, found: &mut Expansion) {
     let walker = walkdir::WalkDir::new(dir)
         .follow_links(true)
         .sort_by_file_name()
@@ -74,13 +86,19 @@ fn walk_dir(dir: &Path, out: &mut Vec<Input>, warnings: &mut Vec<String>) {
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
     for entry in walker {
         match entry {
-            Ok(e) if e.file_type().is_file() => out.push(Input::file(e.path())),
+            Ok(e) if e.file_type().is_file() => match sniff_file(e.path()) {
+                Ok(()) => out.push(Input::file(e.path())),
+                Err(reason) => found.not_logs.push(NotALog {
+                    name: e.path().display().to_string(),
+                    reason,
+                }),
+            },
             Ok(_) => {}
             Err(e) => {
                 let path = e
                     .path()
                     .map_or_else(|| dir.display().to_string(), |p| p.display().to_string());
-                warnings.push(format!(
+                found.warnings.push(format!(
                     "{path}: skipped: {}",
                     e.io_error()
                         .map_or_else(|| e.to_string(), ToString::to_string)
@@ -90,29 +108,23 @@ fn walk_dir(dir: &Path, out: &mut Vec<Input>, warnings: &mut Vec<String>) {
     }
 }
 
-fn add_path(
-    path: &Path,
-    out: &mut Vec<Input>,
-    warnings: &mut Vec<String>,
-) -> Result<(), InputError> {
+fn add_path(path: &Path, out: &mut Vec<Input>, found: &mut Expansion) -> Result<(), InputError> {
     let meta = std::fs::metadata(path)
         .map_err(|e| InputError::Unreadable(path.display().to_string(), e))?;
     if meta.is_dir() {
-        walk_dir(path, out, warnings);
+        walk_dir(path, out, found);
     } else {
         out.push(Input::file(path));
     }
     Ok(())
 }
 
-/// Expands INPUT arguments. Warnings (unreadable directory entries) are appended to `warnings`.
+/// Expands INPUT arguments. Unreadable directory entries and the files of a directory that are
+/// not audit logs go to `found`.
 ///
 /// # Errors
 /// An argument that is missing, unreadable, or a glob that matches nothing.
-pub fn expand_inputs(
-    args: &[String],
-    warnings: &mut Vec<String>,
-) -> Result<Vec<Input>, InputError> {
+pub fn expand_inputs(args: &[String], found: &mut Expansion) -> Result<Vec<Input>, InputError> {
     let mut out = Vec::new();
     for arg in args {
         if arg == "-" {
@@ -121,17 +133,19 @@ pub fn expand_inputs(
         }
         let path = Path::new(arg);
         if path.exists() {
-            add_path(path, &mut out, warnings)?;
+            add_path(path, &mut out, found)?;
         } else if is_glob(arg) {
             let paths =
                 glob::glob(arg).map_err(|e| InputError::BadGlob(arg.clone(), e.to_string()))?;
             let before = out.len();
             for p in paths {
                 match p {
-                    Ok(p) => add_path(&p, &mut out, warnings)?,
-                    Err(e) => {
-                        warnings.push(format!("{}: skipped: {}", e.path().display(), e.error()))
-                    }
+                    Ok(p) => add_path(&p, &mut out, found)?,
+                    Err(e) => found.warnings.push(format!(
+                        "{}: skipped: {}",
+                        e.path().display(),
+                        e.error()
+                    )),
                 }
             }
             if out.len() == before {
@@ -160,13 +174,20 @@ mod tests {
         std::fs::write(d.path().join("b.log"), "").unwrap();
         std::fs::write(d.path().join("sub/a.log"), "").unwrap();
         std::fs::write(d.path().join(".hidden"), "").unwrap();
-        let mut w = Vec::new();
+        std::fs::write(d.path().join("README.md"), "# logs\n").unwrap();
+        let mut w = Expansion::default();
         let got = expand_inputs(&[d.path().display().to_string()], &mut w).unwrap();
         let names: Vec<_> = got
             .iter()
             .map(|i| i.name.rsplit('/').next().unwrap().to_owned())
             .collect();
         assert_eq!(names, ["b.log", "a.log"]);
+        assert_eq!(w.not_logs.len(), 1);
+        assert!(w.not_logs[0].name.ends_with("README.md"));
+        assert_eq!(w.not_logs[0].reason, "not JSON: starts with '#'");
+        // Named on the command line, a file is read whatever it holds.
+        let named = d.path().join("README.md").display().to_string();
+        assert_eq!(expand_inputs(&[named], &mut w).unwrap().len(), 1);
         let pat = format!("{}/*.log", d.path().display());
         assert_eq!(expand_inputs(&[pat], &mut w).unwrap().len(), 1);
         let none = format!("{}/*.zst", d.path().display());

@@ -9,6 +9,7 @@ pub mod inputs;
 #[cfg(feature = "cloudwatch")]
 pub mod kubeconfig;
 pub mod open;
+pub mod sniff;
 
 pub use chunk::{Chunk, read_chunks};
 pub use inputs::{Input, InputKind, expand_inputs};

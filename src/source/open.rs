@@ -88,7 +88,54 @@ pub fn open_input(input: &Input, raw_bytes: Arc<AtomicU64>) -> io::Result<Opened
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
     };
     Ok(Opened {
-        reader,
+        reader: skip_bom(reader)?,
         compression,
     })
+}
+
+/// The UTF-8 byte-order mark.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Drops a leading byte-order mark (Windows tools write one; left in place it would cost the
+/// first line). Any other first bytes are put back.
+fn skip_bom(mut reader: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
+    let mut head = Vec::with_capacity(BOM.len());
+    (&mut reader)
+        .take(BOM.len() as u64)
+        .read_to_end(&mut head)?;
+    if head == BOM {
+        head.clear();
+    }
+    Ok(Box::new(io::Cursor::new(head).chain(reader)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(bytes: &[u8]) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in");
+        std::fs::write(&path, bytes).unwrap();
+        let mut out = Vec::new();
+        open_input(&Input::file(&path), Arc::default())
+            .unwrap()
+            .reader
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_dropped() {
+        let line = b"{\"a\":1}\n";
+        assert_eq!(read(&[BOM, line].concat()), line);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &[BOM, line].concat()).unwrap();
+        assert_eq!(read(&gz.finish().unwrap()), line);
+        // Short inputs and other first bytes come through whole.
+        for other in [&b""[..], b"{", b"\xEF\xBB", b"\xEF\xBBx{}", line] {
+            assert_eq!(read(other), other);
+        }
+    }
 }

@@ -83,7 +83,28 @@ pub fn report(args: &[&str]) -> Value {
         "audit-scan {a:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("JSON report")
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_valid_report(&report);
+    report
+}
+
+/// Every report a test reads validates against the checked-in `docs/schema/report-v1.json`.
+pub fn assert_valid_report(report: &Value) {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let v = SCHEMA.get_or_init(|| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schema/report-v1.json");
+        let schema: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        jsonschema::validator_for(&schema).unwrap()
+    });
+    let errors: Vec<String> = v
+        .iter_errors(report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .take(5)
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the report does not match docs/schema/report-v1.json: {errors:#?}"
+    );
 }
 
 /// Reads every JSON line of a plain or gzip file.
