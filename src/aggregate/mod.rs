@@ -69,6 +69,22 @@ pub fn is_write_verb(verb: &str) -> bool {
     )
 }
 
+/// Creates the API server answers without storing anything ("virtual" resources): a
+/// TokenRequest (`serviceaccounts/token`) mints a token, and the review resources of
+/// `authentication.k8s.io` (TokenReview, SelfSubjectReview) and `authorization.k8s.io`
+/// (SubjectAccessReview, SelfSubjectAccessReview, LocalSubjectAccessReview,
+/// SelfSubjectRulesReview) compute an answer. Upstream these are `rest.Creater`s with no etcd
+/// storage behind them (kubernetes `pkg/registry/core/serviceaccount/storage/token.go`,
+/// `pkg/registry/authentication/{tokenreview,selfsubjectreview}`,
+/// `pkg/registry/authorization/*review`); any `*reviews` resource of those two groups is taken
+/// to be one, as every review there is. They are requests, never etcd writes.
+#[must_use]
+pub fn is_virtual_create(group: &str, resource: &str, subresource: &str) -> bool {
+    (resource == "serviceaccounts" && subresource == "token")
+        || (matches!(group, "authentication.k8s.io" | "authorization.k8s.io")
+            && resource.ends_with("reviews"))
+}
+
 /// Subresources whose requests hold a connection open (besides `log?follow=true`).
 #[must_use]
 pub fn is_streaming_subresource(sub: &str) -> bool {
@@ -370,7 +386,11 @@ impl Aggregates {
             .code
             .unwrap_or(if stage == Stage::Panic { 500 } else { 0 });
         let failed = code >= 400;
-        let is_write = is_write_verb(verb) && is_success(code) && !q.dry_run;
+        // Dry runs and virtual creates (TokenRequest, the reviews) store nothing.
+        let is_write = is_write_verb(verb)
+            && is_success(code)
+            && !q.dry_run
+            && !is_virtual_create(ev.api_group, ev.resource, ev.subresource);
         // A short request longer than a day is a broken clock, not a latency: it would skew the
         // sketches and spread seat time over every minute in between.
         let latency = if long_running {
