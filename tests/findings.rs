@@ -36,7 +36,6 @@ struct Ev {
     pod: Option<String>,
 }
 
-#[allow(dead_code)]
 impl Ev {
     fn new(at: i64, verb: &'static str, resource: &'static str) -> Self {
         Self {
@@ -89,10 +88,6 @@ impl Ev {
     }
     fn annotate(mut self, k: &str, v: &str) -> Self {
         self.annotations[k] = json!(v);
-        self
-    }
-    fn message(mut self, m: &str) -> Self {
-        self.message = m.into();
         self
     }
 
@@ -391,4 +386,261 @@ fn quota_status_under_pod_churn_is_accounting_not_a_loop() {
     // 40 quota writes a minute against 4 pod changes: more than churn explains.
     let looping = quota_log(dir.path(), "loop", 40, 4);
     assert!(quota_loop(&looping), "{:#?}", findings(&looping));
+}
+
+/// The time of day (`HH:MM`) of µs since the epoch.
+fn hhmm(us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(us)
+        .unwrap()
+        .format("%H:%M")
+        .to_string()
+}
+
+#[test]
+fn a_thirty_second_burst_is_charged_what_it_used() {
+    let dir = tempfile::tempdir().unwrap();
+    // 30 updates of 2.5 s each in 30 s, and nothing else: before, 75 seat-seconds became 4,500
+    // an hour (CRITICAL).
+    let mut evs = every(T0, SEC, 30, |i, t| {
+        Ev::new(t, "update", "configmaps")
+            .obj("team-s", &format!("report-{i}"))
+            .by("system:serviceaccount:team-s:slow", "slow-writer/v1.0.0")
+            .ms(2500.0)
+    });
+    evs.push(Ev::new(T0, "get", "namespaces").obj("", "default").by(
+        "system:apiserver",
+        "kube-apiserver/v1.29.3 (linux/amd64) kubernetes/6813625",
+    ));
+    let path = write_log(dir.path(), "burst", evs);
+    let seat_s: f64 = common::events(&path)
+        .iter()
+        .filter(|e| e["verb"] == "update")
+        .map(|e| {
+            (common::ts(&e["stageTimestamp"]).unwrap()
+                - common::ts(&e["requestReceivedTimestamp"]).unwrap()) as f64
+                / 1e6
+        })
+        .sum();
+    let r = report_of(&path);
+    let slow = findings(&r)
+        .iter()
+        .find(|f| f["rule"] == "AS501")
+        .unwrap_or_else(|| panic!("no AS501: {:#?}", findings(&r)));
+    let score = slow["score"].as_f64().unwrap();
+    assert!(
+        (score - seat_s).abs() <= seat_s * 0.02,
+        "score {score} is the {seat_s} seat-seconds used"
+    );
+    assert!(
+        !matches!(slow["severity"].as_str(), Some("critical" | "high")),
+        "{slow:#}"
+    );
+    assert!(
+        seat_s < 360.0,
+        "a burst under 360 seat-seconds is below high"
+    );
+}
+
+/// A deprecated API call with its removal release.
+fn deprecated_calls(client: &str, removed: &'static str, n: i64) -> Vec<Ev> {
+    every(T0 + 10 * MIN, MIN, n, move |_, t| {
+        Ev::new(t, "get", "poddisruptionbudgets")
+            .group("policy")
+            .obj("ops", "web")
+            .by(
+                &format!("system:serviceaccount:ops:{client}"),
+                &format!("{client}/v0.9.0"),
+            )
+            .annotate("k8s.io/deprecated", "true")
+            .annotate("k8s.io/removed-release", removed)
+    })
+}
+
+#[test]
+fn severity_ranks_first_and_upgrade_blockers_are_always_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut evs = heartbeats(T0, 120);
+    // On 1.29: removed in 1.30 (next minor: HIGH) and 1.31 (two ahead: MEDIUM, still a blocker),
+    // and 1.33 (not a blocker).
+    evs.extend(deprecated_calls("legacy-a", "1.30", 5));
+    evs.extend(deprecated_calls("legacy-b", "1.31", 5));
+    evs.extend(deprecated_calls("legacy-c", "1.33", 5));
+    // A costlier MEDIUM: 20 slow updates a minute of one object, between 10:30 and 11:30.
+    let loop_evs = every(T0 + 30 * MIN, 3 * SEC, 1200, |_, t| {
+        Ev::new(t, "update", "configmaps")
+            .obj("team", "state")
+            .by("system:serviceaccount:team:looper", "looper/v1.0.0")
+            .ms(80.0)
+    });
+    let (first, last) = (loop_evs[0].at, loop_evs.last().unwrap().at);
+    evs.extend(loop_evs);
+    let path = write_log(dir.path(), "ranked", evs);
+    let r = report_of(&path);
+    let f = findings(&r);
+    let rank = |s: &Value| match s.as_str() {
+        Some("critical") => 4,
+        Some("high") => 3,
+        Some("medium") => 2,
+        Some("low") => 1,
+        _ => 0,
+    };
+    for pair in f.windows(2) {
+        assert!(
+            rank(&pair[0]["severity"]) >= rank(&pair[1]["severity"]),
+            "{} ranks above {}",
+            pair[0]["headline"],
+            pair[1]["headline"]
+        );
+    }
+    let loop_f = f
+        .iter()
+        .find(|x| x["rule"] == "AS201")
+        .expect("the loop is found");
+    let high = f
+        .iter()
+        .find(|x| x["client"] == "legacy-a@ops/legacy-a")
+        .unwrap();
+    assert_eq!(high["severity"], "high");
+    assert!(high["score"].as_f64() < loop_f["score"].as_f64());
+    assert!(high["rank"].as_u64() < loop_f["rank"].as_u64());
+    let blockers: Vec<&str> = f
+        .iter()
+        .filter(|x| x["upgrade_blocker"] == true)
+        .map(|x| x["client"].as_str().unwrap())
+        .collect();
+    assert_eq!(blockers, ["legacy-a@ops/legacy-a", "legacy-b@ops/legacy-b"]);
+
+    // The loop's headline says when: its first and last write, its busiest minute.
+    let h = loop_f["headline"].as_str().unwrap();
+    assert!(
+        h.contains(&format!("2024-05-01 {}–{} UTC", hhmm(first), hhmm(last))),
+        "{h}"
+    );
+    assert!(h.contains("busiest minute "), "{h}");
+    let w = loop_f["evidence"]["window_seconds"].as_f64().unwrap();
+    assert!((w - (last - first) as f64 / 1e6).abs() < 0.1, "{w}");
+
+    // Text at --top 1 still lists both blockers.
+    let out = common::run(&["--no-progress", "--top", "1", path.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let group = text
+        .split("Upgrade blockers")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no upgrade blockers group:\n{text}"));
+    assert!(group.contains("legacy-a@ops/legacy-a") && group.contains("legacy-b@ops/legacy-b"));
+    assert!(!group.contains("legacy-c"), "{group}");
+}
+
+#[test]
+fn span_comes_from_the_events_coverage() {
+    let dir = tempfile::tempdir().unwrap();
+    // 30 minutes of GETs, and three watches received an hour before the log begins.
+    let mut evs = every(T0, 2 * SEC, 900, |i, t| {
+        Ev::new(t, "get", "pods").obj("web", &format!("p-{}", i % 10))
+    });
+    evs.extend(every(T0 - 60 * MIN, SEC, 3, |_, t| {
+        let mut w = Ev::new(t, "watch", "configmaps")
+            .obj("web", "")
+            .query("watch=true&timeoutSeconds=5400")
+            .by("system:serviceaccount:web:app", "app/v1.0.0");
+        w.latency_us = 70 * MIN;
+        w
+    }));
+    let path = write_log(dir.path(), "coverage", evs);
+    let events = common::events(&path);
+    let stages: Vec<i64> = events
+        .iter()
+        .filter_map(|e| common::ts(&e["stageTimestamp"]))
+        .collect();
+    let (first, last) = (*stages.iter().min().unwrap(), *stages.iter().max().unwrap());
+    let r = report_of(&path);
+    let s = &r["summary"];
+    assert_eq!(common::ts(&s["first_timestamp"]), Some(first));
+    assert_eq!(common::ts(&s["last_timestamp"]), Some(last));
+    let span = (last - first) as f64 / 1e6;
+    assert!((s["span_seconds"].as_f64().unwrap() - span).abs() < 1e-6);
+    let qps = client(&r, "kubectl")["mean_qps"].as_f64().unwrap();
+    common::assert_close(qps, 900.0 / span, "kubectl mean qps over the covered span");
+}
+
+/// Go's duration text of µs (`1.2s`).
+fn go_duration(us: i64) -> String {
+    format!("{}s", us as f64 / 1e6)
+}
+
+#[test]
+fn an_etcd_annotation_overrides_the_version_inference() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut evs = heartbeats(T0, 60);
+    // On 1.31 a consistent LIST without limit is inferred to come from the watch cache.
+    evs.extend(every(T0, MIN, 60, |_, t| {
+        Ev::new(t, "get", "namespaces").obj("", "default").by(
+            "system:apiserver",
+            "kube-apiserver/v1.31.2 (linux/amd64) kubernetes/abc",
+        )
+    }));
+    // A DaemonSet on 20 nodes LISTs every pod of the cluster each minute; each LIST says it
+    // spent 1.2 s of its 1.5 s in etcd (one in ten says 0.2 s).
+    for n in 0..20 {
+        evs.extend(every(T0 + n * SEC, MIN, 60, |i, t| {
+            let etcd = if i % 10 == 0 { 200_000 } else { 1_200_000 };
+            let mut e = Ev::new(t, "list", "pods")
+                .by(
+                    "system:serviceaccount:kube-system:node-agent",
+                    "node-agent/v2.3.1",
+                )
+                .ms(1500.0)
+                .annotate("apiserver.latency.k8s.io/etcd", &go_duration(etcd));
+            e.pod = Some(format!("node-agent-{n}"));
+            e
+        }));
+    }
+    // The same LISTs from a dashboard without annotations stay inferred from the cache.
+    evs.extend(every(T0, 3 * SEC, 1200, |_, t| {
+        Ev::new(t, "list", "pods")
+            .by("system:serviceaccount:ops:dash", "dashboard/v1.0.0")
+            .ms(40.0)
+    }));
+    let path = write_log(dir.path(), "serving", evs);
+    let events = common::events(&path);
+    let proven = events
+        .iter()
+        .filter(|e| e["userAgent"] == "node-agent/v2.3.1")
+        .filter(|e| {
+            let lat = common::ts(&e["stageTimestamp"]).unwrap()
+                - common::ts(&e["requestReceivedTimestamp"]).unwrap();
+            let etcd: f64 = e["annotations"]["apiserver.latency.k8s.io/etcd"]
+                .as_str()
+                .unwrap()
+                .trim_end_matches('s')
+                .parse()
+                .unwrap();
+            etcd * 1e6 * 2.0 >= lat as f64
+        })
+        .count() as u64;
+    assert_eq!(proven, 20 * 54);
+    let r = report_of(&path);
+    let row = |ua: &str| {
+        r["lists"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["user_agent"] == ua)
+            .unwrap()
+            .clone()
+    };
+    let agent = row("node-agent/v2.3.1");
+    assert_eq!(agent["served_from_etcd"], proven, "{agent:#}");
+    assert_eq!(agent["etcd_by_annotation"], proven);
+    assert_eq!(agent["etcd_annotated"], 1200);
+    assert_eq!(row("dashboard/v1.0.0")["served_from_etcd"], 0);
+    let f = findings(&r)
+        .iter()
+        .find(|f| f["rule"] == "AS101" && f["client"] == "node-agent@kube-system/node-agent")
+        .unwrap_or_else(|| panic!("no AS101 for the agent: {:#?}", findings(&r)));
+    assert_eq!(
+        f["evidence"]["details"]["serving_verdict_source"],
+        "apiserver.latency.k8s.io/etcd annotations"
+    );
+    assert!(f["headline"].as_str().unwrap().contains("from etcd"));
 }

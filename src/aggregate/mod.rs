@@ -404,6 +404,9 @@ impl Aggregates {
         s.long_running += u64::from(long_running);
         s.untimed += u64::from(time.is_none());
         s.span.observe(time);
+        // What the events cover (their stage times): a watch already open when the log begins
+        // was received before it, and must not stretch every rate's divisor.
+        s.covered.observe(ev.stage_time.or(time));
         s.no_user_agent += u64::from(ev.user_agent.is_none_or(str::is_empty));
         s.no_latency += u64::from(!long_running && latency.is_none());
 
@@ -663,8 +666,17 @@ impl Aggregates {
             l.namespaced += 1;
         }
         let slot = rv_index(q.rv_semantics());
+        let limited = q.limit_value().is_some();
         l.rv[slot] += 1;
-        l.rv_limited[slot] += u64::from(q.limit_value().is_some());
+        l.rv_limited[slot] += u64::from(limited);
+        // Evidence beats inference: the etcd annotation says how much of the LIST went to etcd.
+        if let Some(etcd) = ev.latency_etcd.and_then(crate::timefmt::parse_go_duration) {
+            l.etcd_annotated += 1;
+            l.etcd_us += u64::try_from(etcd).unwrap_or(0);
+            if latency.is_some_and(|lat| 2 * etcd >= lat) {
+                l.etcd_majority[slot][usize::from(limited)] += 1;
+            }
+        }
         l.with_limit += u64::from(q.limit_value().is_some());
         l.cluster_limited += u64::from(q.limit_value().is_some() && ev.namespace.is_empty());
         l.continued += u64::from(q.continue_token);

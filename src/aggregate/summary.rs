@@ -64,8 +64,11 @@ pub struct SummaryAcc {
     pub examples: Vec<SkipExample>,
     /// Lines per (input, chunk), to turn positions into line numbers.
     pub chunk_lines: Vec<(u32, u64, u64)>,
-    /// Time span of counted requests.
+    /// Time span of counted requests, by event time (the per-minute series' range).
     pub span: Span,
+    /// Time covered by counted requests: their stage times (completion), the report's span and
+    /// the divisor of its rates.
+    pub covered: Span,
     /// Whether any event was about the `events` resource (EKS' policy drops them).
     pub saw_events_resource: bool,
     /// Requests logged without a userAgent.
@@ -136,6 +139,7 @@ impl SummaryAcc {
         self.examples.truncate(MAX_EXAMPLES);
         self.chunk_lines.extend_from_slice(&o.chunk_lines);
         self.span.merge(o.span);
+        self.covered.merge(o.covered);
         self.saw_events_resource |= o.saw_events_resource;
         self.no_user_agent += o.no_user_agent;
         self.folded_identities += o.folded_identities;

@@ -258,8 +258,15 @@ pub struct ListRow {
     pub resource_version: RvRow,
     /// Inferred: served from the watch cache.
     pub served_from_cache: u64,
-    /// Inferred: served from etcd.
+    /// Served from etcd: inferred, or shown by the etcd annotation (`etcd_by_annotation`).
     pub served_from_etcd: u64,
+    /// LISTs carrying an `apiserver.latency.k8s.io/etcd` annotation (logged for slow requests).
+    pub etcd_annotated: u64,
+    /// LISTs the inference put in the watch cache whose etcd annotation shows most of their
+    /// time in etcd: counted in `served_from_etcd` (evidence beats inference).
+    pub etcd_by_annotation: u64,
+    /// Sum of the etcd annotations of these LISTs, ms.
+    pub etcd_annotation_ms: f64,
     /// With `limit`.
     pub paginated: u64,
     /// Cluster-scoped ones with `limit`.

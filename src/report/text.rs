@@ -409,7 +409,7 @@ fn findings(out: &mut String, r: &Report, style: TextStyle) {
         let shown = r.findings.len().min(style.top);
         let _ = writeln!(
             out,
-            "\nFindings ({} of {}; ranked by estimated cost in APF seat-seconds per hour)",
+            "\nFindings ({} of {}; ranked by severity, then estimated cost in APF seat-seconds per hour of each finding's window)",
             shown,
             r.findings.len()
         );
@@ -443,6 +443,30 @@ fn findings(out: &mut String, r: &Report, style: TextStyle) {
             .enumerate()
         {
             let _ = writeln!(out, "     {}{line}", if i == 0 { "fix: " } else { "     " });
+        }
+    }
+    let blockers: Vec<_> = r.findings.iter().filter(|f| f.upgrade_blocker).collect();
+    if !blockers.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nUpgrade blockers (calls to APIs removed at most two minors after the cluster's version; always shown)"
+        );
+        for f in blockers {
+            for (i, line) in textwrap(&sanitize(&f.headline), wrap)
+                .into_iter()
+                .enumerate()
+            {
+                if i == 0 {
+                    let _ = writeln!(
+                        out,
+                        "{:>3}. {} {line}",
+                        f.rank,
+                        f.severity.name().to_uppercase()
+                    );
+                } else {
+                    let _ = writeln!(out, "     {line}");
+                }
+            }
         }
     }
     if !r.suppressed.is_empty() {

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod cost;
 mod registry;
+mod window;
 
 pub(crate) mod client_side_throttling;
 mod conflict_storm;
@@ -33,10 +34,13 @@ pub use registry::{RULES, find};
 use crate::report::model::Report;
 
 /// How bad a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing.
+    #[default]
     Info,
     /// Small cost.
     Low,
@@ -88,6 +92,10 @@ pub struct Evidence {
     pub first: Option<String>,
     /// Last time seen.
     pub last: Option<String>,
+    /// The busiest minute of the finding (its object's or its client's), when known.
+    pub busiest_minute: Option<String>,
+    /// Seconds from `first` to `last`: the active window the score is judged over.
+    pub window_seconds: Option<f64>,
     /// Example auditIDs (look them up in the log).
     pub sample_audit_ids: Vec<String>,
     /// Other numbers behind the finding.
@@ -122,6 +130,13 @@ pub struct Finding {
     /// Why it is suppressed, when it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<String>,
+    /// A call to an API removed at most two minors after the cluster's version: listed in the
+    /// report's "upgrade blockers" group, whatever `--top` says.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub upgrade_blocker: bool,
+    /// The least severity the rule gives it whatever its score ([`Finding::at_least`]).
+    #[serde(skip)]
+    pub floor: Severity,
 }
 
 impl Finding {
@@ -149,6 +164,8 @@ impl Finding {
             evidence,
             remediation,
             suppressed: None,
+            upgrade_blocker: false,
+            floor: Severity::Info,
         }
     }
 
@@ -170,6 +187,7 @@ impl Finding {
     #[must_use]
     pub fn at_least(mut self, s: Severity) -> Self {
         self.severity = self.severity.max(s);
+        self.floor = self.floor.max(s);
         self
     }
 }
@@ -224,8 +242,9 @@ impl Thresholds<'_> {
     }
 }
 
-/// Runs every rule (or those `select`ed) and ranks the findings by score. Suppressed findings
-/// come back apart, never dropped.
+/// Runs every rule (or those `select`ed), places each finding in its own window
+/// ([`window::place`]) and ranks them: severity first, then score within a severity, so a HIGH
+/// never sits below a LOW. Suppressed findings come back apart, never dropped.
 #[must_use]
 pub fn run(report: &Report, config: &Config, today: &str) -> (Vec<Finding>, Vec<Finding>) {
     let mut all = Vec::new();
@@ -236,10 +255,13 @@ pub fn run(report: &Report, config: &Config, today: &str) -> (Vec<Finding>, Vec<
         };
         rule.check(report, &t, &mut all);
     }
+    for f in &mut all {
+        window::place(f, report);
+    }
     all.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| b.severity.cmp(&a.severity))
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| b.score.total_cmp(&a.score))
             .then_with(|| {
                 (a.rule, &a.client, &a.resource, &a.object).cmp(&(
                     b.rule,
