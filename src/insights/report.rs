@@ -541,6 +541,10 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
                 first: own.first.map(format_rfc3339),
                 last: own.last.map(format_rfc3339),
                 per_minute: omitted_series(span),
+                seat_seconds_per_hour: 0.0,
+                cost_share: 0.0,
+                apf_seats: 0.0,
+                dominant_cost: None,
                 limit_minutes: limit_minutes(pts.iter().map(|(_, n)| *n)),
             };
             own_spans.push(own);
@@ -582,5 +586,6 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
             facts.cut
         ));
     }
+    crate::rules::ledger::fill(&mut report);
     Ok(report)
 }

@@ -113,6 +113,7 @@ pub fn build(inp: &Inputs) -> Report {
     if let Some(note) = omitted_note(&report.clients) {
         report.summary.coverage.push(note);
     }
+    crate::rules::ledger::fill(&mut report);
     let approximate = report
         .objects
         .iter()
@@ -529,6 +530,10 @@ fn client_row(
         first: time(c.span.first),
         last: time(c.span.last),
         per_minute: omitted_series(span),
+        seat_seconds_per_hour: 0.0,
+        cost_share: 0.0,
+        apf_seats: 0.0,
+        dominant_cost: None,
         limit_minutes: limit_minutes(points.iter().map(|(_, n)| *n)),
     }
 }

@@ -368,6 +368,15 @@ pub struct ClientRow {
     pub last: Option<String>,
     /// Requests per minute.
     pub per_minute: Series,
+    /// The cost ledger (`src/rules/ledger.rs`): APF seat-seconds per hour of the span, from its
+    /// reads, LISTs, persisting writes (with their etcd weight) and watches.
+    pub seat_seconds_per_hour: f64,
+    /// Its share of the cluster's seat-seconds (0–1).
+    pub cost_share: f64,
+    /// APF seats it holds on average (`seat_seconds_per_hour / 3600`).
+    pub apf_seats: f64,
+    /// The verb × resource that costs it most (`list pods`).
+    pub dominant_cost: Option<String>,
     /// AS302's minutes at/above each known client rate limit, from every minute of the client
     /// (kept or omitted series alike); not serialized.
     #[serde(skip)]

@@ -96,6 +96,9 @@ pub fn render(r: &Report, style: TextStyle) -> String {
         ("AT", Align::Left),
         ("P99/MIN", Align::Right),
         ("P99 MS", Align::Right),
+        ("SEATS", Align::Right),
+        ("COST %", Align::Right),
+        ("TOP POD", Align::Left),
         ("PER MINUTE", Align::Left),
     ]);
     for c in r.clients.iter().take(top) {
@@ -111,6 +114,11 @@ pub fn render(r: &Report, style: TextStyle) -> String {
             hhmm(c.peak_minute.as_ref()),
             num(c.p99_qpm),
             ms(c.latency_ms.as_ref(), |l| l.p99),
+            format!("{:.2}", c.apf_seats),
+            format!("{:.0}", c.cost_share * 100.0),
+            c.top_pods
+                .first()
+                .map_or_else(|| "-".to_owned(), |p| p.name.clone()),
             if c.per_minute.omitted {
                 "(omitted)".to_owned()
             } else {

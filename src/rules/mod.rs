@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod cost;
+pub mod ledger;
 mod registry;
 mod window;
 
@@ -21,6 +22,7 @@ mod reconcile_loop;
 mod slow_requests;
 mod slow_webhook;
 mod throttled_client;
+mod top_consumer;
 mod watch_relist_storm;
 mod write_heavy_client;
 
@@ -254,6 +256,22 @@ pub fn run(report: &Report, config: &Config, today: &str) -> (Vec<Finding>, Vec<
             overrides: config.rules.get(rule.code()),
         };
         rule.check(report, &t, &mut all);
+    }
+    // The top consumer is said once: every finding names its client's dominant cost (from the
+    // ledger), and AS503 is dropped where another finding already names the client.
+    let costs = ledger::ledger(report);
+    let named: std::collections::BTreeSet<String> = all
+        .iter()
+        .filter(|f| f.rule != "AS503")
+        .map(|f| f.client.clone())
+        .collect();
+    all.retain(|f| f.rule != "AS503" || !named.contains(&f.client));
+    for f in &mut all {
+        if let Some(d) = costs.get(&f.client).and_then(|l| l.dominant.clone()) {
+            f.evidence
+                .details
+                .insert("client_dominant_cost".into(), d.into());
+        }
     }
     for f in &mut all {
         window::place(f, report);
