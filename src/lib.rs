@@ -295,10 +295,16 @@ fn scan(args: &ScanArgs) -> Result<u8> {
         );
     }
     if let Some(note) = source::sniff::note(&found.not_logs) {
-        eprintln!("audit-scan: note: {}", report::sanitize::terminal(&note, report::sanitize::Cap::Prose));
+        eprintln!(
+            "audit-scan: note: {}",
+            report::sanitize::terminal(&note, report::sanitize::Cap::Prose)
+        );
     }
     for w in &report.summary.warnings {
-        eprintln!("audit-scan: warning: {}", report::sanitize::terminal(w, report::sanitize::Cap::Prose));
+        eprintln!(
+            "audit-scan: warning: {}",
+            report::sanitize::terminal(w, report::sanitize::Cap::Prose)
+        );
     }
     if report.summary.skipped.total > 0 {
         eprintln!(
@@ -310,7 +316,10 @@ fn scan(args: &ScanArgs) -> Result<u8> {
                 .examples
                 .first()
                 .map_or_else(String::new, |e| {
-                    report::sanitize::terminal(&format!("{}:{}: {}", e.input, e.line, e.message), report::sanitize::Cap::Prose)
+                    report::sanitize::terminal(
+                        &format!("{}:{}: {}", e.input, e.line, e.message),
+                        report::sanitize::Cap::Prose,
+                    )
                 }),
         );
     }

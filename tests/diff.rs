@@ -59,11 +59,14 @@ fn logs(dir: &Path) -> (PathBuf, PathBuf) {
             writeln!(out, "{e}").unwrap();
         }
     }
-    // Inside the base's own time span, so the span (and every other rate) stays the same.
+    // Inside the base's own time span (what its requests cover: their stage times), so the span (and
+    // every other rate) stays the same.
     let times: Vec<i64> = std::fs::read_to_string(&base)
         .unwrap()
         .lines()
-        .filter_map(|l| common::event_time(&serde_json::from_str(l).unwrap()))
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(common::is_request)
+        .filter_map(|e| common::ts(&e["stageTimestamp"]))
         .collect();
     let (start, end) = (*times.iter().min().unwrap(), *times.iter().max().unwrap());
     let step = (end - start) / 601;

@@ -244,8 +244,9 @@ fn cloudwatch_exports_to_s3_are_read_line_by_line() {
             serde_json::to_string(&e).unwrap()
         ));
     }
-    // A cut record keeps the export's time.
-    text.push_str("2023-06-12T13:25:00.000Z {\"kind\":\"Event\",\"stage\":\"ResponseComplete\",\"verb\":\"get\",\"auditID\":\"cut\",\"user\":{\"username\":\"u\"},\"requestObject\":{\"a\":\"b[Truncated...]\n");
+    // A cut record keeps the export's time (inside the sample's covered second, so the span
+    // and every rate stay the same).
+    text.push_str("2023-06-12T13:30:26.000Z {\"kind\":\"Event\",\"stage\":\"ResponseComplete\",\"verb\":\"get\",\"auditID\":\"cut\",\"user\":{\"username\":\"u\"},\"requestObject\":{\"a\":\"b[Truncated...]\n");
     let path = dir.path().join("000000.gz");
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(text.as_bytes()).unwrap();

@@ -247,7 +247,7 @@ fn as501_slow_requests() {
 }
 
 #[test]
-fn planted_problems_rank_in_the_top_10_by_score() {
+fn planted_problems_rank_in_the_top_10_by_severity_then_score() {
     let dir = tempfile::tempdir().unwrap();
     let plants = [
         (Plant::ExpensiveList, "AS101"),
@@ -267,10 +267,21 @@ fn planted_problems_rank_in_the_top_10_by_score() {
             "{rule} not in the top 10: {top:#?}"
         );
     }
-    let scores: Vec<f64> = f.iter().map(|x| x["score"].as_f64().unwrap()).collect();
+    // Severity first, then score within a severity: a HIGH never sits below a LOW.
+    let level = |x: &Value| {
+        ["info", "low", "medium", "high", "critical"]
+            .iter()
+            .position(|s| x["severity"] == *s)
+            .unwrap()
+    };
+    let keys: Vec<(usize, f64)> = f
+        .iter()
+        .map(|x| (level(x), x["score"].as_f64().unwrap()))
+        .collect();
     assert!(
-        scores.windows(2).all(|w| w[0] >= w[1]),
-        "ranked by score: {scores:?}"
+        keys.windows(2)
+            .all(|w| w[0].0 > w[1].0 || (w[0].0 == w[1].0 && w[0].1 >= w[1].1)),
+        "ranked by severity, then score: {keys:?}"
     );
     assert!(f.iter().enumerate().all(|(i, x)| x["rank"] == i + 1));
 }
@@ -286,7 +297,7 @@ fn fail_on_sets_exit_code_1_and_errors_win_with_2() {
     );
     assert_eq!(common::run(&[p]).status.code(), Some(0));
     assert_eq!(
-        common::run(&[p, "--fail-on", "critical", "--min-severity", "critical"])
+        common::run(&[p, "--fail-on", "high", "--min-severity", "high"])
             .status
             .code(),
         Some(1)

@@ -33,6 +33,8 @@ impl super::tables::Merge for ClusterClient {
 pub struct RequestFacts {
     /// Event time, if any.
     pub time: Option<Micros>,
+    /// Its stage time (completion), else `time`: what the events cover.
+    pub covered: Option<Micros>,
     /// `requestReceivedTimestamp`, when present (where seat time starts).
     pub received: Option<Micros>,
     /// A watch (`watch`, or `list?watch=true`).
@@ -80,6 +82,8 @@ pub struct ClusterAcc {
     pub no_latency: u64,
     /// Time span of the requests.
     pub span: Span,
+    /// What the requests cover, from their stage times: the report's span.
+    pub covered: Span,
     /// Highest kube-apiserver / kube-controller-manager version seen: (major, minor).
     pub server_version: Option<(u32, u32)>,
     /// All requests per epoch minute.
@@ -100,6 +104,7 @@ impl ClusterAcc {
         self.no_user_agent += u64::from(f.no_user_agent);
         self.no_latency += u64::from(!f.long_running && f.latency.is_none());
         self.span.observe(f.time);
+        self.covered.observe(f.covered);
         if version.is_some() {
             self.server_version = self.server_version.max(version);
         }
@@ -173,6 +178,7 @@ impl ClusterAcc {
         self.no_user_agent += o.no_user_agent;
         self.no_latency += o.no_latency;
         self.span.merge(o.span);
+        self.covered.merge(o.covered);
         self.server_version = self.server_version.max(o.server_version);
         merge_map(&mut self.minutes, &o.minutes, r, |t| *t);
         self.health.merge(&o.health, r);

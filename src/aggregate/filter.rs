@@ -374,6 +374,7 @@ mod tests {
             username: "u",
             user_agent: "",
             client: "c",
+            product: "",
             namespace: "",
             resource,
             subresource: sub,

@@ -73,6 +73,22 @@ pub fn is_write_verb(verb: &str) -> bool {
     )
 }
 
+/// Creates the API server answers without storing anything ("virtual" resources): a
+/// TokenRequest (`serviceaccounts/token`) mints a token, and the review resources of
+/// `authentication.k8s.io` (TokenReview, SelfSubjectReview) and `authorization.k8s.io`
+/// (SubjectAccessReview, SelfSubjectAccessReview, LocalSubjectAccessReview,
+/// SelfSubjectRulesReview) compute an answer. Upstream these are `rest.Creater`s with no etcd
+/// storage behind them (kubernetes `pkg/registry/core/serviceaccount/storage/token.go`,
+/// `pkg/registry/authentication/{tokenreview,selfsubjectreview}`,
+/// `pkg/registry/authorization/*review`); any `*reviews` resource of those two groups is taken
+/// to be one, as every review there is. They are requests, never etcd writes.
+#[must_use]
+pub fn is_virtual_create(group: &str, resource: &str, subresource: &str) -> bool {
+    (resource == "serviceaccounts" && subresource == "token")
+        || (matches!(group, "authentication.k8s.io" | "authorization.k8s.io")
+            && resource.ends_with("reviews"))
+}
+
 /// Subresources whose requests hold a connection open (besides `log?follow=true`).
 #[must_use]
 pub fn is_streaming_subresource(sub: &str) -> bool {
@@ -402,7 +418,11 @@ impl Aggregates {
         let code = ev
             .code
             .unwrap_or(if stage == Stage::Panic { 500 } else { 0 });
-        let is_write = is_write_verb(verb) && is_success(code) && !q.dry_run;
+        // Dry runs and virtual creates (TokenRequest, the reviews) store nothing.
+        let is_write = is_write_verb(verb)
+            && is_success(code)
+            && !q.dry_run
+            && !is_virtual_create(ev.api_group, ev.resource, ev.subresource);
         // A short request longer than a day is a broken clock, not a latency: it would skew the
         // sketches and spread seat time over every minute in between.
         let latency = if long_running {
@@ -429,6 +449,9 @@ impl Aggregates {
         let slo_class = latency.and_then(|_| slo_class(verb, ev, is_list));
         RequestFacts {
             time,
+            // What the events cover: a watch already open when the log begins was received
+            // before it, and must not stretch every rate's divisor.
+            covered: ev.stage_time.or(time),
             received: ev.received,
             is_watch,
             is_list,
@@ -644,8 +667,17 @@ impl Aggregates {
             l.namespaced += 1;
         }
         let slot = rv_index(q.rv_semantics());
+        let limited = q.limit_value().is_some();
         l.rv[slot] += 1;
-        l.rv_limited[slot] += u64::from(q.limit_value().is_some());
+        l.rv_limited[slot] += u64::from(limited);
+        // Evidence beats inference: the etcd annotation says how much of the LIST went to etcd.
+        if let Some(etcd) = ev.latency_etcd.and_then(crate::timefmt::parse_go_duration) {
+            l.etcd_annotated += 1;
+            l.etcd_us += u64::try_from(etcd).unwrap_or(0);
+            if latency.is_some_and(|lat| 2 * etcd >= lat) {
+                l.etcd_majority[slot][usize::from(limited)] += 1;
+            }
+        }
         l.with_limit += u64::from(q.limit_value().is_some());
         l.cluster_limited += u64::from(q.limit_value().is_some() && ev.namespace.is_empty());
         l.continued += u64::from(q.continue_token);

@@ -73,7 +73,9 @@ mod tests {
             namespace: "",
             resource: "pods",
             subresource: "",
+            api_group: "",
             verb,
+            code: 200,
         }
     }
 

@@ -64,7 +64,7 @@ pub struct SummaryAcc {
     pub examples: Vec<SkipExample>,
     /// Lines per (input, chunk), to turn positions into line numbers.
     pub chunk_lines: Vec<(u32, u64, u64)>,
-    /// Time span of counted requests.
+    /// Time span of counted requests, by event time (the per-minute series' range).
     pub span: Span,
     /// Whether any event was about the `events` resource (EKS' policy drops them).
     pub saw_events_resource: bool,

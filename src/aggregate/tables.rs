@@ -41,6 +41,13 @@ pub struct ListStats {
     pub field_selector: u64,
     /// Answered with a code ≥ 400.
     pub errors: u64,
+    /// With an `apiserver.latency.k8s.io/etcd` annotation (logged for slow requests).
+    pub etcd_annotated: u64,
+    /// Of those, spending at least half of their latency in etcd, per [`RvSemantics`] slot and
+    /// with/without `limit` (`[slot][limited]`): the evidence that overrides the inference.
+    pub etcd_majority: [[u64; 2]; 6],
+    /// Sum of the etcd annotations, µs.
+    pub etcd_us: u64,
     /// First and last time.
     pub span: Span,
     /// Sample auditIDs.
@@ -89,6 +96,12 @@ impl ListStats {
         self.label_selector += o.label_selector;
         self.field_selector += o.field_selector;
         self.errors += o.errors;
+        self.etcd_annotated += o.etcd_annotated;
+        for (a, b) in self.etcd_majority.iter_mut().zip(o.etcd_majority) {
+            a[0] += b[0];
+            a[1] += b[1];
+        }
+        self.etcd_us += o.etcd_us;
         self.span.merge(o.span);
         self.samples.merge(&o.samples);
     }

@@ -305,6 +305,9 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
                 },
                 served_from_cache: 0,
                 served_from_etcd: 0,
+                etcd_annotated: 0,
+                etcd_by_annotation: 0,
+                etcd_annotation_ms: 0.0,
                 paginated: 0,
                 cluster_paginated: 0,
                 continue_pages: 0,
@@ -542,6 +545,10 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
                 last: own.last.map(format_rfc3339),
                 sample_audit_ids: Vec::new(),
                 per_minute: omitted_series(span),
+                seat_seconds_per_hour: 0.0,
+                cost_share: 0.0,
+                apf_seats: 0.0,
+                dominant_cost: None,
                 limit_minutes: limit_minutes(pts.iter().map(|(_, n)| *n)),
             };
             own_spans.push(own);
@@ -583,5 +590,6 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
             facts.cut
         ));
     }
+    crate::rules::ledger::fill(&mut report);
     Ok(report)
 }

@@ -78,10 +78,12 @@ pub(crate) fn rate(count: u64, span_s: f64, per: f64) -> f64 {
 #[must_use]
 pub fn build(inp: &Inputs) -> Report {
     let a = inp.aggregates;
-    // Rates, series and rules read the cluster's span, so a filtered client's rates are its
-    // rates in the cluster's window, not in its own first-to-last request.
+    // Rates and rules read the cluster's span, so a filtered client's rates are its rates in
+    // the cluster's window; the span is what the events cover (their stage times), while the
+    // per-minute series keep the received time.
     let span = a.cluster.span;
-    let span_s = match (span.first, span.last) {
+    let covered = a.cluster.covered;
+    let span_s = match (covered.first, covered.last) {
         (Some(f), Some(l)) => (l - f) as f64 / 1e6,
         _ => 0.0,
     };
@@ -120,6 +122,7 @@ pub fn build(inp: &Inputs) -> Report {
     if let Some(note) = omitted_note(&report.clients) {
         report.summary.coverage.push(note);
     }
+    crate::rules::ledger::fill(&mut report);
     let approximate = report
         .objects
         .iter()
@@ -206,8 +209,8 @@ fn summary(inp: &Inputs, span_s: f64) -> Summary {
                 .collect::<BTreeMap<_, _>>(),
             examples,
         },
-        first_timestamp: time(a.cluster.span.first),
-        last_timestamp: time(a.cluster.span.last),
+        first_timestamp: time(a.cluster.covered.first),
+        last_timestamp: time(a.cluster.covered.last),
         span_seconds: span_s,
         window: inp.window.is_set().then(|| WindowRow {
             since: time(inp.window.since),
@@ -311,11 +314,21 @@ fn list_rows(a: &Aggregates, span_s: f64, consistent_cache: bool) -> Vec<ListRow
     a.lists
         .iter()
         .map(|((ua, client, res), l)| {
-            let (mut cache, mut etcd) = (0, 0);
-            for ((sem, n), limited) in RV_SLOTS.iter().zip(l.rv).zip(l.rv_limited) {
+            // Inferred from resourceVersion semantics and the server version, except where the
+            // etcd annotation says most of the LIST's time went to etcd: those came from etcd.
+            let (mut cache, mut etcd, mut by_annotation) = (0, 0, 0);
+            for (((sem, n), limited), evidence) in RV_SLOTS
+                .iter()
+                .zip(l.rv)
+                .zip(l.rv_limited)
+                .zip(l.etcd_majority)
+            {
                 for (count, is_limited) in [(n - limited, false), (limited, true)] {
                     if sem.from_cache(is_limited, consistent_cache) {
-                        cache += count;
+                        let proven = evidence[usize::from(is_limited)].min(count);
+                        cache += count - proven;
+                        etcd += proven;
+                        by_annotation += proven;
                     } else {
                         etcd += count;
                     }
@@ -340,6 +353,9 @@ fn list_rows(a: &Aggregates, span_s: f64, consistent_cache: bool) -> Vec<ListRow
                 },
                 served_from_cache: cache,
                 served_from_etcd: etcd,
+                etcd_annotated: l.etcd_annotated,
+                etcd_by_annotation: by_annotation,
+                etcd_annotation_ms: (l.etcd_us as f64 / 1000.0).round(),
                 paginated: l.with_limit,
                 cluster_paginated: l.cluster_limited,
                 continue_pages: l.continued,
@@ -534,6 +550,10 @@ fn client_row(
         last: time(c.span.last),
         sample_audit_ids: c.samples.ids(),
         per_minute: omitted_series(span),
+        seat_seconds_per_hour: 0.0,
+        cost_share: 0.0,
+        apf_seats: 0.0,
+        dominant_cost: None,
         limit_minutes: limit_minutes(points.iter().map(|(_, n)| *n)),
     }
 }

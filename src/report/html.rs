@@ -612,7 +612,9 @@ fn cards(out: &mut String, r: &Report) {
 }
 
 fn findings(out: &mut String, r: &Report) {
-    out.push_str(r#"<h2 id="findings">Findings, ranked by cost to the control plane</h2>"#);
+    out.push_str(
+        r#"<h2 id="findings">Findings, ranked by severity, then cost to the control plane</h2>"#,
+    );
     if r.findings.is_empty() {
         out.push_str(r#"<p class="note">No finding: no rule's threshold was crossed.</p>"#);
         return;

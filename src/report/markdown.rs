@@ -81,6 +81,23 @@ pub fn render(r: &Report, top: usize) -> String {
             let _ = writeln!(out, "   Sample auditIDs: {}", ids.join(", "));
         }
     }
+    let blockers: Vec<_> = r.findings.iter().filter(|f| f.upgrade_blocker).collect();
+    if !blockers.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n### Upgrade blockers\n\nCalls to APIs removed at most two minors after the cluster's version (always shown):\n"
+        );
+        for f in blockers {
+            let _ = writeln!(
+                out,
+                "- {}. **{}** `{}` {}",
+                f.rank,
+                f.severity.name().to_uppercase(),
+                f.rule,
+                escape(&f.headline)
+            );
+        }
+    }
     if !r.suppressed.is_empty() {
         let _ = writeln!(
             out,

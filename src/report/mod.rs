@@ -7,10 +7,10 @@ pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod model;
-pub mod selection;
 pub mod sanitize;
 pub mod sarif;
 pub mod schema;
+pub mod selection;
 pub mod table;
 pub mod text;
 

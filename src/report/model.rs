@@ -340,8 +340,15 @@ pub struct ListRow {
     pub resource_version: RvRow,
     /// Inferred: served from the watch cache.
     pub served_from_cache: u64,
-    /// Inferred: served from etcd.
+    /// Served from etcd: inferred, or shown by the etcd annotation (`etcd_by_annotation`).
     pub served_from_etcd: u64,
+    /// LISTs carrying an `apiserver.latency.k8s.io/etcd` annotation (logged for slow requests).
+    pub etcd_annotated: u64,
+    /// LISTs the inference put in the watch cache whose etcd annotation shows most of their
+    /// time in etcd: counted in `served_from_etcd` (evidence beats inference).
+    pub etcd_by_annotation: u64,
+    /// Sum of the etcd annotations of these LISTs, ms.
+    pub etcd_annotation_ms: f64,
     /// With `limit`.
     pub paginated: u64,
     /// Cluster-scoped ones with `limit`.
@@ -445,6 +452,15 @@ pub struct ClientRow {
     pub sample_audit_ids: Vec<String>,
     /// Requests per minute.
     pub per_minute: Series,
+    /// The cost ledger (`src/rules/ledger.rs`): APF seat-seconds per hour of the span, from its
+    /// reads, LISTs, persisting writes (with their etcd weight) and watches.
+    pub seat_seconds_per_hour: f64,
+    /// Its share of the cluster's seat-seconds (0–1).
+    pub cost_share: f64,
+    /// APF seats it holds on average (`seat_seconds_per_hour / 3600`).
+    pub apf_seats: f64,
+    /// The verb × resource that costs it most (`list pods`).
+    pub dominant_cost: Option<String>,
     /// AS302's minutes at/above each known client rate limit, from every minute of the client
     /// (kept or omitted series alike); not serialized.
     #[serde(skip)]

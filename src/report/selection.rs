@@ -47,7 +47,12 @@ pub fn selection(a: &Aggregates, filters: &Filters) -> Option<Selection> {
         filters: filters
             .describe_each()
             .into_iter()
-            .chain(filters.code.iter().flat_map(|c| c.raw().iter().map(|r| format!("--code '{r}'"))))
+            .chain(
+                filters
+                    .code
+                    .iter()
+                    .flat_map(|c| c.raw().iter().map(|r| format!("--code '{r}'"))),
+            )
             .collect(),
         unmatched: a.selection.unmatched(filters),
         requests: a.summary.requests,

@@ -97,6 +97,9 @@ pub fn render(r: &Report, style: TextStyle) -> String {
         ("AT", Align::Left),
         ("P99/MIN", Align::Right),
         ("P99 MS", Align::Right),
+        ("SEATS", Align::Right),
+        ("COST %", Align::Right),
+        ("TOP POD", Align::Left),
         ("PER MINUTE", Align::Left),
     ]);
     for c in r.clients.iter().take(top) {
@@ -112,6 +115,11 @@ pub fn render(r: &Report, style: TextStyle) -> String {
             hhmm(c.peak_minute.as_ref()),
             num(c.p99_qpm),
             ms(c.latency_ms.as_ref(), |l| l.p99),
+            format!("{:.2}", c.apf_seats),
+            format!("{:.0}", c.cost_share * 100.0),
+            c.top_pods
+                .first()
+                .map_or_else(|| "-".to_owned(), |p| p.name.clone()),
             if c.per_minute.omitted {
                 "(omitted)".to_owned()
             } else {
@@ -414,7 +422,7 @@ fn findings(out: &mut String, r: &Report, style: TextStyle) {
         let shown = r.findings.len().min(style.top);
         let _ = writeln!(
             out,
-            "\nFindings ({} of {}; ranked by estimated cost in APF seat-seconds per hour)",
+            "\nFindings ({} of {}; ranked by severity, then estimated cost in APF seat-seconds per hour of each finding's window)",
             shown,
             r.findings.len()
         );
@@ -448,6 +456,30 @@ fn findings(out: &mut String, r: &Report, style: TextStyle) {
             .enumerate()
         {
             let _ = writeln!(out, "     {}{line}", if i == 0 { "fix: " } else { "     " });
+        }
+    }
+    let blockers: Vec<_> = r.findings.iter().filter(|f| f.upgrade_blocker).collect();
+    if !blockers.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nUpgrade blockers (calls to APIs removed at most two minors after the cluster's version; always shown)"
+        );
+        for f in blockers {
+            for (i, line) in textwrap(&sanitize(&f.headline), wrap)
+                .into_iter()
+                .enumerate()
+            {
+                if i == 0 {
+                    let _ = writeln!(
+                        out,
+                        "{:>3}. {} {line}",
+                        f.rank,
+                        f.severity.name().to_uppercase()
+                    );
+                } else {
+                    let _ = writeln!(out, "     {line}");
+                }
+            }
         }
     }
     if !r.suppressed.is_empty() {

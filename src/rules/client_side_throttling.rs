@@ -4,8 +4,9 @@ use super::{Evidence, Finding, Report, Rule, Severity, Threshold, Thresholds, co
 
 /// # What it does
 /// Flags a client whose requests per minute sit, minute after minute, just under a known client
-/// rate limit: client-go's default 5 QPS (300/min), controller-runtime's 20 (1,200/min),
-/// kubelet's 50 (3,000/min). A flat top means the client's own limiter is queueing requests.
+/// rate limit: client-go's default 5 QPS (300/min), controller-runtime's 20 (1,200/min) — also
+/// kube-controller-manager's own `--kube-api-qps` default, which all its controllers share —
+/// and kubelet's 50 (3,000/min). A flat top means the client's own limiter is queueing requests.
 ///
 /// # Why is this bad?
 /// The apiserver is not hurt, but the client is slowed to its limiter: reconciles lag, queues
@@ -21,7 +22,8 @@ use super::{Evidence, Finding, Report, Rule, Severity, Threshold, Thresholds, co
 ///
 /// # References
 /// client-go `rest.Config` defaults (QPS 5, Burst 10); controller-runtime defaults (20/30);
-/// kubelet `--kube-api-qps` (50).
+/// kube-controller-manager `--kube-api-qps` 20 / `--kube-api-burst` 30; kubelet
+/// `--kube-api-qps` (50).
 pub struct ClientSideThrottling;
 
 const T: &[Threshold] = &[Threshold {
@@ -90,6 +92,14 @@ impl Rule for ClientSideThrottling {
                 ev.details.insert("limit_per_minute".into(), cap.into());
                 ev.details
                     .insert("peak_per_minute".into(), c.peak_qpm.into());
+                // kube-controller-manager's controllers share its own flag, not a library default.
+                let what = if (qps - 20.0).abs() < f64::EPSILON
+                    && c.client.starts_with("kube-controller-manager/")
+                {
+                    "kube-controller-manager --kube-api-qps default 20"
+                } else {
+                    what
+                };
                 // Its cost is the client's own traffic: the load that sits at the limit.
                 let mean_ms = c.latency_ms.map_or(0.0, |l| l.mean);
                 let score = cost::reads(c.requests, mean_ms, 1.0, r.summary.span_seconds);

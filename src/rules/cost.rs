@@ -17,7 +17,7 @@ pub const WRITE_ETCD_SECONDS: f64 = 0.05;
 pub const CLUSTER_LIST_SEATS: f64 = 10.0;
 
 /// Seat-seconds per hour of `count` requests of mean latency `mean_ms` holding `seats`, over a
-/// span of `span_s` seconds (at least a minute).
+/// span of `span_s` seconds (at least an hour: [`MIN_WINDOW_S`]).
 #[must_use]
 pub fn reads(count: u64, mean_ms: f64, seats: f64, span_s: f64) -> f64 {
     count as f64 * mean_ms / 1000.0 * seats * per_hour(span_s)
@@ -29,10 +29,23 @@ pub fn writes(count: u64, mean_ms: f64, span_s: f64) -> f64 {
     count as f64 * (mean_ms / 1000.0 + WRITE_ETCD_SECONDS) * per_hour(span_s)
 }
 
-/// Factor turning a count over `span_s` into a count per hour.
+/// The shortest window a score is spread over: an hour. A burst of seconds is charged the
+/// seat-seconds it used, never extrapolated to an hour (30 slow calls in 30 s are not a seat
+/// held all hour).
+pub const MIN_WINDOW_S: f64 = 3600.0;
+
+/// Factor turning a count over `span_s` into a count per hour (never more than the count).
 #[must_use]
 pub fn per_hour(span_s: f64) -> f64 {
-    3600.0 / span_s.max(60.0)
+    3600.0 / span_s.max(MIN_WINDOW_S)
+}
+
+/// A score a rule priced over the log's span (`span_s`), re-expressed per hour of the
+/// finding's own active window (`window_s`): the same seat-seconds, over the time they were
+/// spent.
+#[must_use]
+pub fn rejudge(score: f64, span_s: f64, window_s: f64) -> f64 {
+    score * per_hour(window_s) / per_hour(span_s)
 }
 
 #[cfg(test)]
@@ -46,8 +59,11 @@ mod tests {
         // A write of 10 ms costs 60 ms.
         assert!((writes(1, 10.0, 3600.0) - 0.06).abs() < 1e-9);
         assert!(
-            (per_hour(1.0) - 60.0).abs() < 1e-9,
-            "spans shorter than a minute count as one"
+            (per_hour(30.0) - 1.0).abs() < 1e-9,
+            "a 30 s span is charged what it used, not extrapolated to an hour"
         );
+        // 100 seat-s/h over a 2 h log, all spent in 20 minutes: 200 seat-s in its hour.
+        assert!((rejudge(100.0, 7200.0, 1200.0) - 200.0).abs() < 1e-9);
+        assert!((rejudge(100.0, 7200.0, 7200.0) - 100.0).abs() < 1e-9);
     }
 }

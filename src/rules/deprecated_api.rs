@@ -5,7 +5,9 @@ use super::{Evidence, Finding, Report, Rule, Severity, Threshold, Thresholds, co
 /// # What it does
 /// Flags every client × API the apiserver marked with the `k8s.io/deprecated` audit annotation,
 /// with the release that removes it (`k8s.io/removed-release`). High when that release is the
-/// next minor (or already past) for the cluster's version, medium otherwise.
+/// next minor (or already past) for the cluster's version, medium otherwise. A call to an API
+/// removed at most two minors ahead is an upgrade blocker: the report shows those in their own
+/// group whatever `--top` says.
 ///
 /// # Why is this bad?
 /// The call will fail with 404 after the upgrade that removes the version: the client breaks on
@@ -27,6 +29,10 @@ const T: &[Threshold] = &[Threshold {
     default: 1.0,
     source: "calls before reporting",
 }];
+
+/// A call to an API removed at most this many minors after the cluster's version is an
+/// upgrade blocker: the report lists it in its own group, always.
+pub const UPGRADE_BLOCKER_MINORS: u32 = 2;
 
 fn minor(v: &str) -> Option<u32> {
     v.trim_start_matches('v').split('.').nth(1)?.parse().ok()
@@ -56,11 +62,12 @@ impl Rule for DeprecatedApi {
                 continue;
             }
             let removed = d.removed_release.as_deref().and_then(minor);
-            let soon = match (server, removed) {
-                (Some(s), Some(rm)) => rm <= s + 1,
+            let ahead = |n: u32| match (server, removed) {
+                (Some(s), Some(rm)) => rm <= s + n,
                 (None, Some(_)) => true,
                 _ => false,
             };
+            let soon = ahead(1);
             let mut ev = Evidence {
                 metric: "calls".into(),
                 value: d.count as f64,
@@ -80,8 +87,7 @@ impl Rule for DeprecatedApi {
                 || "a future release".to_owned(),
                 |v| format!("Kubernetes {v}"),
             );
-            out.push(
-                Finding::new(
+            let mut f = Finding::new(
                     self,
                     &d.client,
                     cost::reads(d.count, 5.0, 1.0, r.summary.span_seconds),
@@ -90,8 +96,9 @@ impl Rule for DeprecatedApi {
                     format!("Move the client and the manifests it applies off {} to the replacement version before {when} (kubectl convert, pluto).", d.api),
                 )
                 .resource(&d.api)
-                .at_least(if soon { Severity::High } else { Severity::Medium }),
-            );
+                .at_least(if soon { Severity::High } else { Severity::Medium });
+            f.upgrade_blocker = ahead(UPGRADE_BLOCKER_MINORS);
+            out.push(f);
         }
     }
 }

@@ -7,7 +7,10 @@ use super::{Evidence, Finding, Report, Rule, Threshold, Thresholds, cost};
 /// Flags a userAgent × resource whose LISTs are frequent and (a) served from etcd (no
 /// resourceVersion before 1.31, `limit` with a resourceVersion other than 0, `continue`,
 /// `Exact`), or (b) cluster-scoped without `limit`, or that are (c) slow: P99 above
-/// `slow_namespaced_p99_s` or `slow_cluster_p99_s` (the upstream LIST SLOs).
+/// `slow_namespaced_p99_s` or `slow_cluster_p99_s` (the upstream LIST SLOs). Where a LIST
+/// carries the `apiserver.latency.k8s.io/etcd` annotation and spent most of its time in etcd,
+/// it counts as served from etcd whatever the version-based inference says; the evidence's
+/// `serving_verdict_source` names the source used.
 ///
 /// # Why is this bad?
 /// A LIST from etcd reads every object of the resource from disk, decodes and serializes them:
@@ -57,6 +60,16 @@ const T: &[Threshold] = &[
         source: "LISTs seen before judging",
     },
 ];
+
+/// Which source the etcd-or-cache verdict rests on: the LISTs' own etcd annotations where
+/// they prove etcd, else the resourceVersion semantics and the server version.
+fn serving_source(l: &crate::report::model::ListRow) -> &'static str {
+    match (l.etcd_by_annotation, l.served_from_etcd) {
+        (0, _) => "inferred from resourceVersion and server version",
+        (a, e) if a >= e => "apiserver.latency.k8s.io/etcd annotations",
+        _ => "apiserver.latency.k8s.io/etcd annotations and inference",
+    }
+}
 
 impl Rule for ExpensiveList {
     fn code(&self) -> &'static str {
@@ -142,7 +155,18 @@ impl Rule for ExpensiveList {
                 "server_serves_consistent_lists_from_cache".into(),
                 from_cache.into(),
             );
+            ev.details
+                .insert("etcd_annotated".into(), l.etcd_annotated.into());
+            ev.details.insert(
+                "served_from_etcd_by_annotation".into(),
+                l.etcd_by_annotation.into(),
+            );
+            ev.details
+                .insert("serving_verdict_source".into(), serving_source(l).into());
             let version_note = match from_cache {
+                _ if l.etcd_by_annotation > 0 => {
+                    " The apiserver.latency.k8s.io/etcd annotations show these LISTs spent most of their time in etcd: they were served by etcd, whatever the version suggests."
+                }
                 Some(true) => {
                     " This cluster (1.31+) already serves consistent LISTs without limit from the watch cache; the etcd reads here come from limit/continue/Exact."
                 }

@@ -76,6 +76,7 @@ impl Rule for FightingWriters {
                 first: o.first.clone(),
                 last: o.last.clone(),
                 sample_audit_ids: o.sample_audit_ids.clone(),
+                busiest_minute: o.peak_minute.clone(),
                 ..Evidence::default()
             };
             ev.details.insert(

@@ -7,7 +7,9 @@
 
 pub mod config;
 pub mod cost;
+pub mod ledger;
 mod registry;
+mod window;
 
 pub(crate) mod client_side_throttling;
 mod conflict_storm;
@@ -20,6 +22,7 @@ mod reconcile_loop;
 mod slow_requests;
 mod slow_webhook;
 mod throttled_client;
+mod top_consumer;
 mod watch_relist_storm;
 mod write_heavy_client;
 
@@ -37,6 +40,7 @@ use crate::report::model::Report;
     Debug,
     Clone,
     Copy,
+    Default,
     PartialEq,
     Eq,
     PartialOrd,
@@ -49,6 +53,7 @@ use crate::report::model::Report;
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing.
+    #[default]
     Info,
     /// Small cost.
     Low,
@@ -100,6 +105,10 @@ pub struct Evidence {
     pub first: Option<String>,
     /// Last time seen.
     pub last: Option<String>,
+    /// The busiest minute of the finding (its object's or its client's), when known.
+    pub busiest_minute: Option<String>,
+    /// Seconds from `first` to `last`: the active window the score is judged over.
+    pub window_seconds: Option<f64>,
     /// Example auditIDs (look them up in the log).
     pub sample_audit_ids: Vec<String>,
     /// Other numbers behind the finding.
@@ -134,6 +143,13 @@ pub struct Finding {
     /// Why it is suppressed, when it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<String>,
+    /// A call to an API removed at most two minors after the cluster's version: listed in the
+    /// report's "upgrade blockers" group, whatever `--top` says.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub upgrade_blocker: bool,
+    /// The least severity the rule gives it whatever its score ([`Finding::at_least`]).
+    #[serde(skip)]
+    pub floor: Severity,
 }
 
 impl Finding {
@@ -161,6 +177,8 @@ impl Finding {
             evidence,
             remediation,
             suppressed: None,
+            upgrade_blocker: false,
+            floor: Severity::Info,
         }
     }
 
@@ -182,6 +200,7 @@ impl Finding {
     #[must_use]
     pub fn at_least(mut self, s: Severity) -> Self {
         self.severity = self.severity.max(s);
+        self.floor = self.floor.max(s);
         self
     }
 }
@@ -236,8 +255,9 @@ impl Thresholds<'_> {
     }
 }
 
-/// Runs every rule (or those `select`ed) and ranks the findings by score. Suppressed findings
-/// come back apart, never dropped.
+/// Runs every rule (or those `select`ed), places each finding in its own window
+/// ([`window::place`]) and ranks them: severity first, then score within a severity, so a HIGH
+/// never sits below a LOW. Suppressed findings come back apart, never dropped.
 #[must_use]
 pub fn run(report: &Report, config: &Config, today: &str) -> (Vec<Finding>, Vec<Finding>) {
     let mut all = Vec::new();
@@ -248,10 +268,29 @@ pub fn run(report: &Report, config: &Config, today: &str) -> (Vec<Finding>, Vec<
         };
         rule.check(report, &t, &mut all);
     }
+    // The top consumer is said once: every finding names its client's dominant cost (from the
+    // ledger), and AS503 is dropped where another finding already names the client.
+    let costs = ledger::ledger(report);
+    let named: std::collections::BTreeSet<String> = all
+        .iter()
+        .filter(|f| f.rule != "AS503")
+        .map(|f| f.client.clone())
+        .collect();
+    all.retain(|f| f.rule != "AS503" || !named.contains(&f.client));
+    for f in &mut all {
+        if let Some(d) = costs.get(&f.client).and_then(|l| l.dominant.clone()) {
+            f.evidence
+                .details
+                .insert("client_dominant_cost".into(), d.into());
+        }
+    }
+    for f in &mut all {
+        window::place(f, report);
+    }
     all.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| b.severity.cmp(&a.severity))
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| b.score.total_cmp(&a.score))
             .then_with(|| {
                 (a.rule, &a.client, &a.resource, &a.object).cmp(&(
                     b.rule,

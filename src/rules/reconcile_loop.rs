@@ -8,6 +8,11 @@ use super::{Evidence, Finding, Report, Rule, Threshold, Thresholds, client_mean_
 /// `sustained_minutes` minutes. Heartbeats are judged against their own period, never by the
 /// raw count: Leases (leader election renews every 2 s, node leases every 10 s) against
 /// `lease_writes_per_minute`, and kubelet `nodes/status` against `node_status_writes_per_minute`.
+/// `resourcequotas/status` written by the quota system (`resourcequota-controller`, or the
+/// apiserver's quota admission) is accounting, not a loop, while its writes stay within twice
+/// the cluster's pod creates and deletes: upstream, quota admission charges each create and the
+/// controller recalculates usage on each pod deletion, so churn alone writes it that often.
+/// TokenRequests, reviews and dry runs never reach this table (they store nothing).
 ///
 /// # Why is this bad?
 /// Every write is an etcd commit, a new resourceVersion, and an event to every watcher of the
@@ -66,6 +71,33 @@ fn level(limit: f64) -> Option<&'static str> {
     .map(|(_, k)| *k)
 }
 
+/// Successful pod creates and deletes (evictions included) in the whole log.
+fn pod_churn(r: &Report) -> u64 {
+    r.writes
+        .iter()
+        .filter(|w| {
+            w.resource == "pods"
+                && matches!(
+                    (w.verb.as_str(), w.subresource.as_str()),
+                    ("create" | "delete", "") | ("create", "eviction")
+                )
+        })
+        .map(|w| w.count)
+        .sum()
+}
+
+/// A ResourceQuota's status written only by the quota system, no more often than pod churn
+/// explains (see the rule's docs).
+fn quota_accounting(o: &crate::report::model::ObjectRow, churn: u64) -> bool {
+    o.resource == "resourcequotas"
+        && o.group.is_empty()
+        && o.status_writes == o.writes
+        && o.writers
+            .iter()
+            .all(|w| w.name.ends_with("/resourcequota-controller") || w.name == "kube-apiserver")
+        && o.writes <= 2 * churn
+}
+
 impl Rule for ReconcileLoop {
     fn code(&self) -> &'static str {
         "AS201"
@@ -85,7 +117,11 @@ impl Rule for ReconcileLoop {
 
     fn check(&self, r: &Report, t: &Thresholds, out: &mut Vec<Finding>) {
         let span = r.summary.span_seconds;
+        let churn = pod_churn(r);
         for o in &r.objects {
+            if quota_accounting(o, churn) {
+                continue;
+            }
             let limit = match (o.resource.as_str(), o.status_writes == o.writes) {
                 ("leases", _) => t.get("lease_writes_per_minute"),
                 ("nodes", true) => t.get("node_status_writes_per_minute"),
@@ -117,6 +153,7 @@ impl Rule for ReconcileLoop {
                 first: o.first.clone(),
                 last: o.last.clone(),
                 sample_audit_ids: o.sample_audit_ids.clone(),
+                busiest_minute: o.peak_minute.clone(),
                 ..Evidence::default()
             };
             ev.details.insert("writes".into(), o.writes.into());

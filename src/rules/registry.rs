@@ -18,6 +18,7 @@ pub static RULES: &[&dyn Rule] = &[
     &super::deprecated_api::DeprecatedApi,
     &super::slow_requests::SlowRequests,
     &super::slow_webhook::SlowWebhook,
+    &super::top_consumer::TopConsumer,
 ];
 
 /// The rule with this code or slug (case-insensitive code).

@@ -168,6 +168,20 @@ pub fn is_write(e: &Value) -> bool {
         Some("create" | "update" | "patch" | "delete" | "deletecollection")
     ) && (200..400).contains(&code)
         && !uri(e).contains("dryRun=")
+        && !is_virtual_create(e)
+}
+
+/// A create that stores nothing: a TokenRequest or a review of authentication/authorization.
+pub fn is_virtual_create(e: &Value) -> bool {
+    let o = &e["objectRef"];
+    let (res, sub, group) = (
+        o["resource"].as_str().unwrap_or(""),
+        o["subresource"].as_str().unwrap_or(""),
+        o["apiGroup"].as_str().unwrap_or(""),
+    );
+    (res, sub) == ("serviceaccounts", "token")
+        || (group.starts_with("authentication.") || group.starts_with("authorization."))
+            && res.ends_with("reviews")
 }
 
 /// Exact nearest-rank percentile (the ⌈q·n⌉-th smallest), in ms.
