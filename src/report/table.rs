@@ -71,17 +71,28 @@ impl Table {
             }
         }
         let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1);
+        // Cut the widest text column, but never below the next widest: the cut is shared, so
+        // one wide column (the client name) is not squeezed to nothing to spare the others.
         while total(&widths) > max_width {
-            let Some((i, _)) = widths
+            let left = |i: usize| self.headers[i].1 == Align::Left;
+            let Some((i, w)) = widths
                 .iter()
+                .copied()
                 .enumerate()
-                .filter(|(i, w)| self.headers[*i].1 == Align::Left && **w > 12)
-                .max_by_key(|(_, w)| **w)
+                .filter(|&(i, w)| left(i) && w > 12)
+                .max_by_key(|&(i, w)| (w, std::cmp::Reverse(i)))
             else {
                 break;
             };
+            let next = widths
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i && left(j))
+                .map(|(_, &w)| w)
+                .max()
+                .unwrap_or(12);
             let over = total(&widths) - max_width;
-            widths[i] = widths[i].saturating_sub(over).max(12);
+            widths[i] = w.saturating_sub(over).max(next.min(w - 1)).max(12);
         }
         let mut out = String::new();
         let line = |cells: Vec<&str>, out: &mut String| {
@@ -115,6 +126,25 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wide_text_columns_share_the_cut() {
+        let mut t = Table::new(&[
+            ("CLIENT", Align::Left),
+            ("N", Align::Right),
+            ("POD", Align::Left),
+        ]);
+        t.row(vec!["c".repeat(60), "1".into(), "p".repeat(40)]);
+        let s = t.render(60, false);
+        let row = s.lines().nth(1).unwrap();
+        let (client, pod) = (row.matches('c').count(), row.matches('p').count());
+        assert!(row.width() <= 60, "{s}");
+        // Neither is squeezed to the floor while the other keeps its width.
+        assert!(
+            client >= 20 && pod >= 20 && client.abs_diff(pod) <= 2,
+            "{client} / {pod}: {s}"
+        );
+    }
 
     #[test]
     fn fits_width_and_neutralizes_escapes() {

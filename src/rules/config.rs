@@ -79,11 +79,22 @@ impl Config {
                     s.rule, s.client
                 ));
             }
+            if let Some(e) = &s.expires
+                && !is_date(e)
+            {
+                // Compared as text, a non-date (`soon`) would never expire.
+                return Err(format!(
+                    "the suppression of {} for '{}' expires '{e}', which is not a date: write it as YYYY-MM-DD (e.g. 2027-01-31)",
+                    s.rule, s.client
+                ));
+            }
         }
         Ok(c)
     }
 
-    /// The reason `f` is suppressed on `today` (`YYYY-MM-DD`), if it is.
+    /// The reason `f` is suppressed on `today` (`YYYY-MM-DD`), if it is. A suppression holds
+    /// through its `expires` day and lapses the day after (dates are validated, so comparing
+    /// them as text is comparing them as dates).
     #[must_use]
     pub fn suppression(&self, f: &Finding, today: &str) -> Option<String> {
         self.suppress.iter().find_map(|s| {
@@ -101,5 +112,98 @@ impl Config {
                     .map_or_else(|| s.reason.clone(), |e| format!("{} (until {e})", s.reason))
             })
         })
+    }
+}
+
+/// An RFC 3339 full-date, `YYYY-MM-DD`, that exists in the calendar.
+fn is_date(s: &str) -> bool {
+    s.len() == 10 && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::Evidence;
+
+    fn config(expires: &str, resource: Option<&str>) -> Result<Config, String> {
+        let resource = resource.map_or_else(String::new, |r| format!("resource = \"{r}\"\n"));
+        Config::parse(&format!(
+            "[[suppress]]\nrule = \"AS201\"\nclient = \"loop-*\"\n{resource}reason = \"known\"\nexpires = \"{expires}\"\n"
+        ))
+    }
+
+    fn finding(client: &str, resource: &str) -> Finding {
+        Finding {
+            rank: 0,
+            rule: "AS201",
+            slug: "tight-reconcile-loop",
+            severity: crate::rules::Severity::High,
+            score: 1.0,
+            client: client.to_owned(),
+            resource: Some(resource.to_owned()),
+            object: None,
+            headline: String::new(),
+            evidence: Evidence::default(),
+            remediation: String::new(),
+            suppressed: None,
+            upgrade_blocker: false,
+            floor: crate::rules::Severity::Info,
+        }
+    }
+
+    #[test]
+    fn expiry_dates_are_dates() {
+        for bad in [
+            "soon",
+            "2027-1-31",
+            "2027-02-30",
+            "31/01/2027",
+            "2027-01-31T00:00:00Z",
+            "",
+        ] {
+            let err = config(bad, None).unwrap_err();
+            assert!(
+                err.contains("not a date") && err.contains("AS201"),
+                "{bad}: {err}"
+            );
+        }
+        assert!(config("2028-02-29", None).is_ok(), "a leap day");
+    }
+
+    #[test]
+    fn a_suppression_holds_through_its_day_and_lapses_the_day_after() {
+        let c = config("2027-01-31", None).unwrap();
+        let f = finding("loop-operator@a/b", "configmaps");
+        assert!(c.suppression(&f, "2027-01-30").is_some());
+        assert!(
+            c.suppression(&f, "2027-01-31").is_some(),
+            "on the day itself"
+        );
+        assert!(c.suppression(&f, "2027-02-01").is_none(), "the day after");
+        assert!(c.suppression(&f, "2028-01-01").is_none());
+    }
+
+    #[test]
+    fn resource_and_client_scope_a_suppression() {
+        let c = config("2099-01-01", Some("configmaps")).unwrap();
+        assert!(
+            c.suppression(&finding("loop-operator@a/b", "configmaps"), "2027-01-01")
+                .is_some()
+        );
+        assert!(
+            c.suppression(&finding("loop-operator@a/b", "secrets"), "2027-01-01")
+                .is_none()
+        );
+        assert!(
+            c.suppression(&finding("other@a/b", "configmaps"), "2027-01-01")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_suppression_needs_a_reason() {
+        let err = Config::parse("[[suppress]]\nrule = \"AS201\"\nclient = \"x\"\nreason = \" \"\n")
+            .unwrap_err();
+        assert!(err.contains("needs a reason"), "{err}");
     }
 }
