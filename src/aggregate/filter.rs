@@ -269,18 +269,10 @@ impl Filters {
                 }
                 "--namespace" => p.mark(r.namespace, slots, buf),
                 "--resource" => {
-                    // Every form the report prints, as `resource_matches` accepts them.
-                    p.mark(r.resource, slots, buf);
-                    let qualified = format!("{}.{}", r.resource, r.api_group);
-                    if !r.api_group.is_empty() {
-                        p.mark(&qualified, slots, buf);
-                    }
-                    if !r.subresource.is_empty() {
-                        p.mark(&format!("{}/{}", r.resource, r.subresource), slots, buf);
-                        if !r.api_group.is_empty() {
-                            p.mark(&format!("{qualified}/{}", r.subresource), slots, buf);
-                        }
-                    }
+                    resource_forms(r, |form| {
+                        p.mark(form, slots, buf);
+                        false
+                    });
                 }
                 _ => p.mark(r.verb, slots, buf),
             }
@@ -298,29 +290,27 @@ impl Filters {
     }
 }
 
-/// Whether any form of the request's resource the report prints matches: `pods`,
-/// `deployments.apps` (outside the core group), each with `/subresource`.
-fn resource_matches(p: &Patterns, r: &FilterView) -> bool {
-    if p.matches(r.resource) {
+/// Every form of the request's resource the report prints — `pods`, `deployments.apps`
+/// (outside the core group), each with `/subresource` — until `f` says stop (returns true).
+/// The qualified forms are built only when the request has a group or a subresource.
+fn resource_forms(r: &FilterView, mut f: impl FnMut(&str) -> bool) -> bool {
+    if f(r.resource) {
         return true;
     }
-    let mut name =
-        String::with_capacity(r.resource.len() + r.api_group.len() + r.subresource.len() + 2);
-    name.push_str(r.resource);
-    if !r.api_group.is_empty() {
-        name.push('.');
-        name.push_str(r.api_group);
-        if p.matches(&name) {
-            return true;
-        }
+    let qualified = (!r.api_group.is_empty()).then(|| format!("{}.{}", r.resource, r.api_group));
+    if qualified.as_deref().is_some_and(&mut f) {
+        return true;
     }
     if r.subresource.is_empty() {
         return false;
     }
-    let qualified = std::mem::take(&mut name);
-    let plain = format!("{}/{}", r.resource, r.subresource);
-    p.matches(&plain)
-        || (!r.api_group.is_empty() && p.matches(&format!("{qualified}/{}", r.subresource)))
+    f(&format!("{}/{}", r.resource, r.subresource))
+        || qualified.is_some_and(|q| f(&format!("{q}/{}", r.subresource)))
+}
+
+/// Whether any form of the request's resource the report prints matches.
+fn resource_matches(p: &Patterns, r: &FilterView) -> bool {
+    resource_forms(r, |form| p.matches(form))
 }
 
 /// The fields of a request that filters look at.
