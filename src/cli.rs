@@ -194,9 +194,14 @@ pub struct ScanArgs {
     #[arg(long, hide = true, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1024..))]
     pub chunk_size: Option<u32>,
 
-    /// Rule thresholds and suppressions (TOML; see `audit-scan rules`).
+    /// Rule thresholds and suppressions (TOML; see `audit-scan rules`). Without it:
+    /// $AUDIT_SCAN_CONFIG, else ./audit-scan.toml (or one in a parent directory up to the
+    /// repository's root), else the user config directory's audit-scan/audit-scan.toml.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Read no config file, not even one $AUDIT_SCAN_CONFIG names or one found.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
     /// Report only findings at or above this severity.
     #[arg(long, value_enum, default_value_t = Severity::Info)]
     pub min_severity: Severity,

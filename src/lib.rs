@@ -8,6 +8,7 @@
 pub mod aggregate;
 pub mod cli;
 pub mod completions;
+pub mod config_file;
 pub mod decode;
 pub mod diff;
 pub mod export;
@@ -222,13 +223,11 @@ fn scan(args: &ScanArgs) -> Result<u8> {
     let mut scope = args.scope(now).map_err(fail)?;
     // Checked before reading anything, not after a long scan.
     let mark = args.mark(now).map_err(fail)?;
-    let config = match &args.config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| fail(format!("cannot read --config {}: {e}", p.display())))?;
-            rules::Config::parse(&text).map_err(|e| fail(format!("{}: {e}", p.display())))?
-        }
-        None => rules::Config::default(),
+    let (config, config_place) = if args.no_config {
+        (rules::Config::default(), None)
+    } else {
+        config_file::load(&config_file::Search::from_process(args.config.as_deref()))
+            .map_err(fail)?
     };
     let mut found = source::inputs::Expansion::default();
     let plan = plan(args, &mut scope, &mut found)?;
@@ -249,6 +248,15 @@ fn scan(args: &ScanArgs) -> Result<u8> {
         })
         .collect();
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    if let Some(place) = &config_place {
+        let (row, expired) = config_file::summary(&config, place, &today);
+        eprintln!(
+            "audit-scan: {}",
+            report::sanitize::terminal(&row.line(), report::sanitize::Cap::Prose)
+        );
+        report.summary.warnings.extend(expired);
+        report.summary.config = Some(row);
+    }
     let (findings, suppressed) = rules::run(&report, &config, &today);
     report.findings = findings
         .into_iter()

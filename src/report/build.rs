@@ -230,6 +230,7 @@ fn summary(inp: &Inputs, span_s: f64) -> Summary {
         warnings,
         selection,
         skipped_files: Vec::new(),
+        config: None,
         cloudwatch: inp.cloudwatch.clone(),
         engine: None,
         insights: None,

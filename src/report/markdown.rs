@@ -49,6 +49,9 @@ pub fn render(r: &Report, top: usize) -> String {
         escape(s.last_timestamp.as_deref().unwrap_or("-")),
         s.skipped.total
     );
+    if let Some(c) = &s.config {
+        let _ = writeln!(out, "\n{}", prose(&c.line()));
+    }
     if let Some(sel) = &s.selection {
         let _ = writeln!(out, "\n**{}**", prose(&sel.line()));
     }

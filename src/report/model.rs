@@ -111,6 +111,81 @@ pub struct SkippedFile {
     pub reason: String,
 }
 
+/// The config file a scan read.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ConfigRow {
+    /// Its path, as given or found.
+    pub path: String,
+    /// How it was found.
+    pub found_by: ConfigOrigin,
+    /// Suppressions it holds, expired or not.
+    pub suppressions: u64,
+    /// Suppressions past their `expires` day: they match nothing, and each is also a warning.
+    pub expired_suppressions: Vec<ExpiredSuppression>,
+}
+
+impl ConfigRow {
+    /// One line for the text, Markdown and HTML reports (unescaped).
+    #[must_use]
+    pub fn line(&self) -> String {
+        let expired = match self.expired_suppressions.len() {
+            0 => String::new(),
+            n => format!("; {n} expired"),
+        };
+        format!(
+            "config {} ({}; {} suppression(s){expired})",
+            self.path,
+            self.found_by.words(),
+            self.suppressions
+        )
+    }
+}
+
+/// How the config file was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigOrigin {
+    /// `--config FILE`.
+    Flag,
+    /// `$AUDIT_SCAN_CONFIG`.
+    Env,
+    /// `./audit-scan.toml`.
+    WorkingDir,
+    /// An `audit-scan.toml` in a parent directory, up to the repository's root.
+    Repository,
+    /// The user config directory (`$XDG_CONFIG_HOME/audit-scan/audit-scan.toml`).
+    UserDir,
+}
+
+impl ConfigOrigin {
+    /// In words, for the reports and stderr.
+    #[must_use]
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::Flag => "given with --config",
+            Self::Env => "named by $AUDIT_SCAN_CONFIG",
+            Self::WorkingDir => "found in the working directory",
+            Self::Repository => "found in a parent directory, within the repository",
+            Self::UserDir => "found in the user config directory",
+        }
+    }
+}
+
+/// A suppression past its day.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ExpiredSuppression {
+    /// Rule code or slug, as written.
+    pub rule: String,
+    /// Client glob.
+    pub client: String,
+    /// Resource, if only one.
+    pub resource: Option<String>,
+    /// Its last day (`YYYY-MM-DD`).
+    pub expires: String,
+    /// Its reason.
+    pub reason: String,
+}
+
 /// The asked-for window.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WindowRow {
@@ -183,6 +258,9 @@ pub struct Summary {
     pub selection: Option<Selection>,
     /// Files a directory scan left out: not audit logs by their first bytes.
     pub skipped_files: Vec<SkippedFile>,
+    /// The config file read (`--config`, `$AUDIT_SCAN_CONFIG` or found); absent when none was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<ConfigRow>,
     /// The CloudWatch download, when that was the source.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cloudwatch: Option<serde_json::Value>,

@@ -343,6 +343,9 @@ fn summary(out: &mut String, r: &Report) {
         num(s.outside_window),
         num(s.filtered_out),
     );
+    if let Some(c) = &s.config {
+        let _ = writeln!(out, "{}", sanitize(&c.line()));
+    }
     if let Some(sel) = &s.selection {
         let _ = writeln!(out, "{}", sanitize(&sel.line()));
     }

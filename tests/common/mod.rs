@@ -37,8 +37,13 @@ fn skip_external() -> bool {
     std::env::var("AUDIT_SCAN_SKIP_EXTERNAL").is_ok_and(|v| v == "1")
 }
 
+/// The binary, blind to the developer's own config: no `$AUDIT_SCAN_CONFIG`, and a user
+/// config directory that does not exist (a test that wants one sets its own).
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_audit-scan"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_audit-scan"));
+    c.env_remove("AUDIT_SCAN_CONFIG")
+        .env("XDG_CONFIG_HOME", "/nonexistent/audit-scan-tests");
+    c
 }
 
 pub fn fixture(name: &str) -> PathBuf {
