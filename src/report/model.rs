@@ -273,6 +273,23 @@ pub struct Summary {
     pub insights: Option<serde_json::Value>,
 }
 
+impl Summary {
+    /// `server version 1.25: consistent LISTs are served from etcd`, when the version is known
+    /// (unescaped).
+    #[must_use]
+    pub fn serving_line(&self) -> Option<String> {
+        let v = self.server_version.as_ref()?;
+        let from = if self.consistent_list_from_cache == Some(true) {
+            "the watch cache"
+        } else {
+            "etcd"
+        };
+        Some(format!(
+            "server version {v}: consistent LISTs are served from {from}"
+        ))
+    }
+}
+
 /// What a filtered scan selected (`--client`, `--verb` …), against the cluster: every request
 /// in the window. The per-client tables and findings cover the selection; the span, server
 /// version, coverage notes, health, SLO windows and sizing cover the cluster.
