@@ -26,6 +26,33 @@ pub struct Cli {
     pub scan: ScanArgs,
 }
 
+/// The file name that makes the binary a kubectl plugin: kubectl runs `kubectl-audit_scan` on
+/// `PATH` for `kubectl audit-scan ...` (a `-` in the command is a `_` in the file name).
+pub const KUBECTL_PLUGIN: &str = "kubectl-audit_scan";
+
+impl Cli {
+    /// Parses the process's arguments; under the kubectl plugin name, help and errors say
+    /// `kubectl audit-scan` (how the user typed it) instead of the file name.
+    #[must_use]
+    pub fn parse_invocation() -> Self {
+        use clap::{CommandFactory, FromArgMatches};
+        let argv0 = std::env::args_os().next().unwrap_or_default();
+        let mut cmd = Self::command();
+        if is_kubectl_plugin(std::path::Path::new(&argv0)) {
+            cmd = cmd.bin_name("kubectl audit-scan");
+        }
+        let matches = cmd.get_matches();
+        Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
+/// Whether `argv0` names the kubectl plugin (`kubectl-audit_scan`, `.exe` on Windows).
+fn is_kubectl_plugin(argv0: &std::path::Path) -> bool {
+    argv0
+        .file_stem()
+        .is_some_and(|s| s.eq_ignore_ascii_case(KUBECTL_PLUGIN))
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {

@@ -2,10 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = audit_scan::cli::Cli::parse();
+    let cli = audit_scan::cli::Cli::parse_invocation();
     match audit_scan::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
