@@ -569,3 +569,76 @@ fn a_bad_config_is_an_error_naming_the_file_line_and_column() {
         }
     }
 }
+
+/// GitHub's anchor for a heading: lowercase, punctuation other than `-` dropped, spaces to `-`.
+fn anchor(heading: &str) -> String {
+    heading
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+#[test]
+fn the_readme_opens_with_two_commands_and_its_contents_reach_every_section() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    // The first screen: the title, then one block of exactly two commands.
+    let first = readme
+        .split("```sh\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    assert_eq!(first.lines().count(), 2, "{first}");
+    assert!(
+        readme.find("```sh\n").unwrap() < 40,
+        "the commands open the README"
+    );
+    // The contents line links every section, and every link in it resolves.
+    let contents = readme
+        .split("**Contents:**")
+        .nth(1)
+        .and_then(|c| c.split("\n\n").next())
+        .expect("a Contents line");
+    let link = regex::Regex::new(r"\]\(([^)]+)\)").unwrap();
+    let targets: Vec<&str> = link
+        .captures_iter(contents)
+        .map(|c| c.get(1).unwrap().as_str())
+        .collect();
+    let in_fence = |i: usize| readme[..i].matches("```").count() % 2 == 1;
+    let headings: Vec<String> = readme
+        .match_indices("\n## ")
+        .filter(|(i, _)| !in_fence(*i))
+        .map(|(i, _)| readme[i + 4..].lines().next().unwrap().to_owned())
+        .collect();
+    assert!(headings.len() >= 10, "{headings:?}");
+    for h in &headings {
+        let a = format!("#{}", anchor(h));
+        assert!(
+            targets.contains(&a.as_str()),
+            "the contents do not link '## {h}' ({a})"
+        );
+    }
+    for t in &targets {
+        match t.strip_prefix('#') {
+            Some(a) => assert!(
+                headings.iter().any(|h| anchor(h) == a),
+                "#{a} is no heading"
+            ),
+            None => assert!(root.join(t).exists(), "{t} does not exist"),
+        }
+    }
+    // Every relative link of the README leads to a file of the repository.
+    for c in link.captures_iter(&readme) {
+        let t = c.get(1).unwrap().as_str();
+        if !t.starts_with('#') && !t.contains("://") {
+            assert!(
+                root.join(t).exists(),
+                "README links {t}, which does not exist"
+            );
+        }
+    }
+}

@@ -380,4 +380,30 @@ fn the_binary_answers_as_a_kubectl_plugin() {
     assert_eq!(a["summary"]["requests"], b["summary"]["requests"]);
     assert_eq!(a["findings"], b["findings"]);
     assert_eq!(a["clients"], b["clients"]);
+    // Through kubectl itself, where it is installed: its plugin lookup finds the name and runs it.
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let kubectl = |args: &[&str]| {
+        std::process::Command::new("kubectl")
+            .env("PATH", &path)
+            .args(args)
+            .output()
+    };
+    match kubectl(&["plugin", "list"]) {
+        Ok(list) => {
+            let list = String::from_utf8_lossy(&list.stdout);
+            assert!(list.contains(audit_scan::cli::KUBECTL_PLUGIN), "{list}");
+            let help = kubectl(&["audit-scan", "--help"]).unwrap();
+            assert!(help.status.success());
+            assert!(
+                String::from_utf8_lossy(&help.stdout).contains("Usage: kubectl audit-scan"),
+                "{}",
+                String::from_utf8_lossy(&help.stdout)
+            );
+        }
+        Err(e) => eprintln!("note: no kubectl on PATH ({e}): the plugin was run by its name only"),
+    }
 }
