@@ -10,6 +10,7 @@ pub mod cli;
 pub mod completions;
 pub mod decode;
 pub mod diff;
+pub mod error;
 pub mod export;
 pub mod fuzzing;
 pub mod insights;
@@ -25,30 +26,8 @@ use std::io::{IsTerminal, Write};
 use anyhow::{Context, Result, bail};
 
 use cli::{Cli, Command, ScanArgs};
+use error::{EXIT_FINDINGS, EXIT_OK, fail};
 use report::{Format, TextStyle};
-
-/// Exit code: the run worked.
-pub const EXIT_OK: u8 = 0;
-/// Exit code: a finding at or above `--fail-on`.
-pub const EXIT_FINDINGS: u8 = 1;
-/// Exit code: usage, input or I/O error, or under `--strict` any skipped line, unreadable input
-/// or warning (wins over 1).
-pub const EXIT_ERROR: u8 = 2;
-
-/// A failure with its exit code; its message is printed as `audit-scan: error: …`.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct Failure {
-    /// What went wrong, and what to do.
-    pub message: String,
-}
-
-fn fail(message: impl Into<String>) -> anyhow::Error {
-    Failure {
-        message: message.into(),
-    }
-    .into()
-}
 
 /// Runs the command line; returns the exit code.
 ///

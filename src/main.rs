@@ -10,7 +10,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("audit-scan: error: {err:#}");
-            ExitCode::from(audit_scan::EXIT_ERROR)
+            ExitCode::from(audit_scan::error::EXIT_ERROR)
         }
     }
 }

@@ -352,7 +352,7 @@ pub fn run_source(source: Source, scope: &Scope, opts: &Options) -> Result<Outpu
     pb.finish_and_clear();
     let (mut inputs_stats, cloudwatch) = inputs_stats
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?
-        .map_err(|m| anyhow::Error::new(crate::Failure { message: m }))?;
+        .map_err(|m| anyhow::Error::new(crate::error::Failure { message: m }))?;
     for (i, st) in inputs_stats.iter_mut().enumerate() {
         let origin = u32::try_from(i).unwrap_or(u32::MAX);
         st.requests = aggregates
