@@ -5,7 +5,6 @@
 
 #[cfg(feature = "cloudwatch")]
 pub mod cloud;
-pub mod command;
 pub mod engine;
 pub mod eval;
 #[cfg(feature = "cloudwatch")]

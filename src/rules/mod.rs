@@ -310,10 +310,15 @@ pub fn run(report: &Report, config: &Config, today: &str) -> (Vec<Finding>, Vec<
             None => active.push(f),
         }
     }
-    for (i, f) in active.iter_mut().enumerate() {
+    rank(&mut active);
+    (active, suppressed)
+}
+
+/// Numbers the findings 1, 2, … in their order (the one place a rank is given).
+pub fn rank(findings: &mut [Finding]) {
+    for (i, f) in findings.iter_mut().enumerate() {
         f.rank = i + 1;
     }
-    (active, suppressed)
 }
 
 /// `group/resource` rows and the client's latency, shared by rules.
