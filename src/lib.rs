@@ -2,10 +2,14 @@
 //! its owner should change — from kube-apiserver audit logs.
 //!
 //! Data flow: [`source`] (bytes) → [`decode`] (borrowed events) → [`aggregate`] (mergeable
-//! tables, folded with rayon in [`pipeline`]) → [`report`] (text, JSON).
+//! tables, folded with rayon in [`pipeline`]) → [`build`] (one [`model`] report) → [`rules`]
+//! (findings) → [`render`] (text, JSON, …). [`commands`] run it, one file per subcommand.
 #![warn(missing_docs)]
 
 pub mod aggregate;
+#[cfg(feature = "cloudwatch")]
+pub mod aws;
+pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod decode;
@@ -14,8 +18,9 @@ pub mod error;
 pub mod export;
 pub mod fuzzing;
 pub mod insights;
+pub mod model;
 pub mod pipeline;
-pub mod report;
+pub mod render;
 pub mod rules;
 pub mod source;
 pub mod synth;

@@ -1,5 +1,10 @@
 //! The `audit-scan` binary: parse arguments, run, print errors, exit.
 
+#![allow(
+    clippy::print_stderr,
+    reason = "the binary prints the error that ends the run"
+)]
+
 use std::process::ExitCode;
 
 use clap::Parser;

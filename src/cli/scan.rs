@@ -8,8 +8,8 @@ use clap::Args;
 use crate::aggregate::Scope;
 use crate::aggregate::filter::{Codes, Filters, Patterns, Window};
 use crate::insights::scan::Engine;
-use crate::report::Format;
-use crate::rules::Severity;
+use crate::model::finding::Severity;
+use crate::render::Format;
 use crate::timefmt::{Micros, parse_time_arg};
 
 /// Scan options.

@@ -1,6 +1,11 @@
 //! The subcommands, one file each: resolve the clap arguments into a plan and run it. The top
 //! floor: it may use any module, and no module below it imports `cli` or `commands`.
 
+#![allow(
+    clippy::print_stderr,
+    reason = "the commands are where notes, warnings and summaries reach stderr"
+)]
+
 use std::io::{self, BufWriter, Write};
 
 pub mod completions;

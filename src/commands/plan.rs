@@ -3,6 +3,8 @@
 
 use anyhow::{Result, bail};
 
+#[cfg(feature = "cloudwatch")]
+use crate::aws::target::CloudTarget;
 use crate::cli::scan::ScanArgs;
 #[cfg(feature = "cloudwatch")]
 use crate::cli::scan::Target;
@@ -65,50 +67,15 @@ fn cloudwatch_plan(_args: &ScanArgs, _scope: &mut aggregate::Scope) -> Result<Pl
     ))
 }
 
-/// Where CloudWatch is read: the log group (from --log-group, --cluster or the kubeconfig's
-/// EKS context), region and profile.
-#[cfg(feature = "cloudwatch")]
-pub(crate) struct CloudTarget {
-    pub(crate) log_group: String,
-    pub(crate) region: Option<String>,
-    pub(crate) profile: Option<String>,
-}
-
 /// Resolves where CloudWatch is read (shared by the download and `queries run`).
 #[cfg(feature = "cloudwatch")]
 pub(crate) fn cloudwatch_target(cw: &Target) -> Result<CloudTarget> {
-    let (mut region, mut profile) = (cw.region.clone(), cw.profile.clone());
-    let log_group = if let Some(g) = &cw.log_group {
-        g.clone()
-    } else if let Some(c) = &cw.cluster {
-        format!("/aws/eks/{c}/cluster")
-    } else {
-        let ctx = source::kubeconfig::default_path()
-            .ok_or_else(|| "no kubeconfig found".to_owned())
-            .and_then(|p| source::kubeconfig::resolve_file(&p))
-            .map_err(|e| {
-                fail(format!(
-                    "no input: {e}. Pass audit log files, pipe a log to stdin, or name the EKS cluster with --cluster NAME (and --region)"
-                ))
-            })?;
-        region = region.or(ctx.region.clone());
-        profile = profile
-            .or(ctx.profile.clone())
-            .or_else(|| std::env::var("AWS_PROFILE").ok());
-        eprintln!(
-            "audit-scan: reading EKS cluster '{}' from kubeconfig context '{}' (region {}, profile {})",
-            ctx.cluster,
-            ctx.context,
-            region.as_deref().unwrap_or("from the AWS config"),
-            profile.as_deref().unwrap_or("default"),
-        );
-        format!("/aws/eks/{}/cluster", ctx.cluster)
-    };
-    Ok(CloudTarget {
-        log_group,
-        region,
-        profile,
-    })
+    crate::aws::target::resolve(
+        cw.log_group.as_deref(),
+        cw.cluster.as_deref(),
+        cw.region.clone(),
+        cw.profile.clone(),
+    )
 }
 
 #[cfg(feature = "cloudwatch")]

@@ -169,7 +169,7 @@ fn cloud(
     };
     let o = crate::insights::cloud::run(&spec, text, start, end).map_err(fail)?;
     // Checked before printing: blank rows from a service that ignored `stats` would pass for
-    // an answer (the engine fails the same way, in insights::report).
+    // an answer (the engine fails the same way, in build::insights).
     let aggregates = local::Query::new(text)
         .map(|q| q.aggregates())
         .unwrap_or_default();

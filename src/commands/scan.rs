@@ -8,8 +8,9 @@ use super::plan::{self, Plan, now_micros};
 use super::scan_insights::{self, Outcome};
 use crate::cli::scan::ScanArgs;
 use crate::error::{EXIT_FINDINGS, EXIT_OK, fail};
-use crate::report::{Format, TextStyle};
-use crate::{aggregate, export, pipeline, report, rules, source, timefmt};
+use crate::model::report::Report;
+use crate::render::{Format, TextStyle};
+use crate::{aggregate, build, export, pipeline, render, rules, source, timefmt};
 
 /// Runs the scan: plan, read (either engine), run the rules, write the report and exports.
 ///
@@ -48,7 +49,7 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
     report.summary.skipped_files = found
         .not_logs
         .iter()
-        .map(|f| report::model::SkippedFile {
+        .map(|f| crate::model::report::SkippedFile {
             name: f.name.clone(),
             reason: f.reason.clone(),
         })
@@ -78,9 +79,9 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
         if let Some(e) = report.summary.skipped.examples.first() {
             bail!(fail(format!(
                 "{}:{}: {} (--strict)",
-                report::table::sanitize(&e.input),
+                render::table::sanitize(&e.input),
                 e.line,
-                report::sanitize::terminal(&e.message, report::sanitize::Cap::Prose)
+                render::sanitize::terminal(&e.message, render::sanitize::Cap::Prose)
             )));
         }
         if let Some(w) = report.summary.warnings.first() {
@@ -94,19 +95,19 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
         eprintln!(
             "audit-scan: exported {} tables to {}",
             files.len(),
-            report::table::sanitize(&dir.display().to_string())
+            render::table::sanitize(&dir.display().to_string())
         );
     }
     if let Some(note) = source::sniff::note(&found.not_logs) {
         eprintln!(
             "audit-scan: note: {}",
-            report::sanitize::terminal(&note, report::sanitize::Cap::Prose)
+            render::sanitize::terminal(&note, render::sanitize::Cap::Prose)
         );
     }
     for w in &report.summary.warnings {
         eprintln!(
             "audit-scan: warning: {}",
-            report::sanitize::terminal(w, report::sanitize::Cap::Prose)
+            render::sanitize::terminal(w, render::sanitize::Cap::Prose)
         );
     }
     if report.summary.skipped.total > 0 {
@@ -119,9 +120,9 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
                 .examples
                 .first()
                 .map_or_else(String::new, |e| {
-                    report::sanitize::terminal(
+                    render::sanitize::terminal(
                         &format!("{}:{}: {}", e.input, e.line, e.message),
-                        report::sanitize::Cap::Prose,
+                        render::sanitize::Cap::Prose,
                     )
                 }),
         );
@@ -134,7 +135,11 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
 
 /// The warning for a window that kept no request: what was asked, what lay outside it, and
 /// that relative times count back from now (the usual surprise with an old log).
-fn empty_window(s: &report::model::Summary, args: &ScanArgs, now: timefmt::Micros) -> String {
+fn empty_window(
+    s: &crate::model::report::Summary,
+    args: &ScanArgs,
+    now: timefmt::Micros,
+) -> String {
     let asked: Vec<String> = [("--since", &args.since), ("--until", &args.until)]
         .into_iter()
         .filter_map(|(flag, v)| v.as_deref().map(|v| format!("{flag} {v}")))
@@ -153,7 +158,7 @@ fn native_report(
     plan: &Plan,
     scope: &aggregate::Scope,
     warnings: Vec<String>,
-) -> Result<report::Report> {
+) -> Result<Report> {
     let opts = pipeline::Options {
         threads: args.threads,
         strict: args.strict,
@@ -176,7 +181,7 @@ fn native_report(
         .and_then(|c| serde_json::to_value(c).ok());
     #[cfg(not(feature = "cloudwatch"))]
     let cloudwatch = None;
-    Ok(report::build::build(&report::build::Inputs {
+    Ok(build::native::build(&build::native::Inputs {
         aggregates: &out.aggregates,
         inputs: &out.inputs,
         window: scope.window,
@@ -187,7 +192,7 @@ fn native_report(
 }
 
 fn write_report(
-    report: &report::Report,
+    report: &Report,
     args: &ScanArgs,
     mark: Option<(timefmt::Micros, timefmt::Micros)>,
 ) -> Result<()> {
@@ -211,9 +216,9 @@ fn write_report(
             let file = std::fs::File::create(path)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             let mut w = std::io::BufWriter::new(file);
-            report::render(report, args.format, style, &mut w).and_then(|()| w.flush())
+            render::render(report, args.format, style, &mut w).and_then(|()| w.flush())
         }
-        None => super::to_stdout(|w| report::render(report, args.format, style, w)),
+        None => super::to_stdout(|w| render::render(report, args.format, style, w)),
     };
     result.context("cannot write the report")
 }

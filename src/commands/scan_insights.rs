@@ -7,13 +7,13 @@ use super::plan::Plan;
 #[cfg(feature = "cloudwatch")]
 use super::plan::now_micros;
 use crate::cli::scan::ScanArgs;
-#[cfg(feature = "cloudwatch")]
 use crate::error::fail;
+use crate::model::report::Report;
 #[cfg(feature = "cloudwatch")]
 use crate::source;
 #[cfg(feature = "cloudwatch")]
 use crate::timefmt;
-use crate::{aggregate, insights, report};
+use crate::{aggregate, insights};
 
 #[cfg_attr(not(feature = "cloudwatch"), allow(dead_code))]
 /// What `--engine` and `--dry-run` made of the scan.
@@ -21,7 +21,7 @@ pub(crate) enum Outcome {
     /// `--dry-run` printed the plan.
     DryRun,
     /// The insights engine built the report.
-    Report(Box<report::Report>),
+    Report(Box<Report>),
     /// The native engine should run.
     Download,
 }
@@ -153,7 +153,7 @@ fn insights_cloud(
     eprintln!(
         "audit-scan: Logs Insights on {}: {} templates over {} sub-window(s), at most {} queries in flight",
         spec.log_group,
-        insights::report::TEMPLATES.len(),
+        crate::build::insights::TEMPLATES.len(),
         insights::engine::slices(start_ms, end_ms, slice_ms).len(),
         limits.concurrency
     );

@@ -13,7 +13,6 @@ pub mod lang;
 pub mod local;
 pub mod merge;
 pub mod output;
-pub mod report;
 pub mod scan;
 pub mod template;
 pub mod value;

@@ -6,8 +6,8 @@ use clap::ValueEnum;
 
 use super::engine::{self, Job, Limits, Runner};
 use super::merge::sum_by;
-use super::report::{self, TEMPLATES};
 use crate::aggregate::filter::Window;
+use crate::build::insights::{self as report, TEMPLATES};
 
 /// How the scan reads CloudWatch Logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -202,7 +202,7 @@ pub fn run_report(
     end_ms: i64,
     slice_ms: i64,
     limits: &Limits,
-) -> Result<crate::report::model::Report, String> {
+) -> Result<crate::model::report::Report, String> {
     let queries = report::queries(limits.row_limit)?;
     let run = engine::execute(&queries, jobs(start_ms, end_ms, slice_ms), runner, limits)?;
     let done = run.done;

@@ -9,9 +9,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::model::{LatencyRow, MinuteRow, Report};
 use super::sanitize::{self, Cap};
 use super::text::num;
+use crate::model::report::{MinuteRow, Report};
+use crate::model::rows::LatencyRow;
 use crate::timefmt::{MINUTE_US, Micros, format_rfc3339, parse_rfc3339};
 
 /// How to draw the page.
@@ -772,7 +773,7 @@ fn clients(out: &mut String, r: &Report, axis: Option<Axis>, o: &HtmlOptions) {
                 &[Layer {
                     name: &c.client,
                     class: "req",
-                    columns: axis.fold(c.per_minute.points().map(|(t, n)| (t, n as f64))),
+                    columns: axis.fold(super::points(&c.per_minute).map(|(t, n)| (t, n as f64))),
                 }],
                 64.0,
                 "requests",
@@ -815,7 +816,7 @@ fn clients(out: &mut String, r: &Report, axis: Option<Axis>, o: &HtmlOptions) {
     );
 }
 
-fn list_name(l: &super::model::ListRow) -> String {
+fn list_name(l: &crate::model::report::ListRow) -> String {
     let who = if l.user_agent.is_empty() {
         format!("({})", l.client)
     } else {

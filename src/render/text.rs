@@ -3,9 +3,10 @@
 use std::fmt::Write as _;
 
 use super::TextStyle;
-use super::model::{LatencyRow, Report};
 use super::sanitize::{self, Cap};
 use super::table::{Align, Table, sanitize};
+use crate::model::report::Report;
+use crate::model::rows::LatencyRow;
 
 /// `1234567` → `1,234,567`.
 pub(crate) fn num(n: u64) -> String {
@@ -432,8 +433,9 @@ fn findings(out: &mut String, r: &Report, style: TextStyle) {
         let sev = f.severity.name().to_uppercase();
         let sev = if style.color {
             let code = match f.severity {
-                crate::rules::Severity::Critical | crate::rules::Severity::High => "31",
-                crate::rules::Severity::Medium => "33",
+                crate::model::finding::Severity::Critical
+                | crate::model::finding::Severity::High => "31",
+                crate::model::finding::Severity::Medium => "33",
                 _ => "2",
             };
             format!("\x1b[{code}m{sev}\x1b[0m")
