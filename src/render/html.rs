@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::format::{fnum, num};
 use super::sanitize::{self, Cap};
-use super::text::num;
 use crate::model::report::{MinuteRow, Report};
 use crate::model::rows::LatencyRow;
 use crate::timefmt::{MINUTE_US, Micros, format_rfc3339, parse_rfc3339};
@@ -41,18 +41,6 @@ pub fn esc(s: &str) -> String {
 /// Escapes a sentence that embeds log text (a headline, a remedy, a note).
 fn prose(s: &str) -> String {
     sanitize::html(s, Cap::Prose)
-}
-
-fn fnum(x: f64) -> String {
-    if x == 0.0 {
-        "0".into()
-    } else if x.abs() >= 100.0 {
-        format!("{x:.0}")
-    } else if x.abs() >= 1.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.3}")
-    }
 }
 
 fn ms(l: Option<&LatencyRow>, f: impl Fn(&LatencyRow) -> f64) -> String {

@@ -1,6 +1,7 @@
 //! Report: renders one [`Report`] value in each output format. Only this module and `main.rs`
 //! write to the terminal.
 
+pub mod format;
 pub mod html;
 pub mod junit;
 pub mod markdown;

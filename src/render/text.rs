@@ -3,23 +3,11 @@
 use std::fmt::Write as _;
 
 use super::TextStyle;
+use super::format::num;
 use super::sanitize::{self, Cap};
 use super::table::{Align, Table, sanitize};
 use crate::model::report::Report;
 use crate::model::rows::LatencyRow;
-
-/// `1234567` → `1,234,567`.
-pub(crate) fn num(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 fn ms(l: Option<&LatencyRow>, f: impl Fn(&LatencyRow) -> f64) -> String {
     l.map_or_else(|| "-".into(), |l| format!("{:.0}", f(l)))
