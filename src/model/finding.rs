@@ -96,7 +96,7 @@ pub struct Finding {
     pub slug: &'static str,
     /// Severity.
     pub severity: Severity,
-    /// Estimated cost to the control plane, seat-seconds per hour ([`super::cost`]).
+    /// Estimated cost to the control plane, seat-seconds per hour ([`cost`]).
     pub score: f64,
     /// The client to tell.
     pub client: String,
