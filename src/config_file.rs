@@ -7,8 +7,8 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-pub use crate::report::model::ConfigOrigin as Origin;
-use crate::report::model::{ConfigRow, ExpiredSuppression};
+pub use crate::model::report::ConfigOrigin as Origin;
+use crate::model::report::{ConfigRow, ExpiredSuppression};
 use crate::rules::Config;
 
 /// The file name looked for in the working directory, its parents and the user config dir.

@@ -7,7 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::report::model::{LatencyRow, Report};
+use crate::model::report::Report;
+use crate::model::rows::LatencyRow;
 
 /// Export file formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -179,13 +180,11 @@ pub fn tables(r: &Report) -> Vec<Table> {
         .clients
         .iter()
         .flat_map(|c| {
-            c.per_minute
-                .points()
-                .map(|(minute, requests)| ClientMinute {
-                    client: &c.client,
-                    minute,
-                    requests,
-                })
+            crate::render::points(&c.per_minute).map(|(minute, requests)| ClientMinute {
+                client: &c.client,
+                minute,
+                requests,
+            })
         })
         .collect();
     let client_minutes = Builder::new("client_minutes", &minutes)
@@ -350,7 +349,9 @@ pub fn tables(r: &Report) -> Vec<Table> {
 }
 
 /// The columns of `findings` (and of `suppressed`, which adds the reason).
-fn finding_columns(b: Builder<'_, crate::rules::Finding>) -> Builder<'_, crate::rules::Finding> {
+fn finding_columns(
+    b: Builder<'_, crate::model::finding::Finding>,
+) -> Builder<'_, crate::model::finding::Finding> {
     b.u64("rank", |f| f.rank as u64)
         .str("rule", |f| s(f.rule))
         .str("slug", |f| s(f.slug))
@@ -369,7 +370,7 @@ fn finding_columns(b: Builder<'_, crate::rules::Finding>) -> Builder<'_, crate::
 }
 
 /// A CSV table with every text cell neutralized for spreadsheets
-/// ([`crate::report::sanitize::csv`]); numbers and flags are left alone.
+/// ([`crate::render::sanitize::csv`]); numbers and flags are left alone.
 fn neutralized(t: Table) -> Table {
     let columns = t
         .columns
@@ -379,7 +380,7 @@ fn neutralized(t: Table) -> Table {
                 name,
                 Values::Str(
                     v.into_iter()
-                        .map(|x| x.map(|x| crate::report::sanitize::csv(&x)))
+                        .map(|x| x.map(|x| crate::render::sanitize::csv(&x)))
                         .collect(),
                 ),
             ),

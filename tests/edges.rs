@@ -375,7 +375,8 @@ fn config_with(n: usize, expired: bool) -> String {
                 "[[suppress]]\nrule = \"AS201\"\nclient = \"team-{i}-*\"\nreason = \"known {i}\"\nexpires = \"{expires}\"\n\n"
             )
         })
-        .collect()
+        .collect::<Vec<String>>()
+        .concat()
 }
 
 /// Runs a JSON scan of the OCP sample in `cwd` with this environment.

@@ -241,7 +241,10 @@ fn the_nightly_cronjob_is_a_manifest_audit_scan_accepts() {
     )
     .unwrap_or_else(|e| panic!("{scan_args:?}: {e}"));
     assert!(cli.command.is_none());
-    assert_eq!(cli.scan.fail_on, Some(audit_scan::rules::Severity::High));
+    assert_eq!(
+        cli.scan.fail_on,
+        Some(audit_scan::model::finding::Severity::High)
+    );
     assert_eq!(cli.scan.cloudwatch.target.cluster.as_deref(), Some("prod"));
     let out_file = cli.scan.output.clone().expect("-o");
     // The compare: `diff BASE CURRENT --fail-on-regression`, CURRENT being the scan's output.

@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::model::Report;
 use super::sanitize::{self, Cap};
+use crate::model::report::Report;
 
 /// Escapes one name or value from the log for a Markdown table cell or paragraph
 /// ([`super::sanitize::markdown`]).
@@ -46,7 +46,7 @@ fn table<R>(
     }
 }
 
-fn ms(l: Option<&super::model::LatencyRow>) -> String {
+fn ms(l: Option<&crate::model::rows::LatencyRow>) -> String {
     l.map_or_else(|| "-".into(), |x| format!("{:.0}", x.p99))
 }
 
