@@ -482,15 +482,21 @@ fn slow_requests_are_the_events_over_the_threshold() {
     drop(dir);
 }
 
+/// The `log-volume` template's records per audit stage, over the whole input.
+fn records_by_stage(input: &Path) -> BTreeMap<String, u64> {
+    let mut got: BTreeMap<String, u64> = BTreeMap::new();
+    for t in template_rows("log-volume", input, &["period=1h"]) {
+        *got.entry(get(&t, "audit_stage").to_owned()).or_default() += num(&t, "records") as u64;
+    }
+    got
+}
+
 #[test]
 fn log_volume_counts_every_record_by_stage() {
     let (_dir, inputs) = inputs();
     for input in &inputs {
         let r = native(input);
-        let mut got: BTreeMap<String, u64> = BTreeMap::new();
-        for t in template_rows("log-volume", input, &["period=1h"]) {
-            *got.entry(get(&t, "audit_stage").to_owned()).or_default() += num(&t, "records") as u64;
-        }
+        let got = records_by_stage(input);
         let want: BTreeMap<String, u64> = r["summary"]["events_by_stage"]
             .as_object()
             .unwrap()
@@ -498,6 +504,35 @@ fn log_volume_counts_every_record_by_stage() {
             .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
             .collect();
         assert_eq!(got, want, "{}", name(input));
+    }
+}
+
+/// An exported log — CloudWatch's `EPOCH_MS MESSAGE` and S3's `RFC3339 MESSAGE` lines, a
+/// byte-order mark, CRLF endings — is read as the plain log is: the same records by stage.
+#[test]
+fn exported_lines_read_as_the_plain_log() {
+    let plain = fixture("realdata/ocp-k8s1.25-RequestResponse.clo-audit_in.jsonl");
+    let text = std::fs::read_to_string(&plain).unwrap();
+    let mut want: BTreeMap<String, u64> = BTreeMap::new();
+    let mut exported = String::from("\u{feff}");
+    for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        let e: Value = serde_json::from_str(line).unwrap();
+        *want
+            .entry(e["stage"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+        let time = e["stageTimestamp"].as_str().unwrap();
+        let prefix = if i % 2 == 0 {
+            (ts(&e["stageTimestamp"]).unwrap() / 1000).to_string()
+        } else {
+            time.to_owned()
+        };
+        exported.push_str(&format!("{prefix} {line}\r\n"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("export.log");
+    std::fs::write(&path, exported).unwrap();
+    for input in [&plain, &path] {
+        assert_eq!(records_by_stage(input), want, "{}", name(input));
     }
 }
 
