@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod event;
+pub mod frame;
 pub mod salvage;
 pub mod uri;
 
