@@ -146,9 +146,7 @@ pub(crate) fn cloudwatch_target(cw: &cli::Target) -> Result<CloudTarget> {
     } else if let Some(c) = &cw.cluster {
         format!("/aws/eks/{c}/cluster")
     } else {
-        let ctx = source::kubeconfig::default_path()
-            .ok_or_else(|| "no kubeconfig found".to_owned())
-            .and_then(|p| source::kubeconfig::resolve_file(&p))
+        let ctx = source::kubeconfig::resolve_files(&source::kubeconfig::default_paths())
             .map_err(|e| {
                 fail(format!(
                     "no input: {e}. Pass audit log files, pipe a log to stdin, or name the EKS cluster with --cluster NAME (and --region)"
