@@ -292,6 +292,11 @@ const QUERY_TOKENS: &[&str] = &[
     "\0",
     "/(?<n>",
     "{{x}}",
+    // Non-ASCII inside literals, as people write them (`filter user.username = "José"`).
+    "\"José\"",
+    "/naïve/",
+    "\"日本\"",
+    "\"😀\"",
 ];
 
 /// One structural change to a query: cut at a byte, delete or repeat a span, splice a token.
