@@ -634,7 +634,7 @@ fn per_client_reads_latency_peaks_and_p99_qpm_are_recomputed_from_the_real_sampl
             );
             // Users: the most frequent (ties to the first name), distinct, top 5.
             let mut users: BTreeMap<&str, u64> = BTreeMap::new();
-            for q in qs.iter() {
+            for q in qs {
                 *users.entry(&q.user).or_default() += 1;
             }
             let mut top: Vec<(&str, u64)> = users.iter().map(|(n, c)| (*n, *c)).collect();
