@@ -330,6 +330,36 @@ fn the_bare_incident_command_reads_the_kubeconfig_cluster() {
         .filter(|(_, (_, m))| m.contains("\"stage\":\"ResponseComplete\""))
         .count() as u64;
     assert_eq!(r["summary"]["requests"].as_u64().unwrap(), requests);
+    // `KUBECONFIG` with several paths, merged as kubectl does: a missing path is passed over,
+    // the first file's current-context and context win over the second's, and the context's
+    // user, defined only in the second file, names the cluster with `aws-iam-authenticator -i`.
+    let first = dir.path().join("team");
+    std::fs::write(
+        &first,
+        "current-context: team\ncontexts:\n- name: team\n  context: {cluster: team-endpoint, user: team-user}\n",
+    )
+    .unwrap();
+    let second = dir.path().join("shared");
+    std::fs::write(
+        &second,
+        format!(
+            "current-context: kind\ncontexts:\n- name: team\n  context: {{cluster: kind, user: kind}}\n- name: kind\n  context: {{cluster: kind, user: kind}}\nusers:\n- name: team-user\n  user:\n    exec:\n      command: aws-iam-authenticator\n      args: [token, -i, {cluster}]\n"
+        ),
+    )
+    .unwrap();
+    let merged = std::env::join_paths([dir.path().join("absent"), first, second]).unwrap();
+    let out = run(std::path::Path::new(&merged));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "reading EKS cluster '{cluster}' from kubeconfig context 'team'"
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        json(&out)["summary"]["requests"].as_u64().unwrap(),
+        requests
+    );
     std::fs::write(
         &kc,
         "current-context: kind\ncontexts:\n- name: kind\n  context: {cluster: kind, user: kind}\n",
@@ -482,4 +512,122 @@ fn a_replayed_page_is_dropped_and_counted() {
         "{c}"
     );
     assert_eq!(r["summary"]["requests"].as_u64().unwrap(), n as u64);
+}
+
+/// One request of its own client (`edge-NAME`): received at `received_ms`, completed at
+/// `stage_ms`, in CloudWatch at `cw_ms`.
+fn edge_record(name: &str, verb: &str, received_ms: i64, stage_ms: i64, cw_ms: i64) -> Record {
+    let uri = if verb == "watch" {
+        "/api/v1/pods?watch=true&timeoutSeconds=600"
+    } else {
+        "/api/v1/namespaces/ns/pods/p"
+    };
+    (
+        cw_ms,
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{name}","stage":"ResponseComplete","requestURI":"{uri}","verb":"{verb}","user":{{"username":"u"}},"userAgent":"edge-{name}/1.0","objectRef":{{"resource":"pods","namespace":"ns","apiVersion":"v1"}},"responseStatus":{{"code":200}},"requestReceivedTimestamp":"{}","stageTimestamp":"{}"}}"#,
+            moto::rfc3339(received_ms),
+            moto::rfc3339(stage_ms)
+        ),
+    )
+}
+
+/// `--since`, `--until` and `--fetch-margin` at their edges, end to end: the window is half-open
+/// on the audit time (an event at `--since` counts, one at `--until` does not), the fetch starts
+/// a minute before `--since` (clock skew) and runs `--fetch-margin` past `--until`, so a watch
+/// received inside the window but logged when it ended is counted when it ends within the margin
+/// (exactly at it, too) and missed past it; an event fetched in the margin but received after
+/// `--until` is outside the window.
+#[test]
+fn fetch_margin_and_until_edges() {
+    let Some(ep) = moto::endpoint() else { return };
+    const MIN: i64 = 60_000;
+    let since = (now_ms() - 180 * MIN) / MIN * MIN;
+    let until = since + 30 * MIN;
+    let recs = vec![
+        edge_record("at-since", "get", since, since, since),
+        edge_record("before-since", "get", since - 1, since, since),
+        edge_record(
+            "skewed-clock",
+            "get",
+            since + 1000,
+            since + 1000,
+            since - MIN,
+        ),
+        edge_record(
+            "too-skewed",
+            "get",
+            since + 2000,
+            since + 2000,
+            since - MIN - 1000,
+        ),
+        edge_record("last-inside", "get", until - 1, until - 1, until - 1),
+        edge_record("at-until", "get", until, until, until),
+        edge_record(
+            "after-until",
+            "get",
+            until + 1000,
+            until + 1000,
+            until + 1000,
+        ),
+        edge_record(
+            "ends-at-margin",
+            "watch",
+            until - MIN,
+            until + 10 * MIN,
+            until + 10 * MIN,
+        ),
+        edge_record(
+            "ends-past-margin",
+            "watch",
+            until - 2 * MIN,
+            until + 10 * MIN + 1000,
+            until + 10 * MIN + 1000,
+        ),
+    ];
+    let cluster = moto::unique("cw-edges");
+    moto::load(
+        &ep,
+        &format!("/aws/eks/{cluster}/cluster"),
+        &[("kube-apiserver-audit-e1".to_owned(), recs)],
+    );
+    let (s, u) = (moto::rfc3339(since), moto::rfc3339(until));
+    let clients = |margin: &str| {
+        let r = json(&scan(
+            &ep,
+            &[
+                "--cluster",
+                &cluster,
+                "--since",
+                &s,
+                "--until",
+                &u,
+                "--fetch-margin",
+                margin,
+            ],
+        ));
+        let names: std::collections::BTreeSet<String> = r["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                c["client"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("edge-")
+                    .to_owned()
+            })
+            .collect();
+        (names, r["summary"]["outside_window"].as_u64().unwrap())
+    };
+    let set = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect();
+    let inside = ["at-since", "skewed-clock", "last-inside", "ends-at-margin"];
+    assert_eq!(clients("10m"), (set(&inside), 3));
+    let mut wider = inside.to_vec();
+    wider.push("ends-past-margin");
+    assert_eq!(clients("15m"), (set(&wider), 3));
+    assert_eq!(
+        clients("0s").0,
+        set(&["at-since", "skewed-clock", "last-inside"])
+    );
 }

@@ -30,11 +30,12 @@ fn replay(target: &str, f: impl Fn(&[u8])) -> usize {
 
 /// The corpus as kept in git (`cargo fuzz cmin` output): a replay that finds far fewer files
 /// than this has lost its corpus, not shrunk it.
-const KEPT: [(&str, usize); 4] = [
+const KEPT: [(&str, usize); 5] = [
     ("decode_lines", 1000),
     ("decode_document", 550),
     ("uri_query", 600),
     ("client_name", 180),
+    ("insights_query", 650),
 ];
 
 fn kept(target: &str) -> usize {
@@ -71,4 +72,20 @@ fn uri_corpus() {
 #[test]
 fn client_corpus() {
     assert!(replay("client_name", audit_scan::fuzzing::client) >= kept("client_name"));
+}
+
+#[test]
+fn insights_query_corpus() {
+    let accepted = std::cell::Cell::new(0);
+    let n = replay("insights_query", |d| {
+        accepted.set(accepted.get() + usize::from(audit_scan::fuzzing::insights_query(d)));
+    });
+    assert!(n >= kept("insights_query"), "{n} inputs");
+    // The corpus holds the templates and their command prefixes: many parse and run (a parser
+    // that refused everything would pass the no-panic check alone), and many do not.
+    assert!(
+        (100..n - 100).contains(&accepted.get()),
+        "{} of {n} accepted",
+        accepted.get()
+    );
 }

@@ -294,6 +294,7 @@ struct Seen {
     start_requests: AtomicU64,
     polls: AtomicU64,
     filter_calls: AtomicU64,
+    stop_requests: AtomicU64,
     started: std::sync::Mutex<Vec<String>>,
     stopped: std::sync::Mutex<Vec<String>>,
 }
@@ -307,6 +308,8 @@ struct Script {
     start_delay: std::time::Duration,
     /// FilterLogEvents' answers are held back this long.
     filter_delay: std::time::Duration,
+    /// StopQuery's answer is held back this long.
+    stop_delay: std::time::Duration,
 }
 
 /// A proxy that follows `script`, answers StopQuery itself (moto does not implement it) and
@@ -338,6 +341,8 @@ fn relay_scripted(
         )
     };
     if target.contains("logs_20140328.stopquery") {
+        seen.stop_requests.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(script.stop_delay);
         let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let id = v["queryId"].as_str().unwrap_or_default().to_owned();
         seen.stopped.lock().unwrap().push(id);
@@ -375,6 +380,40 @@ fn relay_scripted(
     reply(&mut client, status, &String::from_utf8_lossy(&rbody))
 }
 
+/// Starts `args` through the proxy.
+fn spawn_through(proxy: &str, args: &[&str]) -> std::process::Child {
+    let mut cmd = common::bin();
+    moto::aws_env(&mut cmd)
+        .args(args)
+        .args(["--endpoint-url", proxy])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until `ready` holds, the run still going.
+fn wait_until(child: &mut std::process::Child, ready: impl Fn() -> bool, what: &str) {
+    let t = std::time::Instant::now();
+    while !ready() {
+        if child.try_wait().unwrap().is_some() {
+            let err = std::io::read_to_string(child.stderr.take().unwrap()).unwrap_or_default();
+            panic!("ended before {what}: {err}");
+        }
+        assert!(t.elapsed().as_secs() < 60, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn send(child: &std::process::Child, signal: &str) {
+    let kill = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+}
+
 /// Runs `args` through the proxy, sends `signal` (`INT`, `TERM`) once `ready` holds, and
 /// returns the output and how long the process took to end after the signal.
 fn interrupted(
@@ -384,40 +423,110 @@ fn interrupted(
     settle: std::time::Duration,
     signal: &str,
 ) -> (Output, std::time::Duration) {
-    let mut cmd = common::bin();
-    let child = moto::aws_env(&mut cmd)
-        .args(args)
-        .args(["--endpoint-url", proxy])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t = std::time::Instant::now();
-    let mut child = child;
-    while !ready() {
-        if child.try_wait().unwrap().is_some() {
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "ended before the queries started: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        assert!(
-            t.elapsed().as_secs() < 60,
-            "timed out waiting for the queries to start"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let mut child = spawn_through(proxy, args);
+    wait_until(&mut child, ready, "the queries started");
     std::thread::sleep(settle);
     let sent = std::time::Instant::now();
-    let kill = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    send(&child, signal);
     let out = child.wait_with_output().unwrap();
     (out, sent.elapsed())
+}
+
+/// A second Ctrl-C exits at once (130) while the first one's StopQuery is still on the way
+/// (held 30 s by the endpoint), for the user who will not wait; and a Ctrl-C during a plain
+/// download (no query to stop) ends the run at once, even with a FilterLogEvents call held 30 s.
+#[test]
+fn a_second_ctrl_c_exits_at_once() {
+    use std::os::unix::process::ExitStatusExt;
+    let Some(ep) = moto::endpoint() else { return };
+    let group = &format!("/aws/eks/{}/cluster", unique("insights-int2"));
+    load(&ep, group);
+    let held = std::time::Duration::from_secs(30);
+    let (proxy, seen) = interrupt_proxy(
+        &ep,
+        Script {
+            never_done: true,
+            stop_delay: held,
+            ..Script::default()
+        },
+    );
+    let mut child = spawn_through(
+        &proxy,
+        &[
+            "queries",
+            "run",
+            "list-latency",
+            "--log-group",
+            group,
+            "--since",
+            "2h",
+        ],
+    );
+    wait_until(
+        &mut child,
+        || seen.polls.load(Ordering::SeqCst) >= 2,
+        "polling",
+    );
+    send(&child, "INT");
+    wait_until(
+        &mut child,
+        || seen.stop_requests.load(Ordering::SeqCst) >= 1,
+        "the StopQuery call",
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first Ctrl-C waits for StopQuery"
+    );
+    let sent = std::time::Instant::now();
+    send(&child, "INT");
+    let out = child.wait_with_output().unwrap();
+    let took = sent.elapsed();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        took.as_secs() < 5,
+        "exited at once, not after StopQuery: {took:?}"
+    );
+    assert!(out.stdout.is_empty());
+
+    let (proxy, seen) = interrupt_proxy(
+        &ep,
+        Script {
+            filter_delay: held,
+            ..Script::default()
+        },
+    );
+    let (out, took) = interrupted(
+        &proxy,
+        &[
+            "--log-group",
+            group,
+            "--since",
+            "2h",
+            "--format",
+            "json",
+            "--no-progress",
+        ],
+        || seen.filter_calls.load(Ordering::SeqCst) >= 1,
+        std::time::Duration::from_millis(200),
+        "INT",
+    );
+    assert_eq!(
+        out.status.signal(),
+        Some(2),
+        "ended by SIGINT: {:?}",
+        out.status
+    );
+    assert!(
+        took.as_secs() < 5,
+        "ended at once, not after the held call: {took:?}"
+    );
 }
 
 /// Ctrl-C stops every query the tool started — while it polls, and while its StartQuery is

@@ -230,3 +230,6 @@ fn generated_log_percentiles_peaks_and_writes() {
     assert_eq!(top, *objects.values().max().unwrap());
     assert_eq!(r["summary"]["object_table"]["max_count_error"], 0);
 }
+
+#[path = "numbers/recompute.rs"]
+mod recompute;

@@ -239,3 +239,159 @@ proptest! {
         prop_assert_eq!(report_of(&b, &scope.filters), whole);
     }
 }
+
+/// Every bundled Logs Insights template, rendered with its defaults.
+fn templates() -> Vec<String> {
+    audit_scan::insights::template::all()
+        .iter()
+        .map(|t| t.render(&std::collections::BTreeMap::new()).unwrap())
+        .collect()
+}
+
+/// Pieces of the query language (and a few hostile characters) to splice into a template.
+const QUERY_TOKENS: &[&str] = &[
+    "|",
+    "(",
+    ")",
+    "/",
+    "\"",
+    "'",
+    "`",
+    "[",
+    "]",
+    ",",
+    "=",
+    "!=",
+    "<=",
+    "*",
+    "-",
+    "\\",
+    "@message",
+    "stats",
+    "by",
+    "as",
+    "filter",
+    "fields",
+    "sort",
+    "desc",
+    "limit",
+    "parse",
+    "display",
+    "like",
+    "in",
+    "not",
+    "and",
+    "or",
+    "count(*)",
+    "bin(5m)",
+    "pct(x, 99)",
+    "99999999999999999999",
+    "1e400",
+    "é",
+    "\u{202e}",
+    "\0",
+    "/(?<n>",
+    "{{x}}",
+    // Non-ASCII inside literals, as people write them (`filter user.username = "José"`).
+    "\"José\"",
+    "/naïve/",
+    "\"日本\"",
+    "\"😀\"",
+];
+
+/// One structural change to a query: cut at a byte, delete or repeat a span, splice a token.
+#[derive(Debug, Clone)]
+enum Edit {
+    Cut(usize),
+    Delete(usize, usize),
+    Repeat(usize, usize),
+    Insert(usize, usize),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        any::<usize>().prop_map(Edit::Cut),
+        (any::<usize>(), 1usize..40).prop_map(|(a, n)| Edit::Delete(a, n)),
+        (any::<usize>(), 1usize..40).prop_map(|(a, n)| Edit::Repeat(a, n)),
+        (any::<usize>(), 0..QUERY_TOKENS.len()).prop_map(|(a, t)| Edit::Insert(a, t)),
+    ]
+}
+
+/// Applies `edits` on bytes (so a cut may fall inside a UTF-8 character, as fuzzed input does).
+fn edited(query: &str, edits: &[Edit]) -> Vec<u8> {
+    let mut q = query.as_bytes().to_vec();
+    for e in edits {
+        let at = |a: usize| a % (q.len() + 1);
+        match *e {
+            Edit::Cut(a) => q.truncate(at(a)),
+            Edit::Delete(a, n) => {
+                let a = at(a);
+                q.drain(a..(a + n).min(q.len()));
+            }
+            Edit::Repeat(a, n) => {
+                let a = at(a);
+                let span = q[a..(a + n).min(q.len())].to_vec();
+                q.splice(a..a, span);
+            }
+            Edit::Insert(a, t) => {
+                let a = at(a);
+                q.splice(a..a, QUERY_TOKENS[t].bytes());
+            }
+        }
+    }
+    q
+}
+
+/// The Insights query parser (and the evaluator behind it) on templates with structural edits:
+/// never a panic; and the run is not vacuous — many edited queries are still accepted and run,
+/// many are rejected, so both the evaluator and every error path are reached.
+#[test]
+fn insights_queries_edited_from_the_templates_are_run_or_refused_never_panic() {
+    use proptest::test_runner::{Config, TestRunner};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let templates = templates();
+    let (accepted, refused) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let mut runner = TestRunner::new(Config {
+        cases: 1000,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (0..templates.len(), proptest::collection::vec(edit(), 1..4));
+    runner
+        .run(&strategy, |(t, edits)| {
+            let q = edited(&templates[t], &edits);
+            let counter = if audit_scan::fuzzing::insights_query(&q) {
+                &accepted
+            } else {
+                &refused
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        })
+        .unwrap();
+    let (a, r) = (accepted.into_inner(), refused.into_inner());
+    assert!(a >= 100 && r >= 100, "{a} accepted, {r} refused");
+}
+
+/// What the fuzzing entry point accepts is a real query: every template, and every template cut
+/// before any of its commands (a prefix of a query is a query), is accepted and run; a cut
+/// inside a regex or string literal is refused.
+#[test]
+fn the_insights_entry_point_runs_templates_and_their_command_prefixes() {
+    let mut prefixes = 0;
+    for q in templates() {
+        assert!(audit_scan::fuzzing::insights_query(q.as_bytes()), "{q}");
+        for (i, _) in q.match_indices("\n|") {
+            assert!(
+                audit_scan::fuzzing::insights_query(&q.as_bytes()[..i]),
+                "{}",
+                &q[..i]
+            );
+            prefixes += 1;
+        }
+        if let Some(i) = q.find("like /") {
+            assert!(!audit_scan::fuzzing::insights_query(&q.as_bytes()[..i + 7]));
+        }
+    }
+    assert!(prefixes >= 40, "{prefixes} command prefixes");
+}
