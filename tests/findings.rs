@@ -744,3 +744,107 @@ fn real_samples_have_no_high_or_critical_finding() {
     }
     assert!(read >= 4, "the real samples are there");
 }
+
+/// Pod creates of two controllers meet a slow mutating webhook (named by its mutation
+/// annotation) and, one in five, a validating webhook that refuses them (named only by the
+/// status message); a few requests carry a validating time that nothing names.
+fn webhook_log(dir: &Path) -> PathBuf {
+    let mut evs = heartbeats(T0, 60);
+    for (ctrl, every_s, offset) in [("replicaset-controller", 4, 0), ("job-controller", 6, 1)] {
+        let (user, ua) = kcm(ctrl);
+        evs.extend(every(T0 + offset * SEC, every_s * SEC, 3600 / every_s, |i, t| {
+            let refused = i % 5 == 0;
+            let mut e = Ev::new(t, "create", "pods")
+                .obj("web", &format!("{ctrl}-{i}"))
+                .by(&user, &ua)
+                .ms(if refused { 2950.0 } else { 1950.0 })
+                .annotate(
+                    "mutation.webhook.admission.k8s.io/round_0_index_0",
+                    r#"{"configuration":"sidecar","webhook":"inject.sidecar.io","mutated":true}"#,
+                )
+                .annotate("apiserver.latency.k8s.io/mutating-webhook", "1.9s");
+            if refused {
+                e = e
+                    .code(500)
+                    .annotate("apiserver.latency.k8s.io/validating-webhook", "1s");
+                e.message = r#"Internal error occurred: failed calling webhook "policy.example.io": failed to call webhook: context deadline exceeded"#.into();
+            }
+            e
+        }));
+    }
+    evs.extend(every(T0, 5 * MIN, 12, |i, t| {
+        Ev::new(t, "update", "configmaps")
+            .obj("ops", &format!("cm-{i}"))
+            .by("system:serviceaccount:ops:tool", "tool/v1.0.0")
+            .ms(900.0)
+            .annotate("apiserver.latency.k8s.io/validating-webhook", "800ms")
+    }));
+    write_log(dir, "webhooks", evs)
+}
+
+#[test]
+fn a_webhook_failure_goes_to_the_webhook_its_message_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = webhook_log(dir.path());
+    let events = common::events(&path);
+    let ann = |e: &Value, k: &str| e["annotations"][k].as_str().map(str::to_owned);
+    let mutated = events
+        .iter()
+        .filter(|e| ann(e, "apiserver.latency.k8s.io/mutating-webhook").is_some())
+        .count() as u64;
+    let refused: Vec<&Value> = events
+        .iter()
+        .filter(|e| {
+            e["responseStatus"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("failed calling webhook \"policy.example.io\""))
+        })
+        .collect();
+    let unnamed = events
+        .iter()
+        .filter(|e| {
+            ann(e, "apiserver.latency.k8s.io/validating-webhook").is_some()
+                && e["responseStatus"]["message"].is_null()
+        })
+        .count() as u64;
+    let waiting: std::collections::BTreeSet<String> = events
+        .iter()
+        .filter(|e| ann(e, "apiserver.latency.k8s.io/mutating-webhook").is_some())
+        .map(|e| e["user"]["username"].as_str().unwrap().to_owned())
+        .collect();
+    let r = report_of(&path);
+    let row = |name: &str| {
+        r["webhooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["webhook"] == name)
+            .unwrap_or_else(|| panic!("no webhook {name}: {:#}", r["webhooks"]))
+            .clone()
+    };
+    let inject = row("inject.sidecar.io");
+    assert_eq!(inject["failed_closed"], 0, "{inject:#}");
+    assert_eq!(inject["latency_ms"]["samples"], mutated);
+    assert_eq!(inject["clients_waited"], waiting.len());
+    let policy = row("policy.example.io");
+    assert_eq!(policy["failed_closed"], refused.len() as u64, "{policy:#}");
+    assert_eq!(policy["latency_ms"]["samples"], refused.len() as u64);
+    assert!((policy["latency_ms"]["p50"].as_f64().unwrap() - 1000.0).abs() < 20.0);
+    assert_eq!(row("(unnamed)")["latency_ms"]["samples"], unnamed);
+    let f = findings(&r)
+        .iter()
+        .find(|f| f["rule"] == "AS502" && f["client"] == "webhook policy.example.io")
+        .unwrap_or_else(|| panic!("no AS502 for policy: {:#?}", findings(&r)));
+    assert_eq!(f["severity"], "high", "it refused requests");
+    let f = findings(&r)
+        .iter()
+        .find(|f| f["rule"] == "AS502" && f["client"] == "webhook inject.sidecar.io")
+        .unwrap();
+    assert!(
+        f["headline"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{} clients waited on it", waiting.len())),
+        "{f:#}"
+    );
+}

@@ -12,6 +12,7 @@ pub mod selection;
 pub mod sketch;
 pub mod summary;
 pub mod tables;
+pub mod webhooks;
 
 use rustc_hash::FxHashMap;
 
@@ -602,16 +603,18 @@ impl Aggregates {
                     .offer(time, ev.audit_id);
             }
         }
-        let webhook = ev.webhook.or(ev.webhook_failed_closed);
-        if webhook.is_some() || ev.webhook_latency.is_some() {
-            let id = self.strings.id(webhook.unwrap_or("(unnamed)"));
-            let w = self.webhooks.entry(id).or_default();
+        for call in webhooks::calls(ev, failed) {
+            let w = self
+                .webhooks
+                .entry(self.strings.id(&call.webhook))
+                .or_default();
             w.requests += 1;
-            if let Some(l) = ev.webhook_latency {
+            if let Some(l) = call.latency_us {
                 w.latency.add(l);
+                *w.victims.entry(client).or_default() += 1;
             }
-            w.failed_open += u64::from(ev.webhook_failed_open.is_some());
-            w.failed_closed += u64::from(ev.webhook_failed_closed.is_some() && failed);
+            w.failed_open += u64::from(call.failed_open);
+            w.failed_closed += u64::from(call.failed_closed);
             w.span.observe(time);
             w.samples.offer(time, ev.audit_id);
         }
@@ -671,7 +674,7 @@ impl Aggregates {
         l.rv[slot] += 1;
         l.rv_limited[slot] += u64::from(limited);
         // Evidence beats inference: the etcd annotation says how much of the LIST went to etcd.
-        if let Some(etcd) = ev.latency_etcd.and_then(crate::timefmt::parse_go_duration) {
+        if let Some(etcd) = ev.latency_parts[crate::decode::latency::ETCD] {
             l.etcd_annotated += 1;
             l.etcd_us += u64::try_from(etcd).unwrap_or(0);
             if latency.is_some_and(|lat| 2 * etcd >= lat) {

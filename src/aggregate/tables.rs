@@ -317,11 +317,15 @@ pub struct WebhookStats {
     pub span: Span,
     /// Sample auditIDs.
     pub samples: Samples,
+    /// Requests that waited on it (its latency annotation was logged), per client id: the
+    /// clients whose slow calls it explains.
+    pub victims: FxHashMap<u32, u64>,
 }
 
 impl WebhookStats {
     /// Merges another row in.
-    pub fn merge(&mut self, o: &Self) {
+    pub fn merge(&mut self, o: &Self, remap: &[u32]) {
+        add_counts(&mut self.victims, &o.victims, remap);
         self.requests += o.requests;
         self.latency.merge(&o.latency);
         self.failed_open += o.failed_open;
@@ -346,13 +350,18 @@ macro_rules! plain_merge {
 }
 plain_merge!(
     ListStats,
-    WebhookStats,
     CallStats,
     WriteStats,
     ErrorStats,
     WatchStats,
     MinuteTotals
 );
+
+impl Merge for WebhookStats {
+    fn merge_with(&mut self, o: &Self, remap: &[u32]) {
+        self.merge(o, remap);
+    }
+}
 
 impl Merge for ClientStats {
     fn merge_with(&mut self, o: &Self, remap: &[u32]) {

@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod event;
+pub mod latency;
 pub mod salvage;
 pub mod uri;
 

@@ -844,6 +844,8 @@ fn webhook_rows(a: &Aggregates) -> Vec<WebhookRow> {
             failed_closed: w.failed_closed,
             first: time(w.span.first),
             last: time(w.span.last),
+            clients_waited: w.victims.len(),
+            waited: top(&w.victims, a, 10),
             sample_audit_ids: w.samples.ids(),
         })
         .collect();

@@ -691,9 +691,9 @@ pub struct CallRow {
 /// One admission webhook.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WebhookRow {
-    /// Webhook name (`(unnamed)` when only a latency annotation was logged).
+    /// Webhook name (`a + b` for several of one kind; `(unnamed)` when nothing names it).
     pub webhook: String,
-    /// Requests whose annotations or status name it.
+    /// Requests whose annotations or status name it (or whose webhook time it was charged).
     pub requests: u64,
     /// Webhook time of slow requests (the annotation is logged only over 500 ms).
     pub latency_ms: Option<LatencyRow>,
@@ -705,6 +705,10 @@ pub struct WebhookRow {
     pub first: Option<String>,
     /// Last time.
     pub last: Option<String>,
+    /// Distinct clients whose requests waited on it (its time was charged on them).
+    pub clients_waited: usize,
+    /// The clients that waited on it most: client and requests.
+    pub waited: Vec<NameCount>,
     /// Earliest auditIDs.
     pub sample_audit_ids: Vec<String>,
 }
