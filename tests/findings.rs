@@ -848,3 +848,72 @@ fn a_webhook_failure_goes_to_the_webhook_its_message_names() {
         "{f:#}"
     );
 }
+
+#[test]
+fn slow_calls_fold_under_the_webhook_they_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = webhook_log(dir.path());
+    let events = common::events(&path);
+    let r = report_of(&path);
+    // Where the controllers' slow pod creates spent their time, from the annotations.
+    for ctrl in ["replicaset-controller", "job-controller"] {
+        let user = format!("system:serviceaccount:kube-system:{ctrl}");
+        let mine: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["user"]["username"] == user.as_str())
+            .collect();
+        let n = mine.len() as f64;
+        let mean_of = |f: &dyn Fn(&Value) -> f64| mine.iter().map(|e| f(e)).sum::<f64>() / n;
+        let lat = mean_of(&|e| {
+            (common::ts(&e["stageTimestamp"]).unwrap()
+                - common::ts(&e["requestReceivedTimestamp"]).unwrap()) as f64
+                / 1000.0
+        });
+        let part = |k: &str| {
+            let key = format!("apiserver.latency.k8s.io/{k}");
+            mean_of(&|e| match e["annotations"][key.as_str()].as_str() {
+                Some("1.9s") => 1900.0,
+                Some("1s") => 1000.0,
+                Some(other) => panic!("unexpected {other}"),
+                None => 0.0,
+            })
+        };
+        let client = format!("kube-controller-manager/{ctrl}");
+        let row = r["latency_breakdown"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["client"] == client.as_str() && b["resource"] == "pods")
+            .unwrap_or_else(|| panic!("no breakdown for {client}: {:#}", r["latency_breakdown"]));
+        assert_eq!(row["class"], "mutating");
+        assert_eq!(row["requests"], mine.len() as u64);
+        common::assert_close(row["mean_ms"].as_f64().unwrap(), lat, "mean latency");
+        for k in ["mutating-webhook", "validating-webhook"] {
+            common::assert_close(row["parts_ms"][k].as_f64().unwrap(), part(k), k);
+        }
+        // Their calls miss the 1 s SLO, yet they are the webhook's victims: no AS501 of
+        // their own, a symptom inside the webhook's finding instead.
+        assert!(part("mutating-webhook") + part("validating-webhook") >= 0.5 * lat);
+        assert!(
+            !findings(&r)
+                .iter()
+                .any(|f| f["rule"] == "AS501" && f["client"] == client.as_str()),
+            "{client} folded: {:#?}",
+            findings(&r)
+        );
+        let cause = findings(&r)
+            .iter()
+            .find(|f| f["client"] == "webhook inject.sidecar.io")
+            .unwrap();
+        assert!(
+            cause["evidence"]["details"]["symptoms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["client"] == client.as_str() && s["class"] == "mutating"),
+            "{cause:#}"
+        );
+    }
+    // The tool's configmap updates (900 ms, under the SLO) are no finding at all.
+    assert!(!findings(&r).iter().any(|f| f["rule"] == "AS501"));
+}

@@ -147,6 +147,8 @@ pub struct Aggregates {
     pub slo: FxHashMap<(u32, u8), LatencySketch>,
     /// Sample auditIDs of the calls over their class's SLO, per client × SLO class.
     pub slo_slow: FxHashMap<(u32, u8), Samples>,
+    /// Where annotated requests' time went, per client × resource × SLO class.
+    pub latency_parts: FxHashMap<(u32, u32, u8), tables::LatencyPartsStats>,
     /// Admission webhooks by name.
     pub webhooks: FxHashMap<u32, tables::WebhookStats>,
     /// Calls to deprecated APIs per client × group/version/resource × removal release.
@@ -595,6 +597,17 @@ impl Aggregates {
             }
         }
         if let (Some(l), Some(class)) = (latency, f.slo_class) {
+            if ev.latency_parts.iter().any(Option::is_some) {
+                let p = self
+                    .latency_parts
+                    .entry((client, resource, class))
+                    .or_default();
+                p.requests += 1;
+                p.latency_us += u64::try_from(l).unwrap_or(0);
+                for (sum, part) in p.parts_us.iter_mut().zip(ev.latency_parts) {
+                    *sum += part.map_or(0, |v| u64::try_from(v).unwrap_or(0));
+                }
+            }
             self.slo.entry((client, class)).or_default().add(l);
             if l > (SLO_CLASSES[usize::from(class)].1 * 1e6) as Micros {
                 self.slo_slow
@@ -763,6 +776,12 @@ impl Aggregates {
             (m(a), m(b), m(c), m(d))
         });
         merge_map(&mut self.webhooks, &other.webhooks, &r, m);
+        merge_map(
+            &mut self.latency_parts,
+            &other.latency_parts,
+            &r,
+            |(a, b, c)| (m(a), m(b), *c),
+        );
         for (k, v) in &other.slo_slow {
             self.slo_slow.entry((m(&k.0), k.1)).or_default().merge(v);
         }

@@ -335,6 +335,29 @@ impl WebhookStats {
     }
 }
 
+/// Where the time of one client × resource × SLO class's annotated requests went: the sums of
+/// their `apiserver.latency.k8s.io/*` annotations (logged only for requests over 500 ms).
+#[derive(Debug, Clone, Default)]
+pub struct LatencyPartsStats {
+    /// Requests with at least one latency annotation.
+    pub requests: u64,
+    /// Their latencies summed, µs.
+    pub latency_us: u64,
+    /// Each annotation summed, µs, indexed like `decode::latency::LATENCY_PARTS`.
+    pub parts_us: [u64; crate::decode::latency::LATENCY_PARTS.len()],
+}
+
+impl LatencyPartsStats {
+    /// Merges another row in.
+    pub fn merge(&mut self, o: &Self) {
+        self.requests += o.requests;
+        self.latency_us += o.latency_us;
+        for (a, b) in self.parts_us.iter_mut().zip(o.parts_us) {
+            *a += b;
+        }
+    }
+}
+
 /// Helper so tables can share `merge_map`.
 pub trait Merge {
     /// Merges `o` into `self`, remapping interned ids.
@@ -350,6 +373,7 @@ macro_rules! plain_merge {
 }
 plain_merge!(
     ListStats,
+    LatencyPartsStats,
     CallStats,
     WriteStats,
     ErrorStats,

@@ -6,15 +6,16 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 
 use super::model::{
-    CallRow, ClientRow, CrdRow, DeprecatedRow, ErrorRow, InputRow, LatencyRow, ListRow, MinuteRow,
-    NameCount, ObjectRow, ObjectTableRow, Report, RvRow, SCHEMA, Series, SkipRow, Skipped, SloRow,
-    Summary, Tool, WatchRow, WebhookRow, WindowRow, WriteRow,
+    CallRow, ClientRow, CrdRow, DeprecatedRow, ErrorRow, InputRow, LatencyBreakdownRow, LatencyRow,
+    ListRow, MinuteRow, NameCount, ObjectRow, ObjectTableRow, Report, RvRow, SCHEMA, Series,
+    SkipRow, Skipped, SloRow, Summary, Tool, WatchRow, WebhookRow, WindowRow, WriteRow,
 };
 use crate::aggregate::filter::{Filters, Window};
 use crate::aggregate::objects::{BUSY_LEVELS, MAX_MINUTES_PER_OBJECT, split_key};
 use crate::aggregate::sketch::{LatencySketch, Span};
 use crate::aggregate::tables::{ClientStats, MinuteTotals, RV_SLOTS};
 use crate::aggregate::{Aggregates, SLO_CLASSES};
+use crate::decode::latency::LATENCY_PARTS;
 use crate::decode::{Level, Stage};
 use crate::pipeline::InputStats;
 use crate::rules::client_side_throttling::limit_minutes;
@@ -114,6 +115,7 @@ pub fn build(inp: &Inputs) -> Report {
         slo: slo.clone(),
         deprecated: deprecated_rows(a),
         webhooks: webhook_rows(a),
+        latency_breakdown: latency_breakdown_rows(a),
         health: super::health::health(a, &slo),
         sizing: super::health::sizing(a),
         findings: Vec::new(),
@@ -830,6 +832,40 @@ fn call_rows(a: &Aggregates) -> Vec<CallRow> {
             .then_with(|| (&x.client, &x.verb, &x.resource).cmp(&(&y.client, &y.verb, &y.resource)))
     });
     rows
+}
+
+fn latency_breakdown_rows(a: &Aggregates) -> Vec<LatencyBreakdownRow> {
+    let mut rows: Vec<(u64, LatencyBreakdownRow)> = a
+        .latency_parts
+        .iter()
+        .map(|((c, res, class), p)| {
+            let n = p.requests.max(1) as f64;
+            let mean = |us: u64| (us as f64 / n).round() / 1000.0;
+            let parts_ms: BTreeMap<String, f64> = LATENCY_PARTS
+                .iter()
+                .zip(p.parts_us)
+                .filter(|(_, us)| *us > 0)
+                .map(|(name, us)| ((*name).to_owned(), mean(us)))
+                .collect();
+            let accounted: u64 = p.parts_us.iter().sum();
+            let row = LatencyBreakdownRow {
+                client: a.strings.name(*c).to_owned(),
+                resource: a.strings.name(*res).to_owned(),
+                class: SLO_CLASSES[usize::from(*class)].0.to_owned(),
+                requests: p.requests,
+                mean_ms: mean(p.latency_us),
+                parts_ms,
+                other_ms: mean(p.latency_us.saturating_sub(accounted)),
+            };
+            (p.latency_us, row)
+        })
+        .collect();
+    rows.sort_by(|(x, a), (y, b)| {
+        y.cmp(x).then_with(|| {
+            (&a.client, &a.resource, &a.class).cmp(&(&b.client, &b.resource, &b.class))
+        })
+    });
+    rows.into_iter().map(|(_, r)| r).collect()
 }
 
 fn webhook_rows(a: &Aggregates) -> Vec<WebhookRow> {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod cost;
 pub mod ledger;
 mod registry;
+pub mod symptoms;
 mod window;
 
 pub(crate) mod client_side_throttling;
@@ -277,6 +278,8 @@ pub fn run(report: &Report, config: &Config, today: &str) -> (Vec<Finding>, Vec<
         .map(|f| f.client.clone())
         .collect();
     all.retain(|f| f.rule != "AS503" || !named.contains(&f.client));
+    // After AS503's check: a victim folded into its cause is still named there.
+    symptoms::fold(&mut all, report);
     for f in &mut all {
         if let Some(d) = costs.get(&f.client).and_then(|l| l.dominant.clone()) {
             f.evidence
