@@ -917,3 +917,60 @@ fn slow_calls_fold_under_the_webhook_they_waited_on() {
     // The tool's configmap updates (900 ms, under the SLO) are no finding at all.
     assert!(!findings(&r).iter().any(|f| f["rule"] == "AS501"));
 }
+
+#[test]
+fn versions_never_appear_in_client_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut evs = heartbeats(T0, 10);
+    let agents = [
+        (
+            "system:serviceaccount:argo:argo",
+            "workflow-controller/v3.5.8 (linux/amd64) kubernetes/$Format/argo-workflows/v3.5.8 argo-controller",
+        ),
+        (
+            "system:serviceaccount:argo:argo",
+            "workflow-controller/v3.6.0 (linux/amd64) kubernetes/$Format/argo-workflows/v3.6.0 argo-controller",
+        ),
+        (
+            "system:serviceaccount:team-a:op-a",
+            "manager/v0.0.0 (linux/amd64) kubernetes/$Format/reconciler",
+        ),
+        (
+            "system:serviceaccount:team-b:op-b",
+            "manager/v0.0.0 (linux/amd64) kubernetes/$Format/reconciler",
+        ),
+        (
+            "system:serviceaccount:kafka:strimzi",
+            "strimzi-cluster-operator/0.35.1",
+        ),
+    ];
+    for (i, (user, ua)) in agents.iter().enumerate() {
+        evs.extend(every(T0 + i as i64 * SEC, 30 * SEC, 20, |_, t| {
+            Ev::new(t, "get", "configmaps").obj("x", "y").by(user, ua)
+        }));
+    }
+    let r = report_of(&write_log(dir.path(), "names", evs));
+    let names: Vec<&str> = r["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client"].as_str().unwrap())
+        .collect();
+    let versionish = |tok: &str| {
+        let t = tok.trim_start_matches('v');
+        t.contains('.') && t.split('.').all(|p| p.chars().all(|c| c.is_ascii_digit()))
+    };
+    for name in &names {
+        assert!(
+            !name.split(['/', ' ', '@']).any(versionish),
+            "a version in {name:?}"
+        );
+    }
+    // One Argo across its upgrade; the two kubebuilder managers apart, each by its account.
+    let argo: Vec<_> = names.iter().filter(|n| n.contains("workflow")).collect();
+    assert_eq!(argo.len(), 1, "{names:?}");
+    let managers: Vec<_> = names.iter().filter(|n| n.starts_with("manager")).collect();
+    assert_eq!(managers.len(), 2, "{names:?}");
+    assert!(managers.iter().any(|n| n.ends_with("team-a/op-a")));
+    assert!(managers.iter().any(|n| n.ends_with("team-b/op-b")));
+}
