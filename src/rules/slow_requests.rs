@@ -1,6 +1,8 @@
 //! AS501 `slow-requests-slo`: a client's calls miss the upstream latency SLO.
 
-use super::{Evidence, Finding, Report, Rule, Threshold, Thresholds, cost, symptoms};
+use crate::model::cost;
+use crate::model::finding::{Evidence, Finding};
+use crate::rules::{Report, Rule, Threshold, Thresholds, symptoms};
 
 /// # What it does
 /// Flags a client × call class whose P99 latency exceeds the upstream Kubernetes SLO:
@@ -96,7 +98,7 @@ impl Rule for SlowRequests {
                 went = format!("; {}", sp.sentence());
             }
             out.push(
-                Finding::new(
+                crate::rules::finding(
                     self,
                     &s.client,
                     cost::reads(l.samples, l.mean, seats, r.summary.span_seconds),

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::{Finding, Severity};
-use crate::report::model::Report;
+use crate::model::finding::{Finding, Severity};
+use crate::model::report::Report;
 
 /// The share of the slow calls' mean latency one wait must explain to make them its symptom.
 pub const EXPLAINED_SHARE: f64 = 0.5;
