@@ -7,6 +7,7 @@
 use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use super::latency::{self, LatencyParts, Names};
 use crate::timefmt::{Micros, parse_go_duration, parse_rfc3339};
 
 /// The audit stage of an event.
@@ -239,20 +240,21 @@ struct RawMeta<'a> {
     resource_version: Option<&'a str>,
 }
 
-/// The annotations audit-scan reads. Webhook annotations have per-call keys
-/// (`mutation.webhook.admission.k8s.io/round_0_index_1`), so the map is walked by hand.
+/// The annotations audit-scan reads. Latency and webhook annotations have open-ended keys
+/// (`apiserver.latency.k8s.io/etcd`, `mutation.webhook.admission.k8s.io/round_0_index_1`), so the
+/// map is walked by hand.
 #[derive(Default)]
 struct RawAnnotations<'a> {
-    latency_etcd: Option<&'a str>,
-    latency_apf_queue_wait: Option<&'a str>,
-    latency_mutating_webhook: Option<&'a str>,
-    latency_validating_webhook: Option<&'a str>,
+    latency: LatencyParts,
     deprecated: Option<&'a str>,
     removed_release: Option<&'a str>,
-    /// The value of the first `mutation.webhook.admission.k8s.io/*` annotation (JSON text).
-    mutation: Option<&'a str>,
-    /// The value of the first `failed-open.*webhook*` annotation (the webhook's name).
-    failed_open: Option<&'a str>,
+    /// Mutating webhooks named by `mutation.webhook…`/`patch.webhook…` (their JSON text names
+    /// them) and `failed-open.mutating.webhook…` annotations.
+    mutating: Names<'a>,
+    /// Validating webhooks named by `failed-open.validating.webhook…` annotations.
+    validating: Names<'a>,
+    /// Webhooks that failed open (their `failed-open.*` annotation's value).
+    failed_open: Names<'a>,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for RawAnnotations<'a> {
@@ -272,54 +274,51 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawAnnotations<'a> {
             ) -> Result<Self::Value, A::Error> {
                 let mut a = RawAnnotations::default();
                 while let Some(key) = map.next_key::<&'de str>()? {
-                    let slot = match key {
-                        "apiserver.latency.k8s.io/etcd" => &mut a.latency_etcd,
-                        "apiserver.latency.k8s.io/apf-queue-wait" => &mut a.latency_apf_queue_wait,
-                        "apiserver.latency.k8s.io/mutating-webhook" => {
-                            &mut a.latency_mutating_webhook
+                    let known = key
+                        .strip_prefix("apiserver.latency.k8s.io/")
+                        .and_then(latency::part_index);
+                    let webhook_key = key.starts_with("mutation.webhook.admission.k8s.io/")
+                        || key.starts_with("patch.webhook.admission.k8s.io/");
+                    let failed_open = key.starts_with("failed-open.") && key.contains("webhook");
+                    if known.is_none()
+                        && !webhook_key
+                        && !failed_open
+                        && !matches!(key, "k8s.io/deprecated" | "k8s.io/removed-release")
+                    {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    }
+                    let Some(value) = map.next_value::<Option<&'de str>>()? else {
+                        continue;
+                    };
+                    match key {
+                        "k8s.io/deprecated" => a.deprecated = Some(value),
+                        "k8s.io/removed-release" => a.removed_release = Some(value),
+                        _ if webhook_key => {
+                            if let Some(name) = latency::webhook_in(value) {
+                                a.mutating.push(name);
+                            }
                         }
-                        "apiserver.latency.k8s.io/validating-webhook" => {
-                            &mut a.latency_validating_webhook
-                        }
-                        "k8s.io/deprecated" => &mut a.deprecated,
-                        "k8s.io/removed-release" => &mut a.removed_release,
-                        k if k.starts_with("mutation.webhook.admission.k8s.io/")
-                            && a.mutation.is_none() =>
-                        {
-                            &mut a.mutation
-                        }
-                        k if k.starts_with("failed-open.")
-                            && k.contains("webhook")
-                            && a.failed_open.is_none() =>
-                        {
-                            &mut a.failed_open
+                        _ if failed_open => {
+                            a.failed_open.push(value);
+                            if key.contains("validating") {
+                                a.validating.push(value);
+                            } else {
+                                a.mutating.push(value);
+                            }
                         }
                         _ => {
-                            map.next_value::<IgnoredAny>()?;
-                            continue;
+                            if let Some(i) = known {
+                                a.latency[i] = parse_go_duration(value);
+                            }
                         }
-                    };
-                    *slot = map.next_value::<Option<&'de str>>()?;
+                    }
                 }
                 Ok(a)
             }
         }
         d.deserialize_any(V)
     }
-}
-
-/// `"webhook":"NAME"` inside a mutation annotation's JSON text.
-fn webhook_in(json_text: &str) -> Option<&str> {
-    let at = json_text.find("\"webhook\":\"")? + "\"webhook\":\"".len();
-    let len = json_text[at..].find('"')?;
-    Some(&json_text[at..at + len])
-}
-
-/// `failed calling webhook "NAME"` in a status message (a webhook that failed closed).
-fn webhook_failed_in(message: &str) -> Option<&str> {
-    let at = message.find("failed calling webhook \"")? + "failed calling webhook \"".len();
-    let len = message[at..].find('"')?;
-    Some(&message[at..at + len])
 }
 
 /// One JSON line as the audit API writes it: an `Event`, or an `EventList` with `items`.
@@ -419,22 +418,21 @@ pub struct AuditEvent<'a> {
     pub request_rv: Option<&'a str>,
     /// `responseObject.metadata.resourceVersion` (RequestResponse level).
     pub response_rv: Option<&'a str>,
-    /// `apiserver.latency.k8s.io/etcd` annotation, raw (Go duration).
-    pub latency_etcd: Option<&'a str>,
-    /// `apiserver.latency.k8s.io/apf-queue-wait` annotation, raw.
-    pub latency_apf_wait: Option<&'a str>,
+    /// The `apiserver.latency.k8s.io/*` annotations (logged for requests slower than 500 ms),
+    /// µs, indexed like [`latency::LATENCY_PARTS`].
+    pub latency_parts: LatencyParts,
     /// `k8s.io/deprecated` annotation.
     pub deprecated: bool,
     /// `k8s.io/removed-release` annotation.
     pub removed_release: Option<&'a str>,
-    /// The admission webhook named by the event's mutation (or failed-open) annotation.
-    pub webhook: Option<&'a str>,
-    /// Time spent in admission webhooks (`apiserver.latency.k8s.io/*-webhook`; logged only for
-    /// requests slower than 500 ms), µs.
-    pub webhook_latency: Option<Micros>,
-    /// A webhook that failed open (failurePolicy Ignore) on this request.
-    pub webhook_failed_open: Option<&'a str>,
-    /// A webhook that failed closed (the request was refused), from the status message.
+    /// Mutating admission webhooks the annotations name (called on this request).
+    pub mutating_webhooks: Names<'a>,
+    /// Validating admission webhooks the annotations name (only those that failed open are).
+    pub validating_webhooks: Names<'a>,
+    /// Webhooks that failed open (failurePolicy Ignore) on this request.
+    pub webhook_failed_open: Names<'a>,
+    /// A webhook that refused the request, from the status message
+    /// (`failed calling webhook "NAME"`).
     pub webhook_failed_closed: Option<&'a str>,
 }
 
@@ -487,18 +485,13 @@ impl<'a> AuditEvent<'a> {
             record_time: None,
             request_rv: rv(raw.request_object),
             response_rv: rv(raw.response_object),
-            latency_etcd: ann.latency_etcd,
-            latency_apf_wait: ann.latency_apf_queue_wait,
+            latency_parts: ann.latency,
             deprecated: ann.deprecated == Some("true"),
             removed_release: ann.removed_release,
-            webhook: ann.mutation.and_then(webhook_in).or(ann.failed_open),
-            webhook_latency: [ann.latency_mutating_webhook, ann.latency_validating_webhook]
-                .into_iter()
-                .flatten()
-                .filter_map(parse_go_duration)
-                .reduce(|a, b| a + b),
+            mutating_webhooks: ann.mutating,
+            validating_webhooks: ann.validating,
             webhook_failed_open: ann.failed_open,
-            webhook_failed_closed: status.message.and_then(webhook_failed_in),
+            webhook_failed_closed: status.message.and_then(latency::webhook_failed_in),
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod event;
 pub mod frame;
+pub mod latency;
 pub mod salvage;
 pub mod uri;
 

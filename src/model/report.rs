@@ -46,6 +46,9 @@ pub struct Report {
     pub deprecated: Vec<DeprecatedRow>,
     /// Admission webhooks seen in annotations and status messages.
     pub webhooks: Vec<WebhookRow>,
+    /// Where slow requests' time went (`apiserver.latency.k8s.io/*`), per client × resource ×
+    /// SLO class.
+    pub latency_breakdown: Vec<LatencyBreakdownRow>,
     /// Success rate per minute and SLO checks.
     pub health: Health,
     /// APF seat estimate and the EKS tier that fits.
@@ -730,12 +733,35 @@ pub struct CallRow {
     pub count: u64,
 }
 
+/// Where the time of one client × resource × SLO class's slow requests went: the means of their
+/// `apiserver.latency.k8s.io/*` annotations, which the apiserver logs only for requests over
+/// 500 ms.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct LatencyBreakdownRow {
+    /// Client.
+    pub client: String,
+    /// Resource (`objectRef.resource`).
+    pub resource: String,
+    /// SLO class: `mutating`, `read-only`, `list-namespace`, `list-cluster`.
+    pub class: String,
+    /// Requests with at least one latency annotation.
+    pub requests: u64,
+    /// Their mean latency, ms.
+    pub mean_ms: f64,
+    /// The mean of each annotation over those requests, ms (an absent one counts 0: the
+    /// apiserver leaves out a zero), keyed by the annotation's name after
+    /// `apiserver.latency.k8s.io/`; only the non-zero ones.
+    pub parts_ms: BTreeMap<String, f64>,
+    /// The mean time no annotation accounts for, ms (handler, admission plugins, network).
+    pub other_ms: f64,
+}
+
 /// One admission webhook.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WebhookRow {
-    /// Webhook name (`(unnamed)` when only a latency annotation was logged).
+    /// Webhook name (`a + b` for several of one kind; `(unnamed)` when nothing names it).
     pub webhook: String,
-    /// Requests whose annotations or status name it.
+    /// Requests whose annotations or status name it (or whose webhook time it was charged).
     pub requests: u64,
     /// Webhook time of slow requests (the annotation is logged only over 500 ms).
     pub latency_ms: Option<LatencyRow>,
@@ -747,6 +773,10 @@ pub struct WebhookRow {
     pub first: Option<String>,
     /// Last time.
     pub last: Option<String>,
+    /// Distinct clients whose requests waited on it (its time was charged on them).
+    pub clients_waited: usize,
+    /// The clients that waited on it most: client and requests.
+    pub waited: Vec<NameCount>,
     /// Earliest auditIDs.
     pub sample_audit_ids: Vec<String>,
 }

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod ledger;
 mod registry;
+pub mod symptoms;
 mod window;
 
 pub(crate) mod client_side_throttling;
@@ -144,6 +145,9 @@ pub fn run(report: &Report, config: &Config, today: &str) -> (Vec<Finding>, Vec<
     for f in &mut all {
         window::place(f, report);
     }
+    // After AS503's check (a victim folded into its cause is still named there) and after each
+    // finding's window (which re-judges severity): a symptom's cap to low must be the last word.
+    symptoms::fold(&mut all, report);
     all.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)

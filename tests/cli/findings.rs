@@ -744,3 +744,233 @@ fn real_samples_have_no_high_or_critical_finding() {
     }
     assert!(read >= 4, "the real samples are there");
 }
+
+/// Pod creates of two controllers meet a slow mutating webhook (named by its mutation
+/// annotation) and, one in five, a validating webhook that refuses them (named only by the
+/// status message); a few requests carry a validating time that nothing names.
+fn webhook_log(dir: &Path) -> PathBuf {
+    let mut evs = heartbeats(T0, 60);
+    for (ctrl, every_s, offset) in [("replicaset-controller", 4, 0), ("job-controller", 6, 1)] {
+        let (user, ua) = kcm(ctrl);
+        evs.extend(every(T0 + offset * SEC, every_s * SEC, 3600 / every_s, |i, t| {
+            let refused = i % 5 == 0;
+            let mut e = Ev::new(t, "create", "pods")
+                .obj("web", &format!("{ctrl}-{i}"))
+                .by(&user, &ua)
+                .ms(if refused { 2950.0 } else { 1950.0 })
+                .annotate(
+                    "mutation.webhook.admission.k8s.io/round_0_index_0",
+                    r#"{"configuration":"sidecar","webhook":"inject.sidecar.io","mutated":true}"#,
+                )
+                .annotate("apiserver.latency.k8s.io/mutating-webhook", "1.9s");
+            if refused {
+                e = e
+                    .code(500)
+                    .annotate("apiserver.latency.k8s.io/validating-webhook", "1s");
+                e.message = r#"Internal error occurred: failed calling webhook "policy.example.io": failed to call webhook: context deadline exceeded"#.into();
+            }
+            e
+        }));
+    }
+    evs.extend(every(T0, 5 * MIN, 12, |i, t| {
+        Ev::new(t, "update", "configmaps")
+            .obj("ops", &format!("cm-{i}"))
+            .by("system:serviceaccount:ops:tool", "tool/v1.0.0")
+            .ms(900.0)
+            .annotate("apiserver.latency.k8s.io/validating-webhook", "800ms")
+    }));
+    write_log(dir, "webhooks", evs)
+}
+
+#[test]
+fn a_webhook_failure_goes_to_the_webhook_its_message_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = webhook_log(dir.path());
+    let events = common::events(&path);
+    let ann = |e: &Value, k: &str| e["annotations"][k].as_str().map(str::to_owned);
+    let mutated = events
+        .iter()
+        .filter(|e| ann(e, "apiserver.latency.k8s.io/mutating-webhook").is_some())
+        .count() as u64;
+    let refused: Vec<&Value> = events
+        .iter()
+        .filter(|e| {
+            e["responseStatus"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("failed calling webhook \"policy.example.io\""))
+        })
+        .collect();
+    let unnamed = events
+        .iter()
+        .filter(|e| {
+            ann(e, "apiserver.latency.k8s.io/validating-webhook").is_some()
+                && e["responseStatus"]["message"].is_null()
+        })
+        .count() as u64;
+    let waiting: std::collections::BTreeSet<String> = events
+        .iter()
+        .filter(|e| ann(e, "apiserver.latency.k8s.io/mutating-webhook").is_some())
+        .map(|e| e["user"]["username"].as_str().unwrap().to_owned())
+        .collect();
+    let r = report_of(&path);
+    let row = |name: &str| {
+        r["webhooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["webhook"] == name)
+            .unwrap_or_else(|| panic!("no webhook {name}: {:#}", r["webhooks"]))
+            .clone()
+    };
+    let inject = row("inject.sidecar.io");
+    assert_eq!(inject["failed_closed"], 0, "{inject:#}");
+    assert_eq!(inject["latency_ms"]["samples"], mutated);
+    assert_eq!(inject["clients_waited"], waiting.len());
+    let policy = row("policy.example.io");
+    assert_eq!(policy["failed_closed"], refused.len() as u64, "{policy:#}");
+    assert_eq!(policy["latency_ms"]["samples"], refused.len() as u64);
+    assert!((policy["latency_ms"]["p50"].as_f64().unwrap() - 1000.0).abs() < 20.0);
+    assert_eq!(row("(unnamed)")["latency_ms"]["samples"], unnamed);
+    let f = findings(&r)
+        .iter()
+        .find(|f| f["rule"] == "AS502" && f["client"] == "webhook policy.example.io")
+        .unwrap_or_else(|| panic!("no AS502 for policy: {:#?}", findings(&r)));
+    assert_eq!(f["severity"], "high", "it refused requests");
+    let f = findings(&r)
+        .iter()
+        .find(|f| f["rule"] == "AS502" && f["client"] == "webhook inject.sidecar.io")
+        .unwrap();
+    assert!(
+        f["headline"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{} clients waited on it", waiting.len())),
+        "{f:#}"
+    );
+}
+
+#[test]
+fn slow_calls_fold_under_the_webhook_they_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = webhook_log(dir.path());
+    let events = common::events(&path);
+    let r = report_of(&path);
+    // Where the controllers' slow pod creates spent their time, from the annotations.
+    for ctrl in ["replicaset-controller", "job-controller"] {
+        let user = format!("system:serviceaccount:kube-system:{ctrl}");
+        let mine: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["user"]["username"] == user.as_str())
+            .collect();
+        let n = mine.len() as f64;
+        let mean_of = |f: &dyn Fn(&Value) -> f64| mine.iter().map(|e| f(e)).sum::<f64>() / n;
+        let lat = mean_of(&|e| {
+            (common::ts(&e["stageTimestamp"]).unwrap()
+                - common::ts(&e["requestReceivedTimestamp"]).unwrap()) as f64
+                / 1000.0
+        });
+        let part = |k: &str| {
+            let key = format!("apiserver.latency.k8s.io/{k}");
+            mean_of(&|e| match e["annotations"][key.as_str()].as_str() {
+                Some("1.9s") => 1900.0,
+                Some("1s") => 1000.0,
+                Some(other) => panic!("unexpected {other}"),
+                None => 0.0,
+            })
+        };
+        let client = format!("kube-controller-manager/{ctrl}");
+        let row = r["latency_breakdown"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["client"] == client.as_str() && b["resource"] == "pods")
+            .unwrap_or_else(|| panic!("no breakdown for {client}: {:#}", r["latency_breakdown"]));
+        assert_eq!(row["class"], "mutating");
+        assert_eq!(row["requests"], mine.len() as u64);
+        common::assert_close(row["mean_ms"].as_f64().unwrap(), lat, "mean latency");
+        for k in ["mutating-webhook", "validating-webhook"] {
+            common::assert_close(row["parts_ms"][k].as_f64().unwrap(), part(k), k);
+        }
+        // Their calls miss the 1 s SLO, yet they are the webhook's victims: no AS501 of
+        // their own, a symptom inside the webhook's finding instead.
+        assert!(part("mutating-webhook") + part("validating-webhook") >= 0.5 * lat);
+        assert!(
+            !findings(&r)
+                .iter()
+                .any(|f| f["rule"] == "AS501" && f["client"] == client.as_str()),
+            "{client} folded: {:#?}",
+            findings(&r)
+        );
+        let cause = findings(&r)
+            .iter()
+            .find(|f| f["client"] == "webhook inject.sidecar.io")
+            .unwrap();
+        assert!(
+            cause["evidence"]["details"]["symptoms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["client"] == client.as_str() && s["class"] == "mutating"),
+            "{cause:#}"
+        );
+    }
+    // The tool's configmap updates (900 ms, under the SLO) are no finding at all.
+    assert!(!findings(&r).iter().any(|f| f["rule"] == "AS501"));
+}
+
+#[test]
+fn versions_never_appear_in_client_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut evs = heartbeats(T0, 10);
+    let agents = [
+        (
+            "system:serviceaccount:argo:argo",
+            "workflow-controller/v3.5.8 (linux/amd64) kubernetes/$Format/argo-workflows/v3.5.8 argo-controller",
+        ),
+        (
+            "system:serviceaccount:argo:argo",
+            "workflow-controller/v3.6.0 (linux/amd64) kubernetes/$Format/argo-workflows/v3.6.0 argo-controller",
+        ),
+        (
+            "system:serviceaccount:team-a:op-a",
+            "manager/v0.0.0 (linux/amd64) kubernetes/$Format/reconciler",
+        ),
+        (
+            "system:serviceaccount:team-b:op-b",
+            "manager/v0.0.0 (linux/amd64) kubernetes/$Format/reconciler",
+        ),
+        (
+            "system:serviceaccount:kafka:strimzi",
+            "strimzi-cluster-operator/0.35.1",
+        ),
+    ];
+    for (i, (user, ua)) in agents.iter().enumerate() {
+        evs.extend(every(T0 + i as i64 * SEC, 30 * SEC, 20, |_, t| {
+            Ev::new(t, "get", "configmaps").obj("x", "y").by(user, ua)
+        }));
+    }
+    let r = report_of(&write_log(dir.path(), "names", evs));
+    let names: Vec<&str> = r["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client"].as_str().unwrap())
+        .collect();
+    let versionish = |tok: &str| {
+        let t = tok.trim_start_matches('v');
+        t.contains('.') && t.split('.').all(|p| p.chars().all(|c| c.is_ascii_digit()))
+    };
+    for name in &names {
+        assert!(
+            !name.split(['/', ' ', '@']).any(versionish),
+            "a version in {name:?}"
+        );
+    }
+    // One Argo across its upgrade; the two kubebuilder managers apart, each by its account.
+    let argo: Vec<_> = names.iter().filter(|n| n.contains("workflow")).collect();
+    assert_eq!(argo.len(), 1, "{names:?}");
+    let managers: Vec<_> = names.iter().filter(|n| n.starts_with("manager")).collect();
+    assert_eq!(managers.len(), 2, "{names:?}");
+    assert!(managers.iter().any(|n| n.ends_with("team-a/op-a")));
+    assert!(managers.iter().any(|n| n.ends_with("team-b/op-b")));
+}
