@@ -222,7 +222,7 @@ fn scan(args: &ScanArgs) -> Result<u8> {
     let mut scope = args.scope(now).map_err(fail)?;
     // Checked before reading anything, not after a long scan.
     let mark = args.mark(now).map_err(fail)?;
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .map_err(|e| fail(format!("cannot read --config {}: {e}", p.display())))?;
@@ -230,6 +230,7 @@ fn scan(args: &ScanArgs) -> Result<u8> {
         }
         None => rules::Config::default(),
     };
+    config.select(&args.rules).map_err(fail)?;
     let mut found = source::inputs::Expansion::default();
     let plan = plan(args, &mut scope, &mut found)?;
     if args.strict && !found.warnings.is_empty() {

@@ -47,6 +47,9 @@ pub struct Config {
     /// Suppressions.
     #[serde(default)]
     pub suppress: Vec<Suppression>,
+    /// The codes of the only rules to run (`--rules`); empty runs every rule.
+    #[serde(skip)]
+    pub only: Vec<&'static str>,
 }
 
 impl Config {
@@ -55,10 +58,13 @@ impl Config {
     /// # Errors
     /// A message naming the bad entry.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let c: Config = toml::from_str(text).map_err(|e| e.to_string())?;
-        for (code, values) in &c.rules {
+        let mut c: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        // Keyed by code: the rules look their overrides up by code, so `[rules.as201]` or
+        // `[rules.tight-reconcile-loop]` would otherwise be accepted and never read.
+        let mut by_code = BTreeMap::new();
+        for (code, values) in std::mem::take(&mut c.rules) {
             let rule =
-                super::find(code).ok_or_else(|| format!("unknown rule '{code}' in [rules]"))?;
+                super::find(&code).ok_or_else(|| format!("unknown rule '{code}' in [rules]"))?;
             for name in values.keys() {
                 if !rule.thresholds().iter().any(|t| t.name == name) {
                     let known: Vec<&str> = rule.thresholds().iter().map(|t| t.name).collect();
@@ -68,7 +74,14 @@ impl Config {
                     ));
                 }
             }
+            if by_code.insert(rule.code().to_owned(), values).is_some() {
+                return Err(format!(
+                    "rule {} has two [rules] sections (by code and by slug?)",
+                    rule.code()
+                ));
+            }
         }
+        c.rules = by_code;
         for s in &c.suppress {
             super::find(&s.rule)
                 .ok_or_else(|| format!("unknown rule '{}' in a suppression", s.rule))?;
@@ -90,6 +103,30 @@ impl Config {
             }
         }
         Ok(c)
+    }
+
+    /// Runs only the rules named by code or slug (`--rules`); none named runs them all.
+    ///
+    /// # Errors
+    /// A name that is no rule's, with the codes there are.
+    pub fn select(&mut self, ids: &[String]) -> Result<(), String> {
+        for id in ids {
+            let rule = super::find(id.trim()).ok_or_else(|| {
+                let codes: Vec<&str> = super::RULES.iter().map(|r| r.code()).collect();
+                format!(
+                    "--rules: no rule '{id}'; the rules are {}",
+                    codes.join(", ")
+                )
+            })?;
+            self.only.push(rule.code());
+        }
+        Ok(())
+    }
+
+    /// Whether the rule with `code` runs.
+    #[must_use]
+    pub fn runs(&self, code: &str) -> bool {
+        self.only.is_empty() || self.only.contains(&code)
     }
 
     /// The reason `f` is suppressed on `today` (`YYYY-MM-DD`), if it is. A suppression holds
