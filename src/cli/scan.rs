@@ -108,6 +108,11 @@ pub struct ScanArgs {
     /// Exit with code 1 when a finding at or above this severity exists (for CI).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+    /// Run only these rules, by code or slug (comma-separated or repeated): testing, so one
+    /// rule can be judged alone on its fixtures. Hidden: the JUnit and SARIF outputs still
+    /// list every rule.
+    #[arg(long, hide = true, value_name = "RULE", value_delimiter = ',')]
+    pub rules: Vec<String>,
 
     /// CloudWatch Logs options.
     #[command(flatten)]

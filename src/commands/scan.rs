@@ -28,12 +28,13 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
     let mut scope = args.scope(now).map_err(fail)?;
     // Checked before reading anything, not after a long scan.
     let mark = args.mark(now).map_err(fail)?;
-    let (config, config_place) = if args.no_config {
+    let (mut config, config_place) = if args.no_config {
         (rules::Config::default(), None)
     } else {
         config_file::load(&config_file::Search::from_process(args.config.as_deref()))
             .map_err(fail)?
     };
+    config.select(&args.rules).map_err(fail)?;
     let mut found = source::inputs::Expansion::default();
     let plan = plan::plan(args, &mut scope, &mut found)?;
     if args.strict && !found.warnings.is_empty() {

@@ -622,7 +622,8 @@ pub struct ObjectRow {
     pub peak_minute: Option<String>,
     /// Writes in it.
     pub peak_writes: u64,
-    /// Minutes with two or more writers.
+    /// Minutes in which two or more clients wrote the object itself (writes to its `status`
+    /// left out: the status owner does not fight the spec's writer).
     pub multi_writer_minutes: u64,
     /// Minutes with at least one write.
     pub active_minutes: u64,

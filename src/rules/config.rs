@@ -48,6 +48,9 @@ pub struct Config {
     /// Suppressions.
     #[serde(default)]
     pub suppress: Vec<Suppression>,
+    /// The codes of the only rules to run (`--rules`); empty runs every rule.
+    #[serde(skip)]
+    pub only: Vec<&'static str>,
 }
 
 /// A config that cannot be used: the message, and where in the file (1-based line and column),
@@ -100,10 +103,13 @@ impl Config {
     /// # Errors
     /// A message naming the bad entry, with its line and column.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let c: Config =
+        let mut c: Config =
             toml::from_str(text).map_err(|e| ConfigError::at(text, e.span(), e.message()))?;
         // The document parsed once already, so this reading cannot fail on its syntax.
         let spans: Spans = toml::from_str(text).unwrap_or_default();
+        // Keyed by code below: the rules look their overrides up by code, so `[rules.as201]` or
+        // `[rules.tight-reconcile-loop]` would otherwise be accepted and never read.
+        let mut by_code = std::collections::BTreeSet::new();
         for (code, values) in &spans.rules {
             let rule = super::find(code.get_ref()).ok_or_else(|| {
                 ConfigError::at(
@@ -127,7 +133,21 @@ impl Config {
                     ));
                 }
             }
+            if !by_code.insert(rule.code()) {
+                return Err(ConfigError::at(
+                    text,
+                    Some(code.span()),
+                    format!(
+                        "rule {} has two [rules] sections (by code and by slug?)",
+                        rule.code()
+                    ),
+                ));
+            }
         }
+        c.rules = std::mem::take(&mut c.rules)
+            .into_iter()
+            .map(|(k, v)| (super::find(&k).map_or(k, |r| r.code().to_owned()), v))
+            .collect();
         for (i, s) in c.suppress.iter().enumerate() {
             let err = |field: &str, message: String| {
                 ConfigError::at(text, spans.suppression(i, field), message)
@@ -177,6 +197,30 @@ impl Config {
             .iter()
             .filter(|s| s.expires.as_deref().is_some_and(|e| e < today))
             .collect()
+    }
+
+    /// Runs only the rules named by code or slug (`--rules`); none named runs them all.
+    ///
+    /// # Errors
+    /// A name that is no rule's, with the codes there are.
+    pub fn select(&mut self, ids: &[String]) -> Result<(), String> {
+        for id in ids {
+            let rule = super::find(id.trim()).ok_or_else(|| {
+                let codes: Vec<&str> = super::RULES.iter().map(|r| r.code()).collect();
+                format!(
+                    "--rules: no rule '{id}'; the rules are {}",
+                    codes.join(", ")
+                )
+            })?;
+            self.only.push(rule.code());
+        }
+        Ok(())
+    }
+
+    /// Whether the rule with `code` runs.
+    #[must_use]
+    pub fn runs(&self, code: &str) -> bool {
+        self.only.is_empty() || self.only.contains(&code)
     }
 
     /// The reason `f` is suppressed on `today` (`YYYY-MM-DD`), if it is. A suppression holds

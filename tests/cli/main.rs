@@ -37,6 +37,7 @@ mod nightly;
 mod numbers;
 mod packaging;
 mod properties;
+mod rule_fixtures;
 mod rules;
 mod schema;
 mod selection;
