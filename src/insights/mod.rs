@@ -18,3 +18,4 @@ pub mod report;
 pub mod scan;
 pub mod template;
 pub mod value;
+pub mod volume;
