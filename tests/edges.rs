@@ -360,3 +360,286 @@ fn the_man_page_is_checked_in_fresh_and_names_every_flag() {
         assert!(text.contains("audit-scan"), "{}", stderr(&out));
     }
 }
+
+/// A config with `n` distinct suppressions (one of them expired when `expired`): the count in
+/// `summary.config.suppressions` tells which file was read.
+fn config_with(n: usize, expired: bool) -> String {
+    (0..n)
+        .map(|i| {
+            let expires = if expired && i == 0 {
+                "2001-02-03"
+            } else {
+                "2999-01-01"
+            };
+            format!(
+                "[[suppress]]\nrule = \"AS201\"\nclient = \"team-{i}-*\"\nreason = \"known {i}\"\nexpires = \"{expires}\"\n\n"
+            )
+        })
+        .collect::<Vec<String>>()
+        .concat()
+}
+
+/// Runs a JSON scan of the OCP sample in `cwd` with this environment.
+fn scan_in(
+    cwd: &std::path::Path,
+    env: &[(&str, &std::path::Path)],
+    args: &[&str],
+) -> std::process::Output {
+    let mut c = bin();
+    if !args.contains(&"--format") {
+        c.args(["--format", "json"]);
+    }
+    c.current_dir(cwd)
+        .arg("--no-progress")
+        .args(args)
+        .arg(fixture(OCP))
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn the_config_is_found_by_flag_variable_working_dir_repository_and_user_dir_in_that_order() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("repo");
+    let cwd = repo.join("jobs").join("nightly");
+    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    std::fs::create_dir_all(&cwd).unwrap();
+    let xdg = t.path().join("xdg");
+    std::fs::create_dir_all(xdg.join("audit-scan")).unwrap();
+    let user = xdg.join("audit-scan").join("audit-scan.toml");
+    let in_repo = repo.join("audit-scan.toml");
+    let here = cwd.join("audit-scan.toml");
+    let named = t.path().join("named.toml");
+    let flagged = t.path().join("flagged.toml");
+    let files = [
+        (&user, 1),
+        (&in_repo, 2),
+        (&here, 3),
+        (&named, 4),
+        (&flagged, 5),
+    ];
+    for (path, n) in files {
+        std::fs::write(path, config_with(n, false)).unwrap();
+    }
+    // Each step adds the next source; the last added wins.
+    let cases: [(&str, usize, &std::path::Path); 5] = [
+        ("user_dir", 1, user.as_path()),
+        ("repository", 2, in_repo.as_path()),
+        ("working_dir", 3, here.as_path()),
+        ("env", 4, named.as_path()),
+        ("flag", 5, flagged.as_path()),
+    ];
+    for (i, (found_by, n, path)) in cases.into_iter().enumerate() {
+        // Files of the later (stronger) sources are hidden until their turn.
+        for (p, m) in files {
+            let hidden = p.with_extension("off");
+            if m > i + 1 && p.exists() {
+                std::fs::rename(p, &hidden).unwrap();
+            } else if m <= i + 1 && hidden.exists() {
+                std::fs::rename(&hidden, p).unwrap();
+            }
+        }
+        let mut env: Vec<(&str, &std::path::Path)> = vec![("XDG_CONFIG_HOME", xdg.as_path())];
+        if i >= 3 {
+            env.push(("AUDIT_SCAN_CONFIG", named.as_path()));
+        }
+        let flag = flagged.to_str().unwrap();
+        let args: &[&str] = if i >= 4 { &["--config", flag] } else { &[] };
+        let out = scan_in(&cwd, &env, args);
+        assert_eq!(out.status.code(), Some(0), "{found_by}: {}", stderr(&out));
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_valid_report(&r);
+        let c = &r["summary"]["config"];
+        assert_eq!(c["found_by"], found_by, "{c}");
+        assert_eq!(c["suppressions"], n as u64, "{found_by}: the file read");
+        let shown = std::path::Path::new(c["path"].as_str().unwrap());
+        assert_eq!(
+            shown.canonicalize().unwrap(),
+            path.canonicalize().unwrap(),
+            "{found_by}"
+        );
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("audit-scan: config {}", shown.display())),
+            "{found_by}: {err}"
+        );
+        // --no-config reads none of them (and cannot be mixed with --config).
+        if i < 4 {
+            let out = scan_in(&cwd, &env, &["--no-config"]);
+            let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert!(r["summary"].get("config").is_none(), "{found_by}");
+        }
+    }
+    let both = scan_in(&cwd, &[], &["--no-config", "--config", "x.toml"]);
+    assert_eq!(both.status.code(), Some(2));
+    // Outside a repository the parents are not searched.
+    let outside = t.path().join("plain").join("sub");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(
+        t.path().join("plain").join("audit-scan.toml"),
+        config_with(1, false),
+    )
+    .unwrap();
+    let out = scan_in(&outside, &[], &[]);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r["summary"].get("config").is_none(), "{}", r["summary"]);
+}
+
+#[test]
+fn an_expired_suppression_warns_with_its_rule_client_and_date_and_fails_under_strict() {
+    let t = tempfile::tempdir().unwrap();
+    let cfg = t.path().join("audit-scan.toml");
+    std::fs::write(&cfg, config_with(3, true)).unwrap();
+    let out = scan_in(t.path(), &[], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let warning = "audit-scan: warning: the suppression of AS201 for 'team-0-*' expired on 2001-02-03 (known 0)";
+    assert!(err.contains(warning), "{err}");
+    assert_eq!(
+        err.matches("expired on").count(),
+        1,
+        "only the lapsed one: {err}"
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = &r["summary"]["config"];
+    assert_eq!(c["suppressions"], 3);
+    let expired = c["expired_suppressions"].as_array().unwrap();
+    assert_eq!(expired.len(), 1);
+    assert_eq!(expired[0]["rule"], "AS201");
+    assert_eq!(expired[0]["client"], "team-0-*");
+    assert_eq!(expired[0]["expires"], "2001-02-03");
+    assert!(
+        r["summary"]["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("expired on 2001-02-03")),
+    );
+    // The human formats carry the file and the count.
+    for format in ["text", "md", "html"] {
+        let out = scan_in(t.path(), &[], &["--format", format]);
+        let page = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            page.contains("3 suppression(s); 1 expired)") && page.contains("audit-scan.toml"),
+            "{format}: {page}"
+        );
+    }
+    let strict = scan_in(t.path(), &[], &["--strict"]);
+    assert_eq!(strict.status.code(), Some(2));
+    assert!(
+        stderr(&strict).contains("expired on 2001-02-03") && stderr(&strict).contains("(--strict)"),
+        "{}",
+        stderr(&strict)
+    );
+}
+
+#[test]
+fn a_bad_config_is_an_error_naming_the_file_line_and_column() {
+    let t = tempfile::tempdir().unwrap();
+    let cfg = t.path().join("audit-scan.toml");
+    for (text, line_col, says) in [
+        (
+            "[rules.AS201]\nwrites_per_minute = 3\nnope = 1\n",
+            "3:1",
+            "rule AS201 has no threshold 'nope'",
+        ),
+        ("# ok\n\n[rules.AS201\n", "3:", ""),
+        (
+            "[[suppress]]\nrule = \"AS201\"\nclient = \"x\"\nreason = \"r\"\nexpires = \"soon\"\n",
+            "5:11",
+            "which is not a date",
+        ),
+    ] {
+        std::fs::write(&cfg, text).unwrap();
+        // Found in the working directory as well as given by name.
+        for args in [&[][..], &["--config", cfg.to_str().unwrap()][..]] {
+            let out = scan_in(t.path(), &[], args);
+            assert_eq!(out.status.code(), Some(2), "{text}");
+            let err = stderr(&out);
+            let first = err.lines().next().unwrap_or_default();
+            assert!(
+                first.starts_with("audit-scan: error: ")
+                    && first.contains(&format!("audit-scan.toml:{line_col}"))
+                    && first.contains(says),
+                "{text:?} {args:?}: {err}"
+            );
+            assert!(out.stdout.is_empty());
+        }
+    }
+}
+
+/// GitHub's anchor for a heading: lowercase, punctuation other than `-` dropped, spaces to `-`.
+fn anchor(heading: &str) -> String {
+    heading
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+#[test]
+fn the_readme_opens_with_two_commands_and_its_contents_reach_every_section() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    // The first screen: the title, then one block of exactly two commands.
+    let first = readme
+        .split("```sh\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    assert_eq!(first.lines().count(), 2, "{first}");
+    assert!(
+        readme.find("```sh\n").unwrap() < 40,
+        "the commands open the README"
+    );
+    // The contents line links every section, and every link in it resolves.
+    let contents = readme
+        .split("**Contents:**")
+        .nth(1)
+        .and_then(|c| c.split("\n\n").next())
+        .expect("a Contents line");
+    let link = regex::Regex::new(r"\]\(([^)]+)\)").unwrap();
+    let targets: Vec<&str> = link
+        .captures_iter(contents)
+        .map(|c| c.get(1).unwrap().as_str())
+        .collect();
+    let in_fence = |i: usize| readme[..i].matches("```").count() % 2 == 1;
+    let headings: Vec<String> = readme
+        .match_indices("\n## ")
+        .filter(|(i, _)| !in_fence(*i))
+        .map(|(i, _)| readme[i + 4..].lines().next().unwrap().to_owned())
+        .collect();
+    assert!(headings.len() >= 10, "{headings:?}");
+    for h in &headings {
+        let a = format!("#{}", anchor(h));
+        assert!(
+            targets.contains(&a.as_str()),
+            "the contents do not link '## {h}' ({a})"
+        );
+    }
+    for t in &targets {
+        match t.strip_prefix('#') {
+            Some(a) => assert!(
+                headings.iter().any(|h| anchor(h) == a),
+                "#{a} is no heading"
+            ),
+            None => assert!(root.join(t).exists(), "{t} does not exist"),
+        }
+    }
+    // Every relative link of the README leads to a file of the repository.
+    for c in link.captures_iter(&readme) {
+        let t = c.get(1).unwrap().as_str();
+        if !t.starts_with('#') && !t.contains("://") {
+            assert!(
+                root.join(t).exists(),
+                "README links {t}, which does not exist"
+            );
+        }
+    }
+}

@@ -9,10 +9,10 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use audit_scan::build::insights::{TEMPLATES, queries};
 use audit_scan::insights::engine::{self, Answer, Limits, Runner};
 use audit_scan::insights::local;
 use audit_scan::insights::merge::{ROW_CAP, capped};
-use audit_scan::insights::report::{TEMPLATES, queries};
 use audit_scan::insights::scan::{self, execute_report};
 use audit_scan::synth::SynthConfig;
 

@@ -5,9 +5,9 @@
 
 use audit_scan::aggregate::filter::{Filters, Patterns};
 use audit_scan::aggregate::{Aggregates, Scope};
+use audit_scan::build::native::{Inputs, build};
 use audit_scan::decode::event::{LINE_PADDING, LineDecoder};
 use audit_scan::decode::salvage::salvage;
-use audit_scan::report::build::{Inputs, build};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

@@ -18,6 +18,7 @@ pub mod moto;
 /// A tool the test needs from outside (`var` names it; `.ci/run` sets it). Without it the test
 /// fails, naming what to start: a missing tool must never read as a pass. Only an explicit
 /// `AUDIT_SCAN_SKIP_EXTERNAL=1` turns that into a skip (printed, and the test returns early).
+#[allow(clippy::print_stderr, reason = "a skipped test says so on stderr")]
 pub fn external(var: &str, hint: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(v) if !v.is_empty() => Some(v),
@@ -37,8 +38,13 @@ fn skip_external() -> bool {
     std::env::var("AUDIT_SCAN_SKIP_EXTERNAL").is_ok_and(|v| v == "1")
 }
 
+/// The binary, blind to the developer's own config: no `$AUDIT_SCAN_CONFIG`, and a user
+/// config directory that does not exist (a test that wants one sets its own).
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_audit-scan"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_audit-scan"));
+    c.env_remove("AUDIT_SCAN_CONFIG")
+        .env("XDG_CONFIG_HOME", "/nonexistent/audit-scan-tests");
+    c
 }
 
 pub fn fixture(name: &str) -> PathBuf {
