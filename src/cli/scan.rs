@@ -260,7 +260,7 @@ pub struct EngineArgs {
     /// Logs Insights queries in flight at most (the account limit is 30 to 100).
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub insights_concurrency: usize,
-    /// Initial sub-window; a sub-window whose result reaches the row limit is halved.
+    /// Longest sub-window; shorter ones are cut from each template's estimated rows.
     #[arg(long, default_value = "1d", value_name = "DURATION")]
     pub insights_slice: String,
     /// Rows per query treated as capped (the service returns at most 10,000).

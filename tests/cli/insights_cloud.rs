@@ -580,8 +580,8 @@ fn ctrl_c_stops_every_query_it_started() {
         }
     }
 
-    // The report engine: two sub-windows in flight, the others waiting. Ctrl-C stops both and
-    // starts none of the others.
+    // The report engine: the log-volume profile runs first, alone, and here never finishes;
+    // Ctrl-C stops it and starts none of the templates waiting on it.
     let (proxy, seen) = interrupt_proxy(
         &ep,
         Script {
@@ -604,7 +604,7 @@ fn ctrl_c_stops_every_query_it_started() {
             "2",
             "--no-progress",
         ],
-        || seen.started.lock().unwrap().len() >= 2 && seen.polls.load(Ordering::SeqCst) >= 4,
+        || !seen.started.lock().unwrap().is_empty() && seen.polls.load(Ordering::SeqCst) >= 2,
         std::time::Duration::from_millis(300),
         "INT",
     );
@@ -615,7 +615,7 @@ fn ctrl_c_stops_every_query_it_started() {
     let mut stopped = seen.stopped.lock().unwrap().clone();
     started.sort();
     stopped.sort();
-    assert_eq!(started.len(), 2, "no sub-window started after Ctrl-C");
+    assert_eq!(started.len(), 1, "no query started after Ctrl-C");
     assert_eq!(stopped, started);
     assert!(out.stdout.is_empty(), "no report from an interrupted run");
 }

@@ -61,6 +61,7 @@ fn insights_report(
         hi,
         slice_ms,
         &limits,
+        None,
     )
     .unwrap()
 }

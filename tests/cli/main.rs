@@ -30,6 +30,7 @@ mod insights_engine;
 mod insights_engine_cloud;
 #[cfg(feature = "cloudwatch")]
 mod insights_engine_split;
+mod insights_scale;
 #[cfg(feature = "cloudwatch")]
 mod insights_service;
 #[cfg(feature = "cloudwatch")]

@@ -198,7 +198,9 @@ fn a_misspelled_threshold_or_rule_in_a_config_is_refused() {
             }
             // … a misspelled one is refused, naming it and the names there are.
             let bad = misspelled(t.name);
-            let err = Config::parse(&format!("[rules.{}]\n{bad} = 1\n", rule.code())).unwrap_err();
+            let err = Config::parse(&format!("[rules.{}]\n{bad} = 1\n", rule.code()))
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.contains(&format!("'{bad}'")) && err.contains(rule.code()),
                 "{err}"
@@ -209,12 +211,14 @@ fn a_misspelled_threshold_or_rule_in_a_config_is_refused() {
         }
         let code = rule.code().replace('0', "O");
         for bad in [format!("[rules.{code}]\nx = 1\n"), suppression(&code)] {
-            let err = Config::parse(&bad).unwrap_err();
+            let err = Config::parse(&bad).unwrap_err().to_string();
             assert!(err.contains(&format!("'{code}'")), "{err}");
         }
         assert!(Config::parse(&suppression(rule.code())).is_ok());
         assert!(Config::parse(&suppression(rule.slug())).is_ok());
-        let err = Config::parse(&suppression(&misspelled(rule.slug()))).unwrap_err();
+        let err = Config::parse(&suppression(&misspelled(rule.slug())))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown rule"), "{err}");
     }
 }

@@ -149,6 +149,7 @@ fn insights_engine_reports_of_every_fixture_validate() {
             hi + 1,
             86_400_000,
             &limits,
+            None,
         )
         .unwrap();
         let (findings, suppressed) =
