@@ -182,8 +182,9 @@ pub fn cut(
         density.rows(volume, start_ms, end_ms) / first.len() as f64,
         target,
     );
-    if greedy(lo).len() <= first.len() {
-        return greedy(lo);
+    let equal_shares = greedy(lo);
+    if equal_shares.len() <= first.len() {
+        return equal_shares;
     }
     for _ in 0..30 {
         let mid = f64::midpoint(lo, hi);
