@@ -17,7 +17,7 @@ use crate::aggregate::{Aggregates, Scope};
 use crate::decode::DecodeFailure;
 use crate::decode::event::{Decoded, LINE_PADDING, LineDecoder, decode_document};
 use crate::decode::frame::{decode_framed, frame};
-use crate::model::inputs::InputStats;
+use crate::model::report::InputRow;
 use crate::source::chunk::{CHUNK_SIZE, ReadOutcome};
 use crate::source::{Chunk, Input, InputKind, open_input, read_chunks};
 
@@ -51,7 +51,7 @@ pub struct Output {
     /// All tables, merged.
     pub aggregates: Aggregates,
     /// Per input.
-    pub inputs: Vec<InputStats>,
+    pub inputs: Vec<InputRow>,
     /// The CloudWatch download's summary, when that was the source.
     pub cloudwatch: Option<CloudWatchSummary>,
 }
@@ -212,13 +212,13 @@ fn read_all(
     opts: &Options,
     stop: &AtomicBool,
     pb: &ProgressBar,
-) -> Vec<InputStats> {
+) -> Vec<InputRow> {
     let mut stats = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
         let raw = Arc::new(AtomicU64::new(0));
-        let mut st = InputStats {
+        let mut st = InputRow {
             name: input.name.clone(),
-            ..InputStats::default()
+            ..InputRow::default()
         };
         if stop.load(Ordering::Relaxed) {
             stats.push(st);
@@ -256,7 +256,7 @@ pub enum Source<'a> {
 }
 
 /// What the reader thread hands back.
-type ReadResult = std::result::Result<(Vec<InputStats>, Option<CloudWatchSummary>), String>;
+type ReadResult = std::result::Result<(Vec<InputRow>, Option<CloudWatchSummary>), String>;
 
 /// The CloudWatch download's summary (absent without the feature).
 #[cfg(feature = "cloudwatch")]
@@ -282,11 +282,11 @@ fn read_source(
                 .streams
                 .iter()
                 .zip(&out.bytes)
-                .map(|(s, b)| InputStats {
+                .map(|(s, b)| InputRow {
                     name: format!("cloudwatch:{}/{}", spec.log_group, s.name),
                     raw_bytes: *b,
                     bytes: *b,
-                    ..InputStats::default()
+                    ..InputRow::default()
                 })
                 .collect();
             Ok((stats, Some(out.summary)))

@@ -14,7 +14,6 @@ use crate::aggregate::{Aggregates, SLO_CLASSES};
 use crate::decode::latency::LATENCY_PARTS;
 use crate::decode::{Level, Stage};
 use crate::model::health::SloRow;
-use crate::model::inputs::InputStats;
 use crate::model::report::{
     CallRow, ClientRow, CrdRow, DeprecatedRow, ErrorRow, InputRow, LatencyBreakdownRow, ListRow,
     MinuteRow, ObjectRow, ObjectTableRow, Report, RvRow, SCHEMA, Series, SkipRow, Skipped, Summary,
@@ -32,7 +31,7 @@ pub struct Inputs<'a> {
     /// Merged tables.
     pub aggregates: &'a Aggregates,
     /// Per-input read results.
-    pub inputs: &'a [InputStats],
+    pub inputs: &'a [InputRow],
     /// The asked-for window.
     pub window: Window,
     /// The filters that made the selection (empty: the selection is the cluster).
@@ -182,18 +181,7 @@ fn summary(inp: &Inputs, span_s: f64) -> Summary {
         }
     }
     Summary {
-        inputs: inp
-            .inputs
-            .iter()
-            .map(|i| InputRow {
-                name: i.name.clone(),
-                raw_bytes: i.raw_bytes,
-                bytes: i.bytes,
-                document: i.document,
-                error: i.error.clone(),
-                requests: i.requests,
-            })
-            .collect(),
+        inputs: inp.inputs.to_vec(),
         lines: s.lines,
         blank_lines: s.blank_lines,
         events: s.events,

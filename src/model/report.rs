@@ -69,7 +69,7 @@ pub struct Tool {
 }
 
 /// One input.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct InputRow {
     /// Path or `<stdin>`.
     pub name: String,
