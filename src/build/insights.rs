@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::aggregate::Aggregates;
+use crate::aggregate::client_minutes::Minute;
 use crate::aggregate::filter::Window;
 use crate::aggregate::sketch::Span;
 use crate::build::native::{
@@ -549,6 +550,22 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
                 cost_share: 0.0,
                 apf_seats: 0.0,
                 dominant_cost: None,
+                // The Insights rows count requests per minute only: episodes of rate.
+                episodes: crate::build::episodes::detect(
+                    &pts.iter()
+                        .map(|(m, n)| {
+                            let requests = *n;
+                            (
+                                *m,
+                                Minute {
+                                    requests,
+                                    ..Minute::default()
+                                },
+                            )
+                        })
+                        .collect::<Vec<_>>(),
+                    span,
+                ),
                 limit_minutes: limit_minutes(pts.iter().map(|(_, n)| *n)),
             };
             own_spans.push(own);
