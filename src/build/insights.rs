@@ -49,11 +49,12 @@ pub const COVERAGE: &[&str] = &[
 ];
 
 /// Rendered query bodies, one per [`TEMPLATES`] entry, every template's `limit` at `row_limit`
-/// (a result that long is capped and its sub-window split).
+/// (a result that long is capped and its sub-window split), through `filterIndex` where a
+/// template declares one when `field_indexes` (`--use-field-indexes`).
 ///
 /// # Errors
 /// A template that does not render (a bug).
-pub fn queries(row_limit: usize) -> Result<Vec<String>, String> {
+pub fn queries(row_limit: usize, field_indexes: bool) -> Result<Vec<String>, String> {
     TEMPLATES
         .iter()
         .map(|(name, _)| {
@@ -63,7 +64,7 @@ pub fn queries(row_limit: usize) -> Result<Vec<String>, String> {
             if t.params.iter().any(|p| p.name == "period") {
                 p.insert("period".to_owned(), "1h".to_owned());
             }
-            t.render(&p)
+            t.render_indexed(&p, field_indexes)
         })
         .collect()
 }
