@@ -8,6 +8,7 @@
 use rustc_hash::FxHashMap;
 
 use super::health::{HealthAcc, SLO_WINDOW_US};
+use super::ids::{ClientId, ResourceId};
 use super::sketch::Span;
 use super::tables::{MinuteTotals, merge_map};
 use crate::timefmt::{MINUTE_US, Micros};
@@ -28,7 +29,8 @@ impl super::tables::Merge for ClusterClient {
     }
 }
 
-/// What one request adds to the cluster scope (computed once, shared with the selection).
+/// What the tables need of one request, computed once: the cluster scope, the selection and
+/// each table of [`super::Aggregates`] observe these.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestFacts {
     /// Event time, if any.
@@ -59,12 +61,24 @@ pub struct RequestFacts {
     pub binding: bool,
     /// Sent by a system component.
     pub system: bool,
+    /// Its epoch minute, if it has a time.
+    pub minute: Option<i64>,
+    /// A get, list or watch.
+    pub is_read: bool,
+    /// Answered with a code ≥ 400.
+    pub failed: bool,
     /// Interned client.
-    pub client: u32,
+    pub client: ClientId,
+    /// Interned username.
+    pub user: u32,
+    /// Interned userAgent (`""` without one).
+    pub user_agent: u32,
     /// Interned qualified resource.
-    pub resource: u32,
+    pub resource: ResourceId,
     /// Interned subresource.
     pub subresource: u32,
+    /// Interned verb.
+    pub verb: u32,
     /// Lacks a userAgent.
     pub no_user_agent: bool,
 }
@@ -91,9 +105,9 @@ pub struct ClusterAcc {
     /// SLO windows and pod bindings.
     pub health: HealthAcc,
     /// Requests and seat time per client.
-    pub clients: FxHashMap<u32, ClusterClient>,
+    pub clients: FxHashMap<ClientId, ClusterClient>,
     /// Successful writes per resource × subresource.
-    pub writes: FxHashMap<(u32, u32), u64>,
+    pub writes: FxHashMap<(ResourceId, u32), u64>,
 }
 
 impl ClusterAcc {
@@ -182,8 +196,8 @@ impl ClusterAcc {
         self.server_version = self.server_version.max(o.server_version);
         merge_map(&mut self.minutes, &o.minutes, r, |t| *t);
         self.health.merge(&o.health, r);
-        merge_map(&mut self.clients, &o.clients, r, m);
-        merge_map(&mut self.writes, &o.writes, r, |(a, b)| (m(a), m(b)));
+        merge_map(&mut self.clients, &o.clients, r, |c| c.remap(r));
+        merge_map(&mut self.writes, &o.writes, r, |(a, b)| (a.remap(r), m(b)));
     }
 
     /// Successful writes in the window.

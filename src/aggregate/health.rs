@@ -4,6 +4,7 @@
 
 use rustc_hash::FxHashMap;
 
+use super::ids::ResourceId;
 use crate::timefmt::{MINUTE_US, Micros};
 
 /// SLO windows are five minutes, as the upstream SLIs are evaluated.
@@ -22,7 +23,7 @@ pub fn is_system(username: &str) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct HealthAcc {
     /// (5-minute window, resource, SLO class) → (calls, calls over the class threshold).
-    pub slo_windows: FxHashMap<(i64, u32, u8), (u64, u64)>,
+    pub slo_windows: FxHashMap<(i64, ResourceId, u8), (u64, u64)>,
     /// Successful `pods/binding` creates per second.
     pub bindings: FxHashMap<i64, u64>,
 }
@@ -33,7 +34,7 @@ impl HealthAcc {
         for ((w, r, c), (a, b)) in &o.slo_windows {
             let e = self
                 .slo_windows
-                .entry((*w, remap[*r as usize], *c))
+                .entry((*w, r.remap(remap), *c))
                 .or_default();
             e.0 += a;
             e.1 += b;

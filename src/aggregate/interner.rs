@@ -113,10 +113,10 @@ impl Interner {
         self.ids.get(Key::new(s)).copied()
     }
 
-    /// The string of an id.
+    /// The string of an id (plain or typed, [`super::ids`]).
     #[must_use]
-    pub fn name(&self, id: u32) -> &str {
-        &self.names[id as usize]
+    pub fn name(&self, id: impl Into<u32>) -> &str {
+        &self.names[id.into() as usize]
     }
 
     /// For each id of `other`, the id of the same string here.

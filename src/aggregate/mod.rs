@@ -6,6 +6,7 @@ pub mod client_minutes;
 pub mod cluster;
 pub mod filter;
 pub mod health;
+pub mod ids;
 pub mod interner;
 pub mod objects;
 pub mod selection;
@@ -23,15 +24,13 @@ use crate::timefmt::{MINUTE_US, Micros};
 use client_minutes::ClientMinutes;
 use cluster::{ClusterAcc, RequestFacts};
 use filter::{FilterView, Filters, Window};
+use ids::{ClientId, ResourceId};
 use interner::Interner;
 use objects::{ObjectTable, ObjectWrite, object_key};
 use selection::SelectionAcc;
 use sketch::{LatencySketch, Samples};
 use summary::SummaryAcc;
-use tables::{
-    CallStats, ClientStats, ErrorStats, ListStats, WatchStats, WriteStats, ended_early, merge_map,
-    rv_index,
-};
+use tables::{CallStats, ClientStats, ErrorStats, ListStats, WatchStats, WriteStats, merge_map};
 
 /// Whether an API group is served by kube-apiserver itself; any other group is a CRD or an
 /// aggregated API. A `match` compiles to a length switch, cheaper per event than a list scan.
@@ -106,13 +105,13 @@ pub struct Scope {
 }
 
 /// Key of the LIST table: (userAgent, client, resource), interned.
-pub type ListKey = (u32, u32, u32);
-/// Key of the CRD table: (group, resource, verb, client).
-pub type CrdKey = (u32, u32, u32, u32);
+pub type ListKey = (u32, ClientId, ResourceId);
+/// Key of the CRD table: (group, resource, verb, client); the resource is not group-qualified.
+pub type CrdKey = (u32, u32, u32, ClientId);
 /// Key of the writes table: (client, resource, verb, subresource).
-pub type WriteKey = (u32, u32, u32, u32);
-/// Key of the errors table: (client, code, reason, verb, resource).
-pub type ErrorKey = (u32, u16, u32, u32, u32);
+pub type WriteKey = (ClientId, ResourceId, u32, u32);
+/// Key of the errors table: (client, code, reason, verb, resource or resource/subresource).
+pub type ErrorKey = (ClientId, u16, u32, u32, u32);
 
 /// All tables of one run (or one worker's share of it).
 #[derive(Debug, Default)]
@@ -124,7 +123,7 @@ pub struct Aggregates {
     /// LISTs per userAgent × client × resource.
     pub lists: FxHashMap<ListKey, ListStats>,
     /// Per-client totals.
-    pub clients: FxHashMap<u32, ClientStats>,
+    pub clients: FxHashMap<ClientId, ClientStats>,
     /// Requests per (client, epoch minute).
     pub client_minutes: ClientMinutes,
     /// The cluster scope: every request in the window, filters or not.
@@ -140,19 +139,19 @@ pub struct Aggregates {
     /// Errors per client × code × reason × verb × resource.
     pub errors: FxHashMap<ErrorKey, ErrorStats>,
     /// Watches per client × resource.
-    pub watches: FxHashMap<(u32, u32), WatchStats>,
+    pub watches: FxHashMap<(ClientId, ResourceId), WatchStats>,
     /// Requests per client × verb × resource × subresource.
-    pub calls: FxHashMap<(u32, u32, u32, u32), u64>,
+    pub calls: FxHashMap<(ClientId, u32, ResourceId, u32), u64>,
     /// Latency per client × SLO class ([`SLO_CLASSES`]).
-    pub slo: FxHashMap<(u32, u8), LatencySketch>,
+    pub slo: FxHashMap<(ClientId, u8), LatencySketch>,
     /// Sample auditIDs of the calls over their class's SLO, per client × SLO class.
-    pub slo_slow: FxHashMap<(u32, u8), Samples>,
+    pub slo_slow: FxHashMap<(ClientId, u8), Samples>,
     /// Where annotated requests' time went, per client × resource × SLO class.
-    pub latency_parts: FxHashMap<(u32, u32, u8), tables::LatencyPartsStats>,
+    pub latency_parts: FxHashMap<(ClientId, ResourceId, u8), tables::LatencyPartsStats>,
     /// Admission webhooks by name.
     pub webhooks: FxHashMap<u32, tables::WebhookStats>,
     /// Calls to deprecated APIs per client × group/version/resource × removal release.
-    pub deprecated: FxHashMap<(u32, u32, u32), ErrorStats>,
+    pub deprecated: FxHashMap<(ClientId, u32, u32), ErrorStats>,
     client_cache: FxHashMap<interner::KeyBuf, Who>,
     /// Client names interned so far (for [`MAX_CLIENTS`]).
     client_names: usize,
@@ -207,7 +206,7 @@ pub const MAX_LATENCY_US: Micros = 24 * 3_600_000_000;
 /// Interned identity of a request's sender.
 #[derive(Debug, Clone, Copy)]
 struct Who {
-    client: u32,
+    client: ClientId,
     user: u32,
     user_agent: u32,
     /// The userAgent's product (`karpenter` of `karpenter/v0.37.0`), `""` without one.
@@ -258,16 +257,16 @@ impl Aggregates {
     }
 
     /// The id of a client name, or `(other clients)` once [`MAX_CLIENTS`] are known.
-    fn client_id(&mut self, name: &str) -> u32 {
+    fn client_id(&mut self, name: &str) -> ClientId {
         if let Some(id) = self.strings.get(name) {
-            return id;
+            return ClientId(id);
         }
         if self.client_names < MAX_CLIENTS {
             self.client_names += 1;
-            return self.strings.id(name);
+            return ClientId(self.strings.id(name));
         }
         self.summary.folded_clients += 1;
-        self.strings.id("(other clients)")
+        ClientId(self.strings.id("(other clients)"))
     }
 
     /// A pair past [`MAX_IDENTITIES`]: known strings keep their ids, new ones are folded; the
@@ -300,20 +299,20 @@ impl Aggregates {
     /// Interned id of a resource qualified by its API group as kubectl names it (`pods`,
     /// `deployments.apps`, `events.events.k8s.io`), so same-named resources of two groups stay
     /// apart.
-    fn resource_id(&mut self, resource: &str, group: &str) -> u32 {
+    fn resource_id(&mut self, resource: &str, group: &str) -> ResourceId {
         if group.is_empty() {
-            return self.strings.id(resource);
+            return ResourceId(self.strings.id(resource));
         }
         self.key_buf.clear();
         self.key_buf.push_str(resource);
         self.key_buf.push('.');
         self.key_buf.push_str(group);
-        self.strings.id(&self.key_buf)
+        ResourceId(self.strings.id(&self.key_buf))
     }
 
     /// Interned id of a pod name, or `(other pods)` once the client has
     /// [`MAX_PODS_PER_CLIENT`] others.
-    fn pod_id(&mut self, client: u32, pod: &str) -> u32 {
+    fn pod_id(&mut self, client: ClientId, pod: &str) -> u32 {
         // Under the cap (the usual case) this is the one interner lookup it always was.
         match self.clients.get(&client) {
             Some(c) if c.pods.len() >= MAX_PODS_PER_CLIENT => match self.strings.get(pod) {
@@ -399,7 +398,7 @@ impl Aggregates {
                     .count(&facts);
             }
         }
-        self.request(ev, &q, &facts, who);
+        self.request(ev, &q, &facts);
     }
 
     /// The facts of a request both scopes count, computed once.
@@ -472,275 +471,116 @@ impl Aggregates {
                 && ev.subresource == "binding"
                 && verb == "create",
             system: who.system,
+            minute: time.map(|t| t.div_euclid(MINUTE_US)),
+            is_read: matches!(verb, "get" | "list" | "watch"),
+            failed: code >= 400,
             client: who.client,
+            user: who.user,
+            user_agent: who.user_agent,
             resource: self.resource_id(ev.resource, ev.api_group),
             subresource: self.sub_id(ev.subresource),
+            verb: self.verb_id(verb),
             no_user_agent: ev.user_agent.is_none_or(str::is_empty),
         }
     }
 
-    /// Folds a selected request into the per-client, per-object tables.
-    fn request(&mut self, ev: &AuditEvent, q: &Query, f: &RequestFacts, who: Who) {
-        let client = who.client;
-        let verb = ev.verb;
-        let time = f.time;
-        let (is_watch, is_list) = (f.is_watch, f.is_list);
-        let (long_running, code, is_write, latency) =
-            (f.long_running, f.code, f.is_write, f.latency);
-        let failed = code >= 400;
-
-        let s = &mut self.summary;
-        s.requests += 1;
-        s.long_running += u64::from(long_running);
-        s.untimed += u64::from(time.is_none());
-
-        let user = who.user;
-        let pod = (!ev.pod_name.is_empty()).then(|| self.pod_id(client, ev.pod_name));
-        let c = self.clients.entry(client).or_default();
-        c.seat_us += f.seat_us;
-        c.requests += 1;
-        c.reads += u64::from(matches!(verb, "get" | "list" | "watch"));
-        c.writes += u64::from(is_write);
-        c.watches += u64::from(is_watch);
-        c.lists += u64::from(is_list);
-        c.errors += u64::from(failed);
-        c.long_running += u64::from(long_running);
-
-        *c.users.entry(user).or_default() += 1;
-        if let Some(p) = pod {
-            *c.pods.entry(p).or_default() += 1;
-        }
-        c.span.observe(time);
-        c.samples.offer(time, ev.audit_id);
-
-        if let Some(t) = time {
+    /// Folds a selected request into the per-client, per-object tables: each table observes
+    /// the request's facts; only the keys (and their caps) are chosen here.
+    fn request(&mut self, ev: &AuditEvent, q: &Query, f: &RequestFacts) {
+        self.summary.request(f);
+        let pod = (!ev.pod_name.is_empty()).then(|| self.pod_id(f.client, ev.pod_name));
+        self.clients
+            .entry(f.client)
+            .or_default()
+            .observe(f, pod, ev.audit_id);
+        if let Some(minute) = f.minute {
             self.client_minutes
-                .add(client, t.div_euclid(MINUTE_US), failed, f.seat_us);
+                .add(f.client.into(), minute, f.failed, f.seat_us);
         }
-
-        let resource = f.resource;
-        if is_list {
-            self.list(ev, q, who, resource, time, latency, failed);
+        if f.is_list {
+            self.list(ev, q, f);
         }
-        if is_watch {
-            let w = self.watches.entry((client, resource)).or_default();
-            w.count += 1;
-            w.errors += u64::from(failed);
-            w.initial_events += u64::from(q.send_initial_events);
-            w.span.observe(time);
-            let timeout = q.timeout_seconds.filter(|&t| t > 0);
-            if let Some(to) = timeout {
-                w.with_timeout += 1;
-                w.timeout_sum_s += u64::from(to);
-            }
-            if let Some(d) = ev.latency_us() {
-                w.duration.add(d);
-                if let Some(to) = timeout {
-                    w.timed_with_timeout += 1;
-                    if ended_early(d, to) {
-                        w.ended_early += 1;
-                        w.early_samples.offer(time, ev.audit_id);
-                    }
-                }
-            }
+        if f.is_watch {
+            self.watches
+                .entry((f.client, f.resource))
+                .or_default()
+                .observe(f, ev, q);
         }
-        let verb_id = self.verb_id(verb);
         if !ev.resource.is_empty() && !is_builtin_group(ev.api_group) {
             let group = self.strings.id(ev.api_group);
             let resource = self.strings.id(ev.resource);
-            let k = self
-                .crds
-                .entry((group, resource, verb_id, client))
-                .or_default();
-            k.count += 1;
-            k.errors += u64::from(failed);
-            if let Some(l) = latency {
-                k.latency.add(l);
-            }
-            k.span.observe(time);
+            self.crds
+                .entry((group, resource, f.verb, f.client))
+                .or_default()
+                .observe(f);
         }
-        if is_write {
-            self.write(ev, client, resource, verb_id, time);
+        if f.is_write {
+            self.write(ev, f);
         }
         // `pods/eviction` apart from `pods`: a 429 there is a PodDisruptionBudget's answer.
-        let sub = f.subresource;
         *self
             .calls
-            .entry((client, verb_id, resource, sub))
+            .entry((f.client, f.verb, f.resource, f.subresource))
             .or_default() += 1;
-        if failed {
-            let target = if ev.subresource.is_empty() {
-                resource
-            } else {
-                self.key_buf.clear();
-                self.key_buf.push_str(self.strings.name(resource));
-                self.key_buf.push('/');
-                self.key_buf.push_str(ev.subresource);
-                self.strings.id(&self.key_buf)
-            };
-            let reason = self.strings.id(ev.reason);
-            let e = self
-                .errors
-                .entry((client, code, reason, verb_id, target))
-                .or_default();
-            e.count += 1;
-            e.span.observe(time);
-            e.samples.offer(time, ev.audit_id);
-            if code == 409
-                && ev.reason != "AlreadyExists"
-                && verb != "create"
-                && !ev.name.is_empty()
-            {
-                let mut key = std::mem::take(&mut self.key_buf);
-                object_key(&mut key, ev.api_group, ev.resource, ev.namespace, ev.name);
-                self.objects.conflict(&key, time);
-                self.key_buf = key;
-            }
+        if f.failed {
+            self.error(ev, f);
         }
-        if let (Some(l), Some(class)) = (latency, f.slo_class) {
+        if let (Some(l), Some(class)) = (f.latency, f.slo_class) {
             if ev.latency_parts.iter().any(Option::is_some) {
-                let p = self
-                    .latency_parts
-                    .entry((client, resource, class))
-                    .or_default();
-                p.requests += 1;
-                p.latency_us += u64::try_from(l).unwrap_or(0);
-                for (sum, part) in p.parts_us.iter_mut().zip(ev.latency_parts) {
-                    *sum += part.map_or(0, |v| u64::try_from(v).unwrap_or(0));
-                }
-            }
-            self.slo.entry((client, class)).or_default().add(l);
-            if l > (SLO_CLASSES[usize::from(class)].1 * 1e6) as Micros {
-                self.slo_slow
-                    .entry((client, class))
+                self.latency_parts
+                    .entry((f.client, f.resource, class))
                     .or_default()
-                    .offer(time, ev.audit_id);
+                    .observe(ev, l);
+            }
+            self.slo.entry((f.client, class)).or_default().add(l);
+            if f.over_slo {
+                self.slo_slow
+                    .entry((f.client, class))
+                    .or_default()
+                    .offer(f.time, ev.audit_id);
             }
         }
-        for call in webhooks::calls(ev, failed) {
-            let w = self
-                .webhooks
+        for call in webhooks::calls(ev, f.failed) {
+            self.webhooks
                 .entry(self.strings.id(&call.webhook))
-                .or_default();
-            w.requests += 1;
-            if let Some(l) = call.latency_us {
-                w.latency.add(l);
-                *w.victims.entry(client).or_default() += 1;
-            }
-            w.failed_open += u64::from(call.failed_open);
-            w.failed_closed += u64::from(call.failed_closed);
-            w.span.observe(time);
-            w.samples.offer(time, ev.audit_id);
+                .or_default()
+                .observe(&call, f, ev.audit_id);
         }
         if ev.deprecated || ev.removed_release.is_some() {
-            self.key_buf.clear();
-            for (i, part) in [ev.api_group, ev.api_version, ev.resource]
-                .iter()
-                .enumerate()
-            {
-                if i > 0 {
-                    self.key_buf.push('/');
-                }
-                self.key_buf.push_str(part);
-            }
-            let gvr = self.strings.id(&self.key_buf);
-            let removed = self.strings.id(ev.removed_release.unwrap_or(""));
-            let d = self.deprecated.entry((client, gvr, removed)).or_default();
-            d.count += 1;
-            d.span.observe(time);
-            d.samples.offer(time, ev.audit_id);
+            self.deprecated(ev, f);
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn list(
-        &mut self,
-        ev: &AuditEvent,
-        q: &Query,
-        who: Who,
-        resource: u32,
-        time: Option<Micros>,
-        latency: Option<Micros>,
-        failed: bool,
-    ) {
-        let mut key = (who.user_agent, who.client, resource);
+    /// A LIST, in its userAgent × client × resource row (past [`MAX_LIST_ROWS`], the
+    /// `(other userAgents)` row of its resource).
+    fn list(&mut self, ev: &AuditEvent, q: &Query, f: &RequestFacts) {
+        let mut key = (f.user_agent, f.client, f.resource);
         if self.lists.len() >= MAX_LIST_ROWS && !self.lists.contains_key(&key) {
             // Past the cap a new row joins the one `(other userAgents)` row of its resource.
             self.summary.folded_lists += 1;
             key = (
                 self.strings.id("(other userAgents)"),
-                self.strings.id("(other clients)"),
-                resource,
+                ClientId(self.strings.id("(other clients)")),
+                f.resource,
             );
         }
-        let l = self.lists.entry(key).or_default();
-        l.count += 1;
-        if let Some(lat) = latency {
-            l.latency.add(lat);
-        }
-        if ev.namespace.is_empty() {
-            l.cluster_scope += 1;
-        } else {
-            l.namespaced += 1;
-        }
-        let slot = rv_index(q.rv_semantics());
-        let limited = q.limit_value().is_some();
-        l.rv[slot] += 1;
-        l.rv_limited[slot] += u64::from(limited);
-        // Evidence beats inference: the etcd annotation says how much of the LIST went to etcd.
-        if let Some(etcd) = ev.latency_parts[crate::decode::latency::ETCD] {
-            l.etcd_annotated += 1;
-            l.etcd_us += u64::try_from(etcd).unwrap_or(0);
-            if latency.is_some_and(|lat| 2 * etcd >= lat) {
-                l.etcd_majority[slot][usize::from(limited)] += 1;
-            }
-        }
-        l.with_limit += u64::from(q.limit_value().is_some());
-        l.cluster_limited += u64::from(q.limit_value().is_some() && ev.namespace.is_empty());
-        l.continued += u64::from(q.continue_token);
-        l.label_selector += u64::from(q.label_selector);
-        l.field_selector += u64::from(q.field_selector);
-        l.errors += u64::from(failed);
-        l.span.observe(time);
-        l.samples.offer(time, ev.audit_id);
+        self.lists.entry(key).or_default().observe(f, ev, q);
     }
 
-    fn write(
-        &mut self,
-        ev: &AuditEvent,
-        client: u32,
-        resource: u32,
-        verb: u32,
-        time: Option<Micros>,
-    ) {
-        let sub = self.sub_id(ev.subresource);
-        // A no-op update: the apiserver returned the object at the resourceVersion the client
-        // sent, so nothing was written to etcd.
-        // Judged only when both bodies carry a resourceVersion (RequestResponse level; patches
-        // rarely send one).
-        let judged = matches!(ev.verb, "update" | "patch")
-            && ev.response_rv.is_some()
-            && ev.request_rv.is_some();
-        let noop = judged && ev.request_rv == ev.response_rv;
-        let w = self
+    /// A successful write, in the writes table and its object's row.
+    fn write(&mut self, ev: &AuditEvent, f: &RequestFacts) {
+        let noop = self
             .writes
-            .entry((client, resource, verb, sub))
-            .or_default();
-        w.count += 1;
-        w.judged += u64::from(judged);
-        w.noop += u64::from(noop);
-        w.span.observe(time);
-        w.samples.offer(time, ev.audit_id);
-        if noop {
-            w.noop_samples.offer(time, ev.audit_id);
-        }
+            .entry((f.client, f.resource, f.verb, f.subresource))
+            .or_default()
+            .observe(f, ev);
         if !ev.name.is_empty() {
             let mut key = std::mem::take(&mut self.key_buf);
             object_key(&mut key, ev.api_group, ev.resource, ev.namespace, ev.name);
             self.objects.observe(&ObjectWrite {
                 key: &key,
-                client,
-                time,
+                client: f.client.into(),
+                time: f.time,
                 status: ev.subresource == "status",
                 noop,
                 audit_id: ev.audit_id,
@@ -749,48 +589,101 @@ impl Aggregates {
         }
     }
 
+    /// A failed request, in the errors table (a conflict also in its object's row).
+    fn error(&mut self, ev: &AuditEvent, f: &RequestFacts) {
+        let target = if ev.subresource.is_empty() {
+            f.resource.into()
+        } else {
+            self.key_buf.clear();
+            self.key_buf.push_str(self.strings.name(f.resource));
+            self.key_buf.push('/');
+            self.key_buf.push_str(ev.subresource);
+            self.strings.id(&self.key_buf)
+        };
+        let reason = self.strings.id(ev.reason);
+        self.errors
+            .entry((f.client, f.code, reason, f.verb, target))
+            .or_default()
+            .observe(f, ev.audit_id);
+        if f.code == 409
+            && ev.reason != "AlreadyExists"
+            && ev.verb != "create"
+            && !ev.name.is_empty()
+        {
+            let mut key = std::mem::take(&mut self.key_buf);
+            object_key(&mut key, ev.api_group, ev.resource, ev.namespace, ev.name);
+            self.objects.conflict(&key, f.time);
+            self.key_buf = key;
+        }
+    }
+
+    /// A call to a deprecated API, per client × group/version/resource × removal release.
+    fn deprecated(&mut self, ev: &AuditEvent, f: &RequestFacts) {
+        self.key_buf.clear();
+        for (i, part) in [ev.api_group, ev.api_version, ev.resource]
+            .iter()
+            .enumerate()
+        {
+            if i > 0 {
+                self.key_buf.push('/');
+            }
+            self.key_buf.push_str(part);
+        }
+        let gvr = self.strings.id(&self.key_buf);
+        let removed = self.strings.id(ev.removed_release.unwrap_or(""));
+        self.deprecated
+            .entry((f.client, gvr, removed))
+            .or_default()
+            .observe(f, ev.audit_id);
+    }
+
     /// Merges another worker's tables in.
     pub fn merge(&mut self, other: &Aggregates) {
         let r = self.strings.remap(&other.strings);
         let m = |id: &u32| r[*id as usize];
         self.summary.merge(&other.summary);
         merge_map(&mut self.lists, &other.lists, &r, |(a, b, c)| {
-            (m(a), m(b), m(c))
+            (m(a), b.remap(&r), c.remap(&r))
         });
-        merge_map(&mut self.clients, &other.clients, &r, m);
+        merge_map(&mut self.clients, &other.clients, &r, |c| c.remap(&r));
         self.client_minutes
             .merge(&other.client_minutes, |c| r[c as usize]);
         self.cluster.merge(&other.cluster, &r);
         self.selection.merge(&other.selection);
         merge_map(&mut self.crds, &other.crds, &r, |(a, b, c, d)| {
-            (m(a), m(b), m(c), m(d))
+            (m(a), m(b), m(c), d.remap(&r))
         });
         merge_map(&mut self.writes, &other.writes, &r, |(a, b, c, d)| {
-            (m(a), m(b), m(c), m(d))
+            (a.remap(&r), b.remap(&r), m(c), m(d))
         });
         self.objects.merge(&other.objects, &r);
         merge_map(&mut self.errors, &other.errors, &r, |(a, code, b, c, d)| {
-            (m(a), *code, m(b), m(c), m(d))
+            (a.remap(&r), *code, m(b), m(c), m(d))
         });
-        merge_map(&mut self.watches, &other.watches, &r, |(a, b)| (m(a), m(b)));
+        merge_map(&mut self.watches, &other.watches, &r, |(a, b)| {
+            (a.remap(&r), b.remap(&r))
+        });
         merge_map(&mut self.calls, &other.calls, &r, |(a, b, c, d)| {
-            (m(a), m(b), m(c), m(d))
+            (a.remap(&r), m(b), c.remap(&r), m(d))
         });
         merge_map(&mut self.webhooks, &other.webhooks, &r, m);
         merge_map(
             &mut self.latency_parts,
             &other.latency_parts,
             &r,
-            |(a, b, c)| (m(a), m(b), *c),
+            |(a, b, c)| (a.remap(&r), b.remap(&r), *c),
         );
         for (k, v) in &other.slo_slow {
-            self.slo_slow.entry((m(&k.0), k.1)).or_default().merge(v);
+            self.slo_slow
+                .entry((k.0.remap(&r), k.1))
+                .or_default()
+                .merge(v);
         }
         for (k, v) in &other.slo {
-            self.slo.entry((m(&k.0), k.1)).or_default().merge(v);
+            self.slo.entry((k.0.remap(&r), k.1)).or_default().merge(v);
         }
         merge_map(&mut self.deprecated, &other.deprecated, &r, |(a, b, c)| {
-            (m(a), m(b), m(c))
+            (a.remap(&r), m(b), m(c))
         });
     }
 
@@ -823,7 +716,7 @@ mod tests {
     #[test]
     fn pods_per_client_are_capped() {
         let mut a = Aggregates::default();
-        let client = a.strings.id("ctrl");
+        let client = ClientId(a.strings.id("ctrl"));
         a.clients.entry(client).or_default();
         for i in 0..MAX_PODS_PER_CLIENT + 50 {
             let id = a.pod_id(client, &format!("p-{i}"));

@@ -91,6 +91,13 @@ impl SummaryAcc {
         self.by_level[Level::ALL.iter().position(|l| *l == level).unwrap_or(3)] += 1;
     }
 
+    /// Counts a selected request.
+    pub fn request(&mut self, f: &super::cluster::RequestFacts) {
+        self.requests += 1;
+        self.long_running += u64::from(f.long_running);
+        self.untimed += u64::from(f.time.is_none());
+    }
+
     /// Records a skipped line.
     pub fn skip(&mut self, pos: Position, reason: &'static str, message: impl FnOnce() -> String) {
         *self.skipped.entry(reason).or_default() += 1;

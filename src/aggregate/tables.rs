@@ -3,8 +3,11 @@
 
 use rustc_hash::FxHashMap;
 
+use super::cluster::RequestFacts;
 use super::sketch::{LatencySketch, Samples, Span};
-use crate::decode::uri::RvSemantics;
+use super::webhooks::Call;
+use crate::decode::AuditEvent;
+use crate::decode::uri::{Query, RvSemantics};
 use crate::timefmt::Micros;
 
 /// Adds `b`'s counters into `a`.
@@ -78,6 +81,39 @@ pub const RV_SLOTS: [RvSemantics; 6] = [
 ];
 
 impl ListStats {
+    /// Counts one LIST.
+    pub fn observe(&mut self, f: &RequestFacts, ev: &AuditEvent, q: &Query) {
+        self.count += 1;
+        if let Some(lat) = f.latency {
+            self.latency.add(lat);
+        }
+        if ev.namespace.is_empty() {
+            self.cluster_scope += 1;
+        } else {
+            self.namespaced += 1;
+        }
+        let slot = rv_index(q.rv_semantics());
+        let limited = q.limit_value().is_some();
+        self.rv[slot] += 1;
+        self.rv_limited[slot] += u64::from(limited);
+        // Evidence beats inference: the etcd annotation says how much of the LIST went to etcd.
+        if let Some(etcd) = ev.latency_parts[crate::decode::latency::ETCD] {
+            self.etcd_annotated += 1;
+            self.etcd_us += u64::try_from(etcd).unwrap_or(0);
+            if f.latency.is_some_and(|lat| 2 * etcd >= lat) {
+                self.etcd_majority[slot][usize::from(limited)] += 1;
+            }
+        }
+        self.with_limit += u64::from(q.limit_value().is_some());
+        self.cluster_limited += u64::from(q.limit_value().is_some() && ev.namespace.is_empty());
+        self.continued += u64::from(q.continue_token);
+        self.label_selector += u64::from(q.label_selector);
+        self.field_selector += u64::from(q.field_selector);
+        self.errors += u64::from(f.failed);
+        self.span.observe(f.time);
+        self.samples.offer(f.time, ev.audit_id);
+    }
+
     /// Merges another row in.
     pub fn merge(&mut self, o: &Self) {
         self.count += o.count;
@@ -137,6 +173,24 @@ pub struct ClientStats {
 }
 
 impl ClientStats {
+    /// Counts one of its requests (`pod`: its interned pod name, if logged).
+    pub fn observe(&mut self, f: &RequestFacts, pod: Option<u32>, audit_id: &str) {
+        self.seat_us += f.seat_us;
+        self.requests += 1;
+        self.reads += u64::from(f.is_read);
+        self.writes += u64::from(f.is_write);
+        self.watches += u64::from(f.is_watch);
+        self.lists += u64::from(f.is_list);
+        self.errors += u64::from(f.failed);
+        self.long_running += u64::from(f.long_running);
+        *self.users.entry(f.user).or_default() += 1;
+        if let Some(p) = pod {
+            *self.pods.entry(p).or_default() += 1;
+        }
+        self.span.observe(f.time);
+        self.samples.offer(f.time, audit_id);
+    }
+
     /// Merges another client's totals in, remapping interned ids.
     pub fn merge(&mut self, o: &Self, remap: &[u32]) {
         self.requests += o.requests;
@@ -168,6 +222,16 @@ pub struct CallStats {
 }
 
 impl CallStats {
+    /// Counts one call.
+    pub fn observe(&mut self, f: &RequestFacts) {
+        self.count += 1;
+        self.errors += u64::from(f.failed);
+        if let Some(l) = f.latency {
+            self.latency.add(l);
+        }
+        self.span.observe(f.time);
+    }
+
     /// Merges another row in.
     pub fn merge(&mut self, o: &Self) {
         self.count += o.count;
@@ -195,6 +259,27 @@ pub struct WriteStats {
 }
 
 impl WriteStats {
+    /// Counts one successful write; returns whether it was a no-op.
+    pub fn observe(&mut self, f: &RequestFacts, ev: &AuditEvent) -> bool {
+        // A no-op update: the apiserver returned the object at the resourceVersion the client
+        // sent, so nothing was written to etcd.
+        // Judged only when both bodies carry a resourceVersion (RequestResponse level; patches
+        // rarely send one).
+        let judged = matches!(ev.verb, "update" | "patch")
+            && ev.response_rv.is_some()
+            && ev.request_rv.is_some();
+        let noop = judged && ev.request_rv == ev.response_rv;
+        self.count += 1;
+        self.judged += u64::from(judged);
+        self.noop += u64::from(noop);
+        self.span.observe(f.time);
+        self.samples.offer(f.time, ev.audit_id);
+        if noop {
+            self.noop_samples.offer(f.time, ev.audit_id);
+        }
+        noop
+    }
+
     /// Merges another row in.
     pub fn merge(&mut self, o: &Self) {
         self.count += o.count;
@@ -218,6 +303,13 @@ pub struct ErrorStats {
 }
 
 impl ErrorStats {
+    /// Counts one request.
+    pub fn observe(&mut self, f: &RequestFacts, audit_id: &str) {
+        self.count += 1;
+        self.span.observe(f.time);
+        self.samples.offer(f.time, audit_id);
+    }
+
     /// Merges another row in.
     pub fn merge(&mut self, o: &Self) {
         self.count += o.count;
@@ -252,6 +344,29 @@ pub struct WatchStats {
 }
 
 impl WatchStats {
+    /// Counts one watch.
+    pub fn observe(&mut self, f: &RequestFacts, ev: &AuditEvent, q: &Query) {
+        self.count += 1;
+        self.errors += u64::from(f.failed);
+        self.initial_events += u64::from(q.send_initial_events);
+        self.span.observe(f.time);
+        let timeout = q.timeout_seconds.filter(|&t| t > 0);
+        if let Some(to) = timeout {
+            self.with_timeout += 1;
+            self.timeout_sum_s += u64::from(to);
+        }
+        if let Some(d) = ev.latency_us() {
+            self.duration.add(d);
+            if let Some(to) = timeout {
+                self.timed_with_timeout += 1;
+                if ended_early(d, to) {
+                    self.ended_early += 1;
+                    self.early_samples.offer(f.time, ev.audit_id);
+                }
+            }
+        }
+    }
+
     /// Merges another row in.
     pub fn merge(&mut self, o: &Self) {
         self.count += o.count;
@@ -323,6 +438,19 @@ pub struct WebhookStats {
 }
 
 impl WebhookStats {
+    /// Counts one request's call to the webhook.
+    pub fn observe(&mut self, call: &Call, f: &RequestFacts, audit_id: &str) {
+        self.requests += 1;
+        if let Some(l) = call.latency_us {
+            self.latency.add(l);
+            *self.victims.entry(f.client.into()).or_default() += 1;
+        }
+        self.failed_open += u64::from(call.failed_open);
+        self.failed_closed += u64::from(call.failed_closed);
+        self.span.observe(f.time);
+        self.samples.offer(f.time, audit_id);
+    }
+
     /// Merges another row in.
     pub fn merge(&mut self, o: &Self, remap: &[u32]) {
         add_counts(&mut self.victims, &o.victims, remap);
@@ -348,6 +476,15 @@ pub struct LatencyPartsStats {
 }
 
 impl LatencyPartsStats {
+    /// Adds one annotated request of latency `latency_us`.
+    pub fn observe(&mut self, ev: &AuditEvent, latency_us: Micros) {
+        self.requests += 1;
+        self.latency_us += u64::try_from(latency_us).unwrap_or(0);
+        for (sum, part) in self.parts_us.iter_mut().zip(ev.latency_parts) {
+            *sum += part.map_or(0, |v| u64::try_from(v).unwrap_or(0));
+        }
+    }
+
     /// Merges another row in.
     pub fn merge(&mut self, o: &Self) {
         self.requests += o.requests;

@@ -8,6 +8,7 @@ use rustc_hash::FxHashMap;
 use super::series::sparse_stats;
 use crate::aggregate::client_minutes::Minute;
 use crate::aggregate::filter::{Filters, Window};
+use crate::aggregate::ids::ClientId;
 use crate::aggregate::objects::{BUSY_LEVELS, MAX_MINUTES_PER_OBJECT, split_key};
 use crate::aggregate::sketch::{LatencySketch, Span};
 use crate::aggregate::tables::{ClientStats, MinuteTotals, RV_SLOTS};
@@ -489,7 +490,7 @@ pub(crate) fn omitted_note(rows: &[ClientRow]) -> Option<String> {
 
 fn client_row(
     a: &Aggregates,
-    id: u32,
+    id: ClientId,
     c: &ClientStats,
     points: &[(i64, u64)],
     span: Span,
@@ -532,7 +533,7 @@ fn client_row(
 
 /// A client's latency: its resource requests of every SLO class, merged (one sketch add per
 /// request on the hot path instead of two).
-fn client_latency(a: &Aggregates, client: u32) -> LatencySketch {
+fn client_latency(a: &Aggregates, client: ClientId) -> LatencySketch {
     let mut l = LatencySketch::default();
     for class in 0..SLO_CLASSES.len() as u8 {
         if let Some(s) = a.slo.get(&(client, class)) {
@@ -550,8 +551,8 @@ fn client_rows(a: &Aggregates, span: Span, span_s: f64) -> Vec<ClientRow> {
         points.entry(c).or_default().push((m, n.requests));
         minutes.entry(c).or_default().push((m, n));
     }
-    let pts = |id: &u32| points.get(id).map_or(&[][..], Vec::as_slice);
-    let (ids, mut rows): (Vec<u32>, Vec<ClientRow>) = a
+    let pts = |id: &ClientId| points.get(&id.0).map_or(&[][..], Vec::as_slice);
+    let (ids, mut rows): (Vec<ClientId>, Vec<ClientRow>) = a
         .clients
         .iter()
         .map(|(id, c)| {
@@ -581,7 +582,7 @@ fn crd_rows(a: &Aggregates) -> Vec<CrdRow> {
             group: n(g),
             resource: n(r),
             verb: n(v),
-            client: n(c),
+            client: a.strings.name(*c).to_owned(),
             count: s.count,
             errors: s.errors,
             latency_ms: latency(&s.latency),
@@ -599,8 +600,8 @@ fn write_rows(a: &Aggregates, span_s: f64) -> Vec<WriteRow> {
         .writes
         .iter()
         .map(|((c, r, v, sub), w)| WriteRow {
-            client: n(c),
-            resource: n(r),
+            client: a.strings.name(*c).to_owned(),
+            resource: a.strings.name(*r).to_owned(),
             subresource: n(sub),
             verb: n(v),
             count: w.count,
@@ -686,7 +687,7 @@ fn error_rows(a: &Aggregates) -> Vec<ErrorRow> {
         .errors
         .iter()
         .map(|((c, code, reason, verb, res), e)| ErrorRow {
-            client: n(c),
+            client: a.strings.name(*c).to_owned(),
             code: *code,
             reason: n(reason),
             kind: error_kind(*code, a.strings.name(*reason), a.strings.name(*verb)),
@@ -772,7 +773,7 @@ fn deprecated_rows(a: &Aggregates) -> Vec<DeprecatedRow> {
         .deprecated
         .iter()
         .map(|((c, api, removed), d)| DeprecatedRow {
-            client: n(c),
+            client: a.strings.name(*c).to_owned(),
             api: n(api),
             removed_release: Some(n(removed)).filter(|r| !r.is_empty()),
             count: d.count,
@@ -795,12 +796,12 @@ fn call_rows(a: &Aggregates) -> Vec<CallRow> {
         .calls
         .iter()
         .map(|((c, v, r, sub), count)| CallRow {
-            client: n(c),
+            client: a.strings.name(*c).to_owned(),
             verb: n(v),
             resource: if a.strings.name(*sub).is_empty() {
-                n(r)
+                a.strings.name(*r).to_owned()
             } else {
-                format!("{}/{}", n(r), n(sub))
+                format!("{}/{}", a.strings.name(*r), n(sub))
             },
             count: *count,
         })
