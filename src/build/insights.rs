@@ -18,11 +18,11 @@ use crate::insights::engine::Done;
 use crate::insights::merge::{Histogram, histograms, sum_by};
 use crate::insights::output::ResultSet;
 use crate::insights::template;
+use crate::model::limits::limit_minutes;
 use crate::model::report::{
     ClientRow, CrdRow, ErrorRow, ListRow, MinuteRow, ObjectRow, Report, RvRow, WriteRow,
 };
 use crate::model::rows::{LatencyRow, NameCount};
-use crate::rules::client_side_throttling::limit_minutes;
 use crate::timefmt::{MINUTE_US, format_minute, format_rfc3339, parse_rfc3339};
 
 /// The templates the report is built from, in plan order, with the sections they feed.

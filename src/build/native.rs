@@ -16,13 +16,13 @@ use crate::aggregate::{Aggregates, SLO_CLASSES};
 use crate::decode::latency::LATENCY_PARTS;
 use crate::decode::{Level, Stage};
 use crate::model::health::SloRow;
+use crate::model::limits::limit_minutes;
 use crate::model::report::{
     CallRow, ClientRow, CrdRow, DeprecatedRow, ErrorRow, InputRow, LatencyBreakdownRow, ListRow,
     MinuteRow, ObjectRow, ObjectTableRow, Report, RvRow, SCHEMA, Series, SkipRow, Skipped, Summary,
     Tool, WatchRow, WebhookRow, WindowRow, WriteRow,
 };
 use crate::model::rows::{LatencyRow, NameCount};
-use crate::rules::client_side_throttling::limit_minutes;
 use crate::timefmt::{MINUTE_US, format_minute, format_rfc3339};
 
 /// Objects listed in the report.

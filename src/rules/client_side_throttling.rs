@@ -2,6 +2,7 @@
 
 use crate::model::cost;
 use crate::model::finding::{Evidence, Finding, Severity};
+use crate::model::limits::LIMITS;
 use crate::rules::{Report, Rule, Threshold, Thresholds};
 
 /// # What it does
@@ -33,30 +34,6 @@ const T: &[Threshold] = &[Threshold {
     default: 5.0,
     source: "minutes at 90–102% of a known limit",
 }];
-
-/// Known client limits, requests per second.
-const LIMITS: [(f64, &str); 3] = [
-    (5.0, "client-go default QPS 5"),
-    (20.0, "controller-runtime default QPS 20"),
-    (50.0, "kubelet kube-api-qps 50"),
-];
-
-/// For each of [`LIMITS`]: (minutes at 90–102% of it, minutes above 110% of it), from a
-/// client's requests per minute (minutes without requests never count). The report computes it
-/// for every client, so clients whose series the report omits are judged too.
-#[must_use]
-pub fn limit_minutes(per_minute: impl IntoIterator<Item = u64>) -> [(u64, u64); 3] {
-    let mut out = [(0, 0); 3];
-    for n in per_minute {
-        let n = n as f64;
-        for ((flat, above), (qps, _)) in out.iter_mut().zip(LIMITS) {
-            let cap = qps * 60.0;
-            *flat += u64::from(n >= 0.9 * cap && n <= 1.02 * cap);
-            *above += u64::from(n > 1.1 * cap);
-        }
-    }
-    out
-}
 
 impl Rule for ClientSideThrottling {
     fn code(&self) -> &'static str {
