@@ -473,6 +473,13 @@ impl Aggregates {
             resource: self.resource_id(ev.resource, ev.api_group),
             subresource: self.sub_id(ev.subresource),
             no_user_agent: ev.user_agent.is_none_or(str::is_empty),
+            growth: match verb {
+                _ if !is_write || !ev.subresource.is_empty() => 0,
+                "create" => 1,
+                "delete" | "deletecollection" => -1,
+                _ => 0,
+            },
+            response_bytes: ev.response_bytes,
         }
     }
 
@@ -705,10 +712,12 @@ impl Aggregates {
             && ev.response_rv.is_some()
             && ev.request_rv.is_some();
         let noop = judged && ev.request_rv == ev.response_rv;
+        let bodies = tables::BodyBytes::of(ev);
         let w = self
             .writes
             .entry((client, resource, verb, sub))
             .or_default();
+        w.bodies.add(bodies);
         w.count += 1;
         w.judged += u64::from(judged);
         w.noop += u64::from(noop);
@@ -727,6 +736,7 @@ impl Aggregates {
                 status: ev.subresource == "status",
                 noop,
                 audit_id: ev.audit_id,
+                bodies,
             });
             self.key_buf = key;
         }

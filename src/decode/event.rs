@@ -9,6 +9,8 @@ use serde::{Deserialize, Deserializer};
 
 use crate::timefmt::{Micros, parse_go_duration, parse_rfc3339};
 
+mod skim;
+
 /// The audit stage of an event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Stage {
@@ -361,6 +363,12 @@ pub(crate) struct RawEvent<'a> {
     /// Kept as JSON values and decoded one by one, so one malformed item costs only itself.
     #[serde(borrow, default)]
     items: Option<Vec<RawItem<'a>>>,
+    /// The bytes of `requestObject` as logged (measured on the line, not parsed).
+    #[serde(skip)]
+    request_bytes: Option<u32>,
+    /// The bytes of `responseObject` as logged.
+    #[serde(skip)]
+    response_bytes: Option<u32>,
 }
 
 /// One item of an `EventList`, held as a JSON value until it is decoded on its own.
@@ -419,6 +427,11 @@ pub struct AuditEvent<'a> {
     pub request_rv: Option<&'a str>,
     /// `responseObject.metadata.resourceVersion` (RequestResponse level).
     pub response_rv: Option<&'a str>,
+    /// The bytes of `requestObject` as logged, when it is logged and not null (none for the
+    /// items of an `EventList`, which are decoded from a parsed value).
+    pub request_bytes: Option<u32>,
+    /// The bytes of `responseObject` as logged, likewise.
+    pub response_bytes: Option<u32>,
     /// `apiserver.latency.k8s.io/etcd` annotation, raw (Go duration).
     pub latency_etcd: Option<&'a str>,
     /// `apiserver.latency.k8s.io/apf-queue-wait` annotation, raw.
@@ -487,6 +500,8 @@ impl<'a> AuditEvent<'a> {
             record_time: None,
             request_rv: rv(raw.request_object),
             response_rv: rv(raw.response_object),
+            request_bytes: raw.request_bytes,
+            response_bytes: raw.response_bytes,
             latency_etcd: ann.latency_etcd,
             latency_apf_wait: ann.latency_apf_queue_wait,
             deprecated: ann.deprecated == Some("true"),
@@ -655,32 +670,70 @@ impl BadItem {
     }
 }
 
-/// Decodes one line (or document) in place, calling `sink` once per event (an `EventList` yields
-/// each item). `buffers` are simd-json's scratch buffers, reused across lines.
+/// Decodes one line (or document) in place with simd-json, calling `sink` once per event (an
+/// `EventList` yields each item). `buffers` are simd-json's scratch buffers, reused across lines.
 ///
 /// # Errors
 /// A [`DecodeFailure`] when the bytes are not an audit event.
 pub fn decode_in_place<'a>(
     line: &'a mut [u8],
     buffers: &mut simd_json::Buffers,
+    sink: impl FnMut(AuditEvent<'a>),
+) -> Result<Decoded, DecodeFailure> {
+    let lengths = skim::body_lengths(line);
+    simd_json_path(line, buffers, lengths, sink)
+}
+
+/// The typed simd-json parse alone, without measuring the bodies: the bare parse that
+/// `benches/decode.rs` compares the fast path with.
+///
+/// # Errors
+/// A [`DecodeFailure`] when the bytes are not an audit event.
+#[doc(hidden)]
+pub fn decode_simd_json_only<'a>(
+    line: &'a mut [u8],
+    buffers: &mut simd_json::Buffers,
+    sink: impl FnMut(AuditEvent<'a>),
+) -> Result<Decoded, DecodeFailure> {
+    simd_json_path(line, buffers, (None, None), sink)
+}
+
+fn simd_json_path<'a>(
+    line: &'a mut [u8],
+    buffers: &mut simd_json::Buffers,
+    (request_bytes, response_bytes): (Option<u32>, Option<u32>),
     mut sink: impl FnMut(AuditEvent<'a>),
 ) -> Result<Decoded, DecodeFailure> {
     let shape = Shape::of(line);
-    let raw: RawEvent<'a> = simd_json::serde::from_slice_with_buffers(line, buffers)
+    let mut raw: RawEvent<'a> = simd_json::serde::from_slice_with_buffers(line, buffers)
         .map_err(|e| DecodeFailure::invalid_json(shape, &e))?;
+    (raw.request_bytes, raw.response_bytes) = (request_bytes, response_bytes);
     emit(raw, &mut sink)
+}
+
+/// Reads one line with the fast path ([`skim`]), or returns `None` (nothing changed) when the
+/// simd-json path must read it. No padding needed.
+#[doc(hidden)]
+pub fn decode_skim<'a>(
+    line: &'a mut [u8],
+    mut sink: impl FnMut(AuditEvent<'a>),
+) -> Option<Result<Decoded, DecodeFailure>> {
+    let found = skim::scan(line)?;
+    Some(emit(skim::build(&found, line), &mut sink))
 }
 
 /// Padding a [`LineDecoder`] needs after the last line of a buffer (simd-json reads ahead in
 /// 64-byte blocks; the bytes are left as they are).
 pub const LINE_PADDING: usize = simd_json::INPUT_PADDING;
 
-/// The hot-path decoder: parses a line where it lies in the chunk buffer — the lines after it
-/// serve as simd-json's read-ahead padding, so nothing is copied — and reuses simd-json's
+/// The hot-path decoder: reads the members the tables use and skips the rest ([`skim`]); a line
+/// that path leaves alone is parsed by simd-json where it lies in the chunk buffer — the lines
+/// after it serve as simd-json's read-ahead padding, so nothing is copied — reusing simd-json's
 /// buffers and tape across lines, so steady-state decoding allocates nothing.
 pub struct LineDecoder {
     buffers: simd_json::Buffers,
     tape: Option<simd_json::Tape<'static>>,
+    fast: bool,
 }
 
 impl Default for LineDecoder {
@@ -688,11 +741,23 @@ impl Default for LineDecoder {
         Self {
             buffers: simd_json::Buffers::new(64 * 1024),
             tape: Some(simd_json::Tape(Vec::new())),
+            fast: true,
         }
     }
 }
 
 impl LineDecoder {
+    /// A decoder that parses every line with simd-json and measures no body (the decoder before
+    /// the fast path): the baseline of `benches/decode.rs`.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn simd_json_only() -> Self {
+        Self {
+            fast: false,
+            ..Self::default()
+        }
+    }
+
     /// Decodes `buf[..len]`, calling `sink` per event; `buf` must extend at least
     /// [`LINE_PADDING`] bytes past `len` (with any content).
     ///
@@ -704,6 +769,16 @@ impl LineDecoder {
         len: usize,
         mut sink: impl FnMut(AuditEvent<'a>),
     ) -> Result<Decoded, DecodeFailure> {
+        if self.fast
+            && let Some(found) = skim::scan(&buf[..len])
+        {
+            return emit(skim::build(&found, &mut buf[..len]), &mut sink);
+        }
+        let lengths = if self.fast {
+            skim::body_lengths(&buf[..len])
+        } else {
+            (None, None)
+        };
         let mut tape: simd_json::Tape<'a> = self
             .tape
             .take()
@@ -717,7 +792,10 @@ impl LineDecoder {
         let mut de = simd_json::Deserializer::from_tape(tape);
         let raw = RawEvent::deserialize(&mut de);
         let result = match raw {
-            Ok(raw) => emit(raw, &mut sink),
+            Ok(mut raw) => {
+                (raw.request_bytes, raw.response_bytes) = lengths;
+                emit(raw, &mut sink)
+            }
             Err(e) => Err(DecodeFailure::invalid_json(shape, &e)),
         };
         self.tape = Some(de.into_tape().reset());

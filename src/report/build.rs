@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 
 use super::model::{
-    CallRow, ClientRow, CrdRow, DeprecatedRow, ErrorRow, InputRow, LatencyRow, ListRow, MinuteRow,
-    NameCount, ObjectRow, ObjectTableRow, Report, RvRow, SCHEMA, Series, SkipRow, Skipped, SloRow,
-    Summary, Tool, WatchRow, WebhookRow, WindowRow, WriteRow,
+    BodyBytesRow, CallRow, ClientRow, CrdRow, DeprecatedRow, ErrorRow, InputRow, LatencyRow,
+    ListRow, MinuteRow, NameCount, ObjectRow, ObjectTableRow, Report, RvRow, SCHEMA, Series,
+    SkipRow, Skipped, SloRow, Summary, Tool, WatchRow, WebhookRow, WindowRow, WriteRow,
 };
 use crate::aggregate::filter::{Filters, Window};
 use crate::aggregate::objects::{BUSY_LEVELS, MAX_MINUTES_PER_OBJECT, split_key};
@@ -630,6 +630,7 @@ fn write_rows(a: &Aggregates, span_s: f64) -> Vec<WriteRow> {
             last: time(w.span.last),
             sample_audit_ids: w.samples.ids(),
             noop_sample_audit_ids: w.noop_samples.ids(),
+            body_bytes: BodyBytesRow::of(w.bodies),
         })
         .collect();
     order::writes(&mut rows);
@@ -676,6 +677,7 @@ fn object_rows(a: &Aggregates) -> Vec<ObjectRow> {
                 first: time(o.span.first),
                 last: time(o.span.last),
                 sample_audit_ids: o.samples.ids(),
+                body_bytes: BodyBytesRow::of(o.bodies),
             }
         })
         .collect()

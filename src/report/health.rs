@@ -123,6 +123,56 @@ pub struct Sizing {
     pub peak_writes_per_second: f64,
     /// The EKS tier.
     pub tier: TierChoice,
+    /// How fast etcd grows, from the objects that creates and deletes returned (absent when no
+    /// create or delete had its object logged: Metadata-level logs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etcd_growth: Option<EtcdGrowth>,
+}
+
+/// `sizing.etcd_growth`: bytes created minus bytes deleted, from the `responseObject` of each
+/// successful create and delete that has one logged (Request/RequestResponse level).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct EtcdGrowth {
+    /// How the estimate was made.
+    pub method: &'static str,
+    /// Successful creates of objects.
+    pub creates: u64,
+    /// Of which with the created object logged.
+    pub creates_measured: u64,
+    /// Bytes of those objects.
+    pub created_bytes: u64,
+    /// Successful deletes and deletecollections.
+    pub deletes: u64,
+    /// Of which with the deleted object (or list) logged.
+    pub deletes_measured: u64,
+    /// Bytes of those objects.
+    pub deleted_bytes: u64,
+    /// (created − deleted bytes) per hour of the report's span; absent for a span of zero.
+    pub net_bytes_per_hour: Option<f64>,
+}
+
+/// The etcd growth estimate, when the log has the objects to measure.
+fn etcd_growth(a: &Aggregates) -> Option<EtcdGrowth> {
+    let g = a.cluster.growth;
+    if g.creates_measured == 0 && g.deletes_measured == 0 {
+        return None;
+    }
+    let covered = a.cluster.covered;
+    let span_s = match (covered.first, covered.last) {
+        (Some(f), Some(l)) if l > f => Some((l - f) as f64 / 1e6),
+        _ => None,
+    };
+    let net = g.created_bytes as f64 - g.deleted_bytes as f64;
+    Some(EtcdGrowth {
+        method: "JSON bytes of the objects returned by successful creates minus those returned by successful deletes, per hour of the span. Only creates and deletes with their responseObject logged count; updates are taken to keep an object's size. etcd stores built-in objects as protobuf (smaller than JSON) and keeps old revisions until compaction, so this is the trend of the live data, not the database file.",
+        creates: g.creates,
+        creates_measured: g.creates_measured,
+        created_bytes: g.created_bytes,
+        deletes: g.deletes,
+        deletes_measured: g.deletes_measured,
+        deleted_bytes: g.deleted_bytes,
+        net_bytes_per_hour: span_s.map(|s| (net / s * 3600.0).round()),
+    })
 }
 
 /// Chooses a tier for `seats` and `pods_per_s` with the table's headroom.
@@ -311,6 +361,7 @@ pub fn sizing(a: &Aggregates) -> Sizing {
         peak_pod_bindings_per_second: bindings,
         peak_writes_per_second: round(writes),
         tier: choose_tier(peak, bindings as f64, TIERS_TOML),
+        etcd_growth: etcd_growth(a),
     }
 }
 
