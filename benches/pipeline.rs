@@ -5,9 +5,9 @@
 use std::io::Write;
 
 use audit_scan::aggregate::Scope;
+use audit_scan::build::native::{Inputs, build};
 use audit_scan::pipeline::{self, Options};
-use audit_scan::report::build::{Inputs, build};
-use audit_scan::report::{Format, TextStyle, render};
+use audit_scan::render::{Format, TextStyle, render};
 use audit_scan::source::Input;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 

@@ -5,7 +5,7 @@
 //!
 //! Usage: `bare_parse [--threads N] [--fast] FILE...` (`--fast`: audit-scan's own decoder).
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::time::Instant;
 
 use audit_scan::decode::event::{LINE_PADDING, LineDecoder};
@@ -91,7 +91,8 @@ fn main() {
         bytes += reader.join().expect("reader");
     }
     let s = started.elapsed().as_secs_f64();
-    println!(
+    let _ = writeln!(
+        std::io::stdout().lock(),
         "bytes={bytes} events={events} seconds={s:.3} gb_per_s={:.2}",
         bytes as f64 / s / 1e9
     );

@@ -293,12 +293,12 @@ fn load(path: &std::path::Path) -> Result<View> {
             path.display()
         )
     })?;
-    if v.schema != crate::report::model::SCHEMA {
+    if v.schema != crate::model::report::SCHEMA {
         anyhow::bail!(
             "{}: schema '{}' is not {}",
             path.display(),
             v.schema,
-            crate::report::model::SCHEMA
+            crate::model::report::SCHEMA
         );
     }
     Ok(v)
@@ -379,7 +379,7 @@ pub fn compare(
     let per_write = |v: &View| {
         let mut m: BTreeMap<(String, String), f64> = BTreeMap::new();
         for w in v.writes.iter().filter(|w| keep(only, &w.client)) {
-            let res = crate::report::model::resource_path(&w.resource, &w.subresource);
+            let res = crate::model::report::resource_path(&w.resource, &w.subresource);
             *m.entry((w.client.clone(), format!("writes:{} {res}", w.verb)))
                 .or_default() += w.per_second;
         }
@@ -509,7 +509,7 @@ fn pct(c: &Change) -> String {
 
 /// Changes grouped per client, in the order of each client's first (worst) change.
 fn grouped(out: &mut String, changes: &[Change]) {
-    use crate::report::table::sanitize;
+    use crate::render::table::sanitize;
     let mut order: Vec<&str> = Vec::new();
     for c in changes {
         if !order.contains(&c.client.as_str()) {
@@ -534,7 +534,7 @@ fn grouped(out: &mut String, changes: &[Change]) {
 /// The diff for the terminal, grouped per client.
 #[must_use]
 pub fn render_text(d: &Diff) -> String {
-    use crate::report::table::sanitize;
+    use crate::render::table::sanitize;
     let mut out = String::new();
     let range = |r: &(Option<String>, Option<String>)| {
         format!(
@@ -570,7 +570,7 @@ pub fn render_text(d: &Diff) -> String {
                     .as_deref()
                     .map(|s| format!("(was {s})"))
                     .unwrap_or_else(|| "(new)".to_owned()),
-                crate::report::sanitize::terminal(&f.headline, crate::report::sanitize::Cap::Prose)
+                crate::render::sanitize::terminal(&f.headline, crate::render::sanitize::Cap::Prose)
             );
         }
     }
@@ -586,7 +586,7 @@ pub fn render_text(d: &Diff) -> String {
                 "  {} {} {}",
                 f.rule,
                 sanitize(&f.client),
-                crate::report::sanitize::terminal(&f.headline, crate::report::sanitize::Cap::Prose)
+                crate::render::sanitize::terminal(&f.headline, crate::render::sanitize::Cap::Prose)
             );
         }
     }
@@ -639,7 +639,7 @@ mod tests {
         }
         fn save(&self, dir: &std::path::Path, name: &str) -> std::path::PathBuf {
             let doc = json!({
-                "schema": crate::report::model::SCHEMA,
+                "schema": crate::model::report::SCHEMA,
                 "summary": {"span_seconds": self.span, "first_timestamp": null, "last_timestamp": null},
                 "clients": self.clients, "writes": self.writes, "lists": self.lists, "findings": self.findings,
             });

@@ -7,7 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::report::model::{LatencyRow, Report};
+use crate::model::report::Report;
+use crate::model::rows::LatencyRow;
 
 /// Export file formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -171,13 +172,11 @@ pub fn tables(r: &Report) -> Vec<Table> {
         .clients
         .iter()
         .flat_map(|c| {
-            c.per_minute
-                .points()
-                .map(|(minute, requests)| ClientMinute {
-                    client: &c.client,
-                    minute,
-                    requests,
-                })
+            crate::render::points(&c.per_minute).map(|(minute, requests)| ClientMinute {
+                client: &c.client,
+                minute,
+                requests,
+            })
         })
         .collect();
     let client_minutes = Builder::new("client_minutes", &minutes)
@@ -282,7 +281,7 @@ pub fn tables(r: &Report) -> Vec<Table> {
 }
 
 /// A CSV table with every text cell neutralized for spreadsheets
-/// ([`crate::report::sanitize::csv`]); numbers and flags are left alone.
+/// ([`crate::render::sanitize::csv`]); numbers and flags are left alone.
 fn neutralized(t: Table) -> Table {
     let columns = t
         .columns
@@ -292,7 +291,7 @@ fn neutralized(t: Table) -> Table {
                 name,
                 Values::Str(
                     v.into_iter()
-                        .map(|x| x.map(|x| crate::report::sanitize::csv(&x)))
+                        .map(|x| x.map(|x| crate::render::sanitize::csv(&x)))
                         .collect(),
                 ),
             ),

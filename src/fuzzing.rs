@@ -45,7 +45,7 @@ pub fn decode_whole(data: &[u8]) -> usize {
 }
 
 fn report(agg: &Aggregates) {
-    let report = crate::report::build::build(&crate::report::build::Inputs {
+    let report = crate::build::native::build(&crate::build::native::Inputs {
         aggregates: agg,
         inputs: &[],
         window: crate::aggregate::filter::Window::default(),

@@ -1,5 +1,10 @@
 //! The `audit-scan` binary: parse arguments, run, print errors, exit.
 
+#![allow(
+    clippy::print_stderr,
+    reason = "the binary prints the error that ends the run"
+)]
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -10,7 +15,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("audit-scan: error: {err:#}");
-            ExitCode::from(audit_scan::EXIT_ERROR)
+            ExitCode::from(audit_scan::error::EXIT_ERROR)
         }
     }
 }

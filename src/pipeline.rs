@@ -17,6 +17,7 @@ use crate::aggregate::{Aggregates, Scope};
 use crate::decode::DecodeFailure;
 use crate::decode::event::{Decoded, LINE_PADDING, LineDecoder, decode_document};
 use crate::decode::salvage::{is_truncated, salvage};
+use crate::model::inputs::InputStats;
 use crate::source::chunk::{CHUNK_SIZE, ReadOutcome};
 use crate::source::{Chunk, Input, InputKind, open_input, read_chunks};
 
@@ -42,23 +43,6 @@ impl Default for Options {
             chunk_size: CHUNK_SIZE,
         }
     }
-}
-
-/// What happened to one input.
-#[derive(Debug, Clone, Default)]
-pub struct InputStats {
-    /// Its name.
-    pub name: String,
-    /// Bytes read before decompression.
-    pub raw_bytes: u64,
-    /// Bytes after decompression.
-    pub bytes: u64,
-    /// Read as one JSON document.
-    pub document: bool,
-    /// The error that ended it early, with the plain-byte offset.
-    pub error: Option<String>,
-    /// Requests counted from it.
-    pub requests: u64,
 }
 
 /// The pipeline's result.
@@ -180,6 +164,19 @@ impl Worker {
         agg.summary
             .chunk_lines
             .push((chunk.origin, chunk.seq, pos.line));
+    }
+}
+
+#[cfg(feature = "cloudwatch")]
+impl crate::source::cloudwatch::Progress for ProgressBar {
+    fn set_length(&self, len: u64) {
+        ProgressBar::set_length(self, len);
+    }
+    fn inc(&self, n: u64) {
+        ProgressBar::inc(self, n);
+    }
+    fn set_message(&self, message: String) {
+        ProgressBar::set_message(self, message);
     }
 }
 
@@ -352,7 +349,7 @@ pub fn run_source(source: Source, scope: &Scope, opts: &Options) -> Result<Outpu
     pb.finish_and_clear();
     let (mut inputs_stats, cloudwatch) = inputs_stats
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?
-        .map_err(|m| anyhow::Error::new(crate::Failure { message: m }))?;
+        .map_err(|m| anyhow::Error::new(crate::error::Failure { message: m }))?;
     for (i, st) in inputs_stats.iter_mut().enumerate() {
         let origin = u32::try_from(i).unwrap_or(u32::MAX);
         st.requests = aggregates

@@ -6,12 +6,8 @@
 //! conflicts and AlreadyExists, 404, 429, 5xx). The same seed and size give the same bytes.
 
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 
-use anyhow::{Context, Result};
-
-use crate::cli::GenerateArgs;
 use crate::timefmt::{Micros, format_rfc3339, parse_rfc3339};
 
 mod bodies;
@@ -1013,51 +1009,6 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         }
     };
     Ok((n * mult) as u64)
-}
-
-/// `audit-scan generate`.
-///
-/// # Errors
-/// Bad arguments or a write failure.
-pub fn run(g: &GenerateArgs) -> Result<()> {
-    let cfg = SynthConfig {
-        bytes: parse_size(&g.size).map_err(anyhow::Error::msg)?,
-        seed: g.seed,
-        nodes: g.nodes,
-        start: parse_rfc3339(&g.start)
-            .with_context(|| format!("invalid --start '{}': use RFC 3339", g.start))?,
-        rate: g.rate,
-        plants: g.plant.clone(),
-        bodies: g.bodies,
-    };
-    let name = g.output.to_string_lossy().to_string();
-    if name == "-" {
-        let mut w = BufWriter::new(io::stdout().lock());
-        return match generate(&cfg, &mut w).and_then(|_| w.flush()) {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-            r => r.context("cannot write to stdout"),
-        };
-    }
-    let file = File::create(&g.output).with_context(|| format!("cannot create {name}"))?;
-    let file = BufWriter::with_capacity(1 << 20, file);
-    let (events, _) = if name.ends_with(".gz") {
-        let mut w = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
-        let n = generate(&cfg, &mut w)?;
-        w.finish()?.flush()?;
-        n
-    } else if name.ends_with(".zst") {
-        let mut w = zstd::stream::write::Encoder::new(file, 3)?;
-        let n = generate(&cfg, &mut w)?;
-        w.finish()?.flush()?;
-        n
-    } else {
-        let mut w = file;
-        let n = generate(&cfg, &mut w)?;
-        w.flush()?;
-        n
-    };
-    eprintln!("audit-scan: wrote {events} events to {name}");
-    Ok(())
 }
 
 #[cfg(test)]

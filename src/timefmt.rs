@@ -51,7 +51,7 @@ fn fast_utc(b: &[u8]) -> Option<Micros> {
         digits(&b[14..16])?,
         digits(&b[17..19])?,
     );
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
     let frac = &b[19..b.len() - 1];
@@ -66,6 +66,17 @@ fn fast_utc(b: &[u8]) -> Option<Micros> {
     };
     let days = days_from_civil(y, mo, d);
     Some(((days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000) + micros)
+}
+
+/// Days in month `m` (1-12) of year `y`, proleptic Gregorian: a day past the month's end is
+/// an error, not a day of the next month.
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// Howard Hinnant's days-from-civil: days since 1970-01-01 in the proleptic Gregorian calendar.
@@ -195,6 +206,35 @@ mod tests {
             "2017-09-11T19:55:05Z",
             "2024-02-29T23:59:59.9Z",
             "1999-12-31T00:00:00.000000001Z",
+        ] {
+            let slow = DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros();
+            assert_eq!(fast_utc(s.as_bytes()), Some(slow), "{s}");
+        }
+    }
+
+    #[test]
+    fn days_past_the_month_end_are_errors() {
+        for s in [
+            "2024-02-31T00:00:00Z",
+            "2024-02-30T00:00:00.5Z",
+            "2023-02-29T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2024-04-31T12:00:00Z",
+            "2024-06-31T12:00:00Z",
+            "2024-09-31T12:00:00Z",
+            "2024-11-31T12:00:00Z",
+            "2024-01-00T12:00:00Z",
+        ] {
+            assert_eq!(parse_rfc3339(s), None, "{s}");
+        }
+        // The last day of each month still parses, and agrees with chrono.
+        for s in [
+            "2024-02-29T00:00:00Z",
+            "2000-02-29T00:00:00Z",
+            "2023-02-28T00:00:00Z",
+            "2024-04-30T12:00:00Z",
+            "2024-12-31T23:59:59Z",
+            "2024-01-31T00:00:00Z",
         ] {
             let slow = DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros();
             assert_eq!(fast_utc(s.as_bytes()), Some(slow), "{s}");

@@ -109,7 +109,7 @@ fn distinct_user_agents_fold_with_exact_totals() {
 /// minute, within `MAX_SERIES_CELLS`; the rest say `omitted` and keep exact peaks.
 #[test]
 fn week_long_series_stay_within_the_budget() {
-    use audit_scan::report::build::{MAX_SERIES_CELLS, MIN_SERIES_CLIENTS};
+    use audit_scan::build::native::{MAX_SERIES_CELLS, MIN_SERIES_CLIENTS};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("week.jsonl");
     let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
@@ -276,7 +276,7 @@ fn a_throttled_client_is_found_when_its_series_is_omitted() {
         .count();
     assert_eq!(
         kept as u64,
-        audit_scan::report::build::MAX_SERIES_CELLS / (31 * 24 * 60)
+        audit_scan::build::native::MAX_SERIES_CELLS / (31 * 24 * 60)
     );
     let flat = clients
         .iter()

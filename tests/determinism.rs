@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use audit_scan::aggregate::Scope;
 use audit_scan::aggregate::objects::MAX_MINUTES_PER_OBJECT;
+use audit_scan::build::native::{Inputs, build};
 use audit_scan::pipeline::{self, Options};
-use audit_scan::report::build::{Inputs, build};
 use audit_scan::source::Input;
 use serde_json::Value;
 

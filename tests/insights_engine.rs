@@ -33,7 +33,7 @@ fn insights_report(
     input: &Path,
     slice_ms: i64,
     row_limit: usize,
-) -> audit_scan::report::model::Report {
+) -> audit_scan::model::report::Report {
     let lines: Vec<String> = events(input)
         .iter()
         .map(|e| serde_json::to_string(e).unwrap())
@@ -118,7 +118,7 @@ fn capped_results_are_split_and_still_add_up() {
         .map(|v| v.as_u64().unwrap())
         .sum();
     // One sub-window per template when nothing is split (the span is under one slice).
-    let templates = audit_scan::insights::report::TEMPLATES.len() as u64;
+    let templates = audit_scan::build::insights::TEMPLATES.len() as u64;
     assert!(kept > templates, "nothing was split: {facts}");
     assert!(
         facts["queries"].as_u64().unwrap() > kept,

@@ -125,7 +125,7 @@ fn insights_on_raw_records_and_misuse_fail_in_one_line() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     let plan = format!(
         "{} templates over 1 sub-window(s)",
-        audit_scan::insights::report::TEMPLATES.len()
+        audit_scan::build::insights::TEMPLATES.len()
     );
     assert!(stderr.contains(&plan), "{stderr}");
     let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error:")).collect();

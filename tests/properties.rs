@@ -5,10 +5,10 @@
 
 use audit_scan::aggregate::filter::{Filters, Patterns};
 use audit_scan::aggregate::{Aggregates, Scope};
+use audit_scan::build::native::{Inputs, build};
 use audit_scan::decode::decode_in_place;
 use audit_scan::decode::event::{LINE_PADDING, LineDecoder, decode_skim};
 use audit_scan::decode::salvage::salvage;
-use audit_scan::report::build::{Inputs, build};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 

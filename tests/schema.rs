@@ -36,8 +36,8 @@ fn fresh(name: &str, generated: &Value) {
 
 #[test]
 fn the_checked_in_schemas_are_the_generated_ones() {
-    fresh("report-v1.json", &audit_scan::report::schema::report());
-    fresh("diff-v1.json", &audit_scan::report::schema::diff());
+    fresh("report-v1.json", &audit_scan::render::schema::report());
+    fresh("diff-v1.json", &audit_scan::render::schema::diff());
 }
 
 #[test]
@@ -45,7 +45,7 @@ fn the_schema_rejects_what_the_types_do_not_declare() {
     let r = report(&[fixture("realdata/audit2rbac-demo-v1-2022.jsonl")
         .to_str()
         .unwrap()]);
-    let v = jsonschema::validator_for(&audit_scan::report::schema::report()).unwrap();
+    let v = jsonschema::validator_for(&audit_scan::render::schema::report()).unwrap();
     assert!(v.is_valid(&r));
     let mut extra = r.clone();
     extra["summary"]["surprise"] = Value::from(1);
@@ -117,7 +117,7 @@ fn native_reports_of_every_fixture_validate() {
 
 #[test]
 fn insights_engine_reports_of_every_fixture_validate() {
-    let v = jsonschema::validator_for(&audit_scan::report::schema::report()).unwrap();
+    let v = jsonschema::validator_for(&audit_scan::render::schema::report()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut inputs = realdata_logs();
     inputs.push(planted(dir.path()));
@@ -193,7 +193,7 @@ fn diffs_validate() {
     ]);
     let d: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(!d["regressions"].as_array().unwrap().is_empty());
-    let v = jsonschema::validator_for(&audit_scan::report::schema::diff()).unwrap();
+    let v = jsonschema::validator_for(&audit_scan::render::schema::diff()).unwrap();
     let errors: Vec<String> = v.iter_errors(&d).map(|e| e.to_string()).take(5).collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }

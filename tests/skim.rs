@@ -71,7 +71,7 @@ fn the_fast_path_reads_every_sample_line_as_simd_json_does() {
         if name.ends_with(".jsonl") {
             text = std::fs::read(&path).unwrap();
         } else if name.ends_with(".jsonl.gz") {
-            flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
+            flate2::read::MultiGzDecoder::new(std::fs::File::open(&path).unwrap())
                 .read_to_end(&mut text)
                 .unwrap();
         } else {

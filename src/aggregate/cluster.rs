@@ -17,7 +17,7 @@ use crate::timefmt::{MINUTE_US, Micros};
 pub struct ClusterClient {
     /// Requests in the window.
     pub requests: u64,
-    /// APF seat-µs held (see `rules::cost`).
+    /// APF seat-µs held (see `model::cost`).
     pub seat_us: u64,
 }
 

@@ -432,15 +432,15 @@ impl Aggregates {
         };
         // APF seat time (Little's law): width × latency, a cluster-scoped LIST charged the
         // estimator's maximum width (the log does not say how many objects it touched), a
-        // successful write its etcd weight (rules::cost).
+        // successful write its etcd weight (model::cost).
         let seat_us = latency.map_or(0, |l| {
             let width = if is_list && ev.namespace.is_empty() {
-                crate::rules::cost::CLUSTER_LIST_SEATS
+                crate::model::cost::CLUSTER_LIST_SEATS
             } else {
                 1.0
             };
             let extra = if is_write {
-                crate::rules::cost::WRITE_ETCD_SECONDS * 1e6
+                crate::model::cost::WRITE_ETCD_SECONDS * 1e6
             } else {
                 0.0
             };

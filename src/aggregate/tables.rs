@@ -124,7 +124,7 @@ pub struct ClientStats {
     pub errors: u64,
     /// Long-running requests (watch, exec, attach, port-forward, proxy, log follow).
     pub long_running: u64,
-    /// Seat-µs it held (APF seat time, see `rules::cost`).
+    /// Seat-µs it held (APF seat time, see `model::cost`).
     pub seat_us: u64,
     /// Requests per username (interned): the nodes behind `kubelet`, the humans behind `kubectl`.
     pub users: FxHashMap<u32, u64>,

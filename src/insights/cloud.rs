@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::interrupt;
 use super::output::{ResultSet, result_set};
-use crate::source::cloudwatch::retry::{Target, Verdict, backoff, classify};
+use crate::aws::retry::{Target, Verdict, backoff, classify};
 
 /// What to query, and how long to wait.
 #[derive(Debug, Clone)]
@@ -220,7 +220,7 @@ async fn sleep_or_interrupt(d: Duration) -> bool {
 }
 
 async fn run_async(spec: &Spec, body: &str, start_ms: i64, end_ms: i64) -> Result<Outcome, String> {
-    let (client, region) = crate::source::cloudwatch::connect(
+    let (client, region) = crate::aws::client::connect(
         spec.region.as_deref(),
         spec.profile.as_deref(),
         spec.endpoint_url.as_deref(),

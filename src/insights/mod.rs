@@ -5,7 +5,6 @@
 
 #[cfg(feature = "cloudwatch")]
 pub mod cloud;
-pub mod command;
 pub mod engine;
 pub mod eval;
 #[cfg(feature = "cloudwatch")]
@@ -14,7 +13,6 @@ pub mod lang;
 pub mod local;
 pub mod merge;
 pub mod output;
-pub mod report;
 pub mod scan;
 pub mod template;
 pub mod value;

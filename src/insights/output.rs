@@ -77,9 +77,9 @@ pub fn result_set(rows: &[Vec<(String, String)>]) -> ResultSet {
     ResultSet { columns, rows }
 }
 
-/// A quoted CSV cell, neutralized for spreadsheets ([`crate::report::sanitize::csv`]).
+/// A quoted CSV cell, neutralized for spreadsheets ([`crate::render::sanitize::csv`]).
 fn csv_cell(s: &str) -> String {
-    let s = crate::report::sanitize::csv(s);
+    let s = crate::render::sanitize::csv(s);
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -126,7 +126,7 @@ pub fn render(
 fn table(rs: &ResultSet, w: &mut dyn Write) -> io::Result<()> {
     const MAX: usize = 80;
     let clean = |s: &str| -> String {
-        let s = crate::report::table::sanitize(s);
+        let s = crate::render::table::sanitize(s);
         if s.chars().count() > MAX {
             let mut t: String = s.chars().take(MAX - 1).collect();
             t.push('…');

@@ -2,12 +2,12 @@
 //! sampled `log-volume` query, picks the engine, prints the plan and cost estimate, runs the
 //! report's templates through the [`engine`](super::engine) and builds the report.
 
-use clap::{Args, ValueEnum};
+use clap::ValueEnum;
 
 use super::engine::{self, Job, Limits, Runner};
 use super::merge::sum_by;
-use super::report::{self, TEMPLATES};
 use crate::aggregate::filter::Window;
+use crate::build::insights::{self as report, TEMPLATES};
 
 /// How the scan reads CloudWatch Logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -19,28 +19,6 @@ pub enum Engine {
     Insights,
     /// Insights when the download would take longer than 10 minutes, else download.
     Auto,
-}
-
-/// `--engine` and its options.
-#[derive(Debug, Args, Default)]
-#[command(next_help_heading = "Logs Insights")]
-pub struct EngineArgs {
-    /// How CloudWatch Logs are read (see docs/insights.md).
-    #[arg(long, value_enum, default_value_t = Engine::Download)]
-    pub engine: Engine,
-    /// Print the plan (sub-windows, templates, queries) and the estimated bytes scanned and
-    /// cost, then exit without running it.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Logs Insights queries in flight at most (the account limit is 30 to 100).
-    #[arg(long, default_value_t = 4, value_name = "N")]
-    pub insights_concurrency: usize,
-    /// Initial sub-window; a sub-window whose result reaches the row limit is halved.
-    #[arg(long, default_value = "1d", value_name = "DURATION")]
-    pub insights_slice: String,
-    /// Rows per query treated as capped (the service returns at most 10,000).
-    #[arg(long, hide = true, default_value_t = super::merge::ROW_CAP)]
-    pub insights_row_limit: usize,
 }
 
 /// `--engine auto` picks insights when the download would take longer than this.
@@ -224,7 +202,7 @@ pub fn run_report(
     end_ms: i64,
     slice_ms: i64,
     limits: &Limits,
-) -> Result<crate::report::model::Report, String> {
+) -> Result<crate::model::report::Report, String> {
     let queries = report::queries(limits.row_limit)?;
     let run = engine::execute(&queries, jobs(start_ms, end_ms, slice_ms), runner, limits)?;
     let done = run.done;

@@ -1,6 +1,8 @@
 //! AS302 `client-side-throttling`: a client's request rate is flat at a client library's limit.
 
-use super::{Evidence, Finding, Report, Rule, Severity, Threshold, Thresholds, cost};
+use crate::model::cost;
+use crate::model::finding::{Evidence, Finding, Severity};
+use crate::rules::{Report, Rule, Threshold, Thresholds};
 
 /// # What it does
 /// Flags a client whose requests per minute sit, minute after minute, just under a known client
@@ -104,7 +106,7 @@ impl Rule for ClientSideThrottling {
                 let mean_ms = c.latency_ms.map_or(0.0, |l| l.mean);
                 let score = cost::reads(c.requests, mean_ms, 1.0, r.summary.span_seconds);
                 out.push(
-                    Finding::new(
+                    crate::rules::finding(
                         self,
                         &c.client,
                         score,

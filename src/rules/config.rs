@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use globset::Glob;
 use serde::Deserialize;
 
-use super::Finding;
+use crate::model::finding::Finding;
 
 /// One suppression.
 #[derive(Debug, Clone, Deserialize)]
@@ -122,8 +122,8 @@ fn is_date(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::rules::Evidence;
+    use crate::model::finding::Evidence;
+    use crate::rules::*;
 
     fn config(expires: &str, resource: Option<&str>) -> Result<Config, String> {
         let resource = resource.map_or_else(String::new, |r| format!("resource = \"{r}\"\n"));
@@ -137,7 +137,7 @@ mod tests {
             rank: 0,
             rule: "AS201",
             slug: "tight-reconcile-loop",
-            severity: crate::rules::Severity::High,
+            severity: crate::model::finding::Severity::High,
             score: 1.0,
             client: client.to_owned(),
             resource: Some(resource.to_owned()),
@@ -147,7 +147,7 @@ mod tests {
             remediation: String::new(),
             suppressed: None,
             upgrade_blocker: false,
-            floor: crate::rules::Severity::Info,
+            floor: crate::model::finding::Severity::Info,
         }
     }
 

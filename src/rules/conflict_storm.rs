@@ -1,6 +1,8 @@
 //! AS204 `conflict-storm`: a large share of a client's writes fail with 409 Conflict.
 
-use super::{Evidence, Finding, Report, Rule, Threshold, Thresholds, calls, client_mean_ms, cost};
+use crate::model::cost;
+use crate::model::finding::{Evidence, Finding};
+use crate::rules::{Report, Rule, Threshold, Thresholds, calls, client_mean_ms};
 
 /// # What it does
 /// Flags a client × resource whose writes are answered 409 `Conflict` (an optimistic-concurrency
@@ -96,7 +98,7 @@ impl Rule for ConflictStorm {
             ev.details.insert("writes".into(), writes.into());
             ev.details
                 .insert("share".into(), (super::r1(share * 1000.0) / 1000.0).into());
-            let mut f = Finding::new(
+            let mut f = crate::rules::finding(
                 self,
                 client,
                 cost::writes(n, client_mean_ms(r, client), r.summary.span_seconds),

@@ -1,6 +1,8 @@
 //! AS401 `deprecated-api-caller`: a client calls an API version marked deprecated.
 
-use super::{Evidence, Finding, Report, Rule, Severity, Threshold, Thresholds, cost};
+use crate::model::cost;
+use crate::model::finding::{Evidence, Finding, Severity};
+use crate::rules::{Report, Rule, Threshold, Thresholds};
 
 /// # What it does
 /// Flags every client × API the apiserver marked with the `k8s.io/deprecated` audit annotation,
@@ -87,7 +89,7 @@ impl Rule for DeprecatedApi {
                 || "a future release".to_owned(),
                 |v| format!("Kubernetes {v}"),
             );
-            let mut f = Finding::new(
+            let mut f = crate::rules::finding(
                     self,
                     &d.client,
                     cost::reads(d.count, 5.0, 1.0, r.summary.span_seconds),

@@ -1,7 +1,9 @@
 //! AS101 `expensive-list`: LISTs that read from etcd, span the cluster without paging, or are
 //! slow.
 
-use super::{Evidence, Finding, Report, Rule, Threshold, Thresholds, cost};
+use crate::model::cost;
+use crate::model::finding::{Evidence, Finding};
+use crate::rules::{Report, Rule, Threshold, Thresholds};
 
 /// # What it does
 /// Flags a userAgent × resource whose LISTs are frequent and (a) served from etcd (no
@@ -63,7 +65,7 @@ const T: &[Threshold] = &[
 
 /// Which source the etcd-or-cache verdict rests on: the LISTs' own etcd annotations where
 /// they prove etcd, else the resourceVersion semantics and the server version.
-fn serving_source(l: &crate::report::model::ListRow) -> &'static str {
+fn serving_source(l: &crate::model::report::ListRow) -> &'static str {
     match (l.etcd_by_annotation, l.served_from_etcd) {
         (0, _) => "inferred from resourceVersion and server version",
         (a, e) if a >= e => "apiserver.latency.k8s.io/etcd annotations",
@@ -176,7 +178,7 @@ impl Rule for ExpensiveList {
                 None => "",
             };
             out.push(
-                Finding::new(
+                crate::rules::finding(
                     self,
                     &l.client,
                     cost::reads(l.count, mean, seats, r.summary.span_seconds),

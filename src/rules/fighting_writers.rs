@@ -1,9 +1,8 @@
 //! AS205 `fighting-writers`: two clients take turns rewriting one object.
 
-use super::{
-    Evidence, Finding, Report, Rule, Threshold, Thresholds, client_mean_ms, cost, object_name,
-    qualified,
-};
+use crate::model::cost;
+use crate::model::finding::{Evidence, Finding};
+use crate::rules::{Report, Rule, Threshold, Thresholds, client_mean_ms, object_name, qualified};
 
 /// # What it does
 /// Flags an object written by two or more clients in the same minute, in at least
@@ -86,7 +85,7 @@ impl Rule for FightingWriters {
             ev.details.insert("writes".into(), o.writes.into());
             ev.details.insert("conflicts".into(), o.conflicts.into());
             out.push(
-                Finding::new(
+                crate::rules::finding(
                     self,
                     a,
                     cost::writes(o.writes, client_mean_ms(r, a), r.summary.span_seconds),

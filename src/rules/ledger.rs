@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use super::cost;
-use crate::report::model::Report;
+use crate::model::cost;
+use crate::model::report::Report;
 
 /// Seat-seconds charged per watch: the seat it holds while its initial events are sent.
 pub const WATCH_INIT_SECONDS: f64 = 0.05;

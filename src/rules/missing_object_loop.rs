@@ -1,6 +1,8 @@
 //! AS303 `missing-object-hot-loop`: a client keeps asking for objects that do not exist.
 
-use super::{Evidence, Finding, Report, Rule, Threshold, Thresholds, calls, client_mean_ms, cost};
+use crate::model::cost;
+use crate::model::finding::{Evidence, Finding};
+use crate::rules::{Report, Rule, Threshold, Thresholds, calls, client_mean_ms};
 
 /// # What it does
 /// Flags a client × resource whose GETs are answered 404 at least `per_hour` times an hour and
@@ -76,7 +78,7 @@ impl Rule for MissingObjectLoop {
             ev.details.insert("not_found".into(), e.count.into());
             ev.details.insert("gets".into(), gets.into());
             out.push(
-                Finding::new(
+                crate::rules::finding(
                     self,
                     &e.client,
                     cost::reads(e.count, client_mean_ms(r, &e.client), 1.0, r.summary.span_seconds),

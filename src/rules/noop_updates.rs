@@ -1,6 +1,8 @@
 //! AS202 `noop-update`: updates that change nothing (RequestResponse level only).
 
-use super::{Evidence, Finding, Report, Rule, Threshold, Thresholds, client_mean_ms, cost};
+use crate::model::cost;
+use crate::model::finding::{Evidence, Finding};
+use crate::rules::{Report, Rule, Threshold, Thresholds, client_mean_ms};
 
 /// # What it does
 /// Flags a client × resource whose judged updates (both bodies logged with a resourceVersion)
@@ -74,7 +76,7 @@ impl Rule for NoopUpdates {
             ev.details.insert("noop".into(), w.noop.into());
             ev.details.insert("judged".into(), w.noop_judged.into());
             out.push(
-                Finding::new(
+                crate::rules::finding(
                     self,
                     &w.client,
                     cost::reads(w.noop, client_mean_ms(r, &w.client), 1.0, r.summary.span_seconds),

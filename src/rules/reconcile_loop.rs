@@ -1,7 +1,9 @@
 //! AS201 `tight-reconcile-loop`: one client writes the same object many times a minute, minute
 //! after minute.
 
-use super::{Evidence, Finding, Report, Rule, Threshold, Thresholds, client_mean_ms, cost};
+use crate::model::cost;
+use crate::model::finding::{Evidence, Finding};
+use crate::rules::{Report, Rule, Threshold, Thresholds, client_mean_ms};
 
 /// # What it does
 /// Flags an object written at least `writes_per_minute` times in a minute, in at least
@@ -88,7 +90,7 @@ fn pod_churn(r: &Report) -> u64 {
 
 /// A ResourceQuota's status written only by the quota system, no more often than pod churn
 /// explains (see the rule's docs).
-fn quota_accounting(o: &crate::report::model::ObjectRow, churn: u64) -> bool {
+fn quota_accounting(o: &crate::model::report::ObjectRow, churn: u64) -> bool {
     o.resource == "resourcequotas"
         && o.group.is_empty()
         && o.status_writes == o.writes
@@ -171,7 +173,7 @@ impl Rule for ReconcileLoop {
                 serde_json::to_value(&o.writers).unwrap_or_default(),
             );
             out.push(
-                Finding::new(
+                crate::rules::finding(
                     self,
                     &top.name,
                     score,

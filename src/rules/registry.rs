@@ -1,7 +1,7 @@
 //! Rules: the registry — the one list of rules, sorted by code. `audit-scan rules`, the config
 //! file and the docs all read it.
 
-use super::Rule;
+use crate::rules::Rule;
 
 /// Every rule, sorted by code.
 pub static RULES: &[&dyn Rule] = &[
@@ -32,7 +32,7 @@ pub fn find(id: &str) -> Option<&'static dyn Rule> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::rules::*;
 
     /// Completeness: unique codes in order, slugs, documented sections, thresholds with sources.
     #[test]

@@ -1,6 +1,8 @@
 //! AS501 `slow-requests-slo`: a client's calls miss the upstream latency SLO.
 
-use super::{Evidence, Finding, Report, Rule, Threshold, Thresholds, cost};
+use crate::model::cost;
+use crate::model::finding::{Evidence, Finding};
+use crate::rules::{Report, Rule, Threshold, Thresholds};
 
 /// # What it does
 /// Flags a client × call class whose P99 latency exceeds the upstream Kubernetes SLO:
@@ -79,7 +81,7 @@ impl Rule for SlowRequests {
             ev.details.insert("p50_ms".into(), l.p50.into());
             ev.details.insert("max_ms".into(), l.max.into());
             out.push(
-                Finding::new(
+                crate::rules::finding(
                     self,
                     &s.client,
                     cost::reads(l.samples, l.mean, seats, r.summary.span_seconds),

@@ -1,6 +1,8 @@
 //! AS502 `slow-or-failing-webhook`: an admission webhook slows requests down or fails them.
 
-use super::{Evidence, Finding, Report, Rule, Severity, Threshold, Thresholds, cost};
+use crate::model::cost;
+use crate::model::finding::{Evidence, Finding, Severity};
+use crate::rules::{Report, Rule, Threshold, Thresholds};
 
 /// # What it does
 /// Flags an admission webhook, named by the audit annotations (`mutation.webhook.admission.k8s.io/*`,
@@ -115,7 +117,7 @@ impl Rule for SlowWebhook {
                 ),
             };
             out.push(
-                Finding::new(
+                crate::rules::finding(
                     self,
                     &format!("webhook {}", w.webhook),
                     cost::reads(n, mean, 1.0, r.summary.span_seconds),

@@ -1,6 +1,8 @@
 //! AS301 `throttled-client`: the apiserver answers a client 429 Too Many Requests.
 
-use super::{Evidence, Finding, Report, Rule, Severity, Threshold, Thresholds, cost};
+use crate::model::cost;
+use crate::model::finding::{Evidence, Finding, Severity};
+use crate::rules::{Report, Rule, Threshold, Thresholds};
 
 /// # What it does
 /// Flags a client answered 429 at least `per_hour` times an hour and for at least `share` of
@@ -89,7 +91,7 @@ impl Rule for ThrottledClient {
                 .insert("share".into(), (super::r1(share * 1000.0) / 1000.0).into());
             ev.details.insert("top".into(), top.clone().into());
             out.push(
-                Finding::new(
+                crate::rules::finding(
                     self,
                     &c.client,
                     cost::reads(n, 1.0, 1.0, r.summary.span_seconds),

@@ -1,7 +1,8 @@
 //! AS503 `top-seat-consumer`: a client that holds a large share of the API server's seats,
 //! whatever the other rules' conditions say.
 
-use super::{Evidence, Finding, Report, Rule, Threshold, Thresholds, ledger};
+use crate::model::finding::{Evidence, Finding};
+use crate::rules::{Report, Rule, Threshold, Thresholds, ledger};
 
 /// # What it does
 /// Reads the cost ledger (`clients[].seat_seconds_per_hour`: reads, LISTs by scope, persisting
@@ -105,7 +106,7 @@ impl Rule for TopConsumer {
             ev.details
                 .insert("dominant_share".into(), l.dominant_share.into());
             out.push(
-                Finding::new(
+                crate::rules::finding(
                     self,
                     client,
                     l.seat_seconds_per_hour,

@@ -1,6 +1,8 @@
 //! AS102 `watch-relist-storm`: watches that end long before their own timeout, then relist.
 
-use super::{Evidence, Finding, Report, Rule, Threshold, Thresholds, cost};
+use crate::model::cost;
+use crate::model::finding::{Evidence, Finding};
+use crate::rules::{Report, Rule, Threshold, Thresholds};
 
 /// # What it does
 /// Flags a client × resource whose watches mostly end before half of their own `timeoutSeconds`
@@ -108,7 +110,7 @@ impl Rule for WatchRelistStorm {
                 .insert("mean_timeout_s".into(), w.mean_timeout_s.into());
             ev.details.insert("relists".into(), relists.into());
             out.push(
-                Finding::new(
+                crate::rules::finding(
                     self,
                     &w.client,
                     cost::reads(relists, mean, seats, r.summary.span_seconds),
@@ -120,7 +122,7 @@ impl Rule for WatchRelistStorm {
                     "Find what closes the watches (an LB/proxy idle timeout under 5 min, a client timeout, a crash-looping pod); use informers with allowWatchBookmarks so restarts resume instead of relisting.".into(),
                 )
                 .resource(&w.resource)
-                .at_least(super::Severity::Low),
+                .at_least(crate::model::finding::Severity::Low),
             );
         }
     }

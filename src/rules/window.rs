@@ -5,8 +5,9 @@
 
 use std::fmt::Write as _;
 
-use super::{Finding, Severity, cost};
-use crate::report::model::Report;
+use crate::model::cost;
+use crate::model::finding::{Finding, Severity};
+use crate::model::report::Report;
 use crate::timefmt::{MINUTE_US, parse_rfc3339};
 
 /// Fills the finding's window (from its client when the rule had no times), re-expresses its

@@ -1,6 +1,8 @@
 //! AS203 `etcd-write-heavy-client`: one client makes a large share of the cluster's etcd writes.
 
-use super::{Evidence, Finding, Report, Rule, Threshold, Thresholds, client_mean_ms, cost};
+use crate::model::cost;
+use crate::model::finding::{Evidence, Finding};
+use crate::rules::{Report, Rule, Threshold, Thresholds, client_mean_ms};
 
 /// # What it does
 /// Flags a client whose successful writes, heartbeats left out (Leases and `nodes/status`, judged
@@ -115,7 +117,7 @@ impl Rule for WriteHeavyClient {
             ev.details
                 .insert("short_lived_creates".into(), short_lived.into());
             ev.details.insert("top_write".into(), top.clone().into());
-            out.push(Finding::new(
+            out.push(crate::rules::finding(
                 self,
                 client,
                 cost::writes(n, client_mean_ms(r, client), span),

@@ -5,12 +5,12 @@
 pub mod chunk;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
+pub mod input;
 pub mod inputs;
-#[cfg(feature = "cloudwatch")]
-pub mod kubeconfig;
 pub mod open;
 pub mod sniff;
 
 pub use chunk::{Chunk, read_chunks};
-pub use inputs::{Input, InputKind, expand_inputs};
+pub use input::{Input, InputKind};
+pub use inputs::expand_inputs;
 pub use open::open_input;

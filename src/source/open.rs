@@ -7,7 +7,7 @@ use std::io::{self, BufReader, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::inputs::{Input, InputKind};
+use super::input::{Input, InputKind};
 
 /// The compression of an input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

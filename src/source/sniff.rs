@@ -7,7 +7,7 @@ use std::path::Path;
 
 use std::sync::Arc;
 
-use super::inputs::Input;
+use super::input::Input;
 use super::open::{BOM, Compression, open_input};
 
 /// Bytes read to judge a file: enough for a record-time prefix and the `{` after it.

@@ -18,6 +18,7 @@ pub mod moto;
 /// A tool the test needs from outside (`var` names it; `.ci/run` sets it). Without it the test
 /// fails, naming what to start: a missing tool must never read as a pass. Only an explicit
 /// `AUDIT_SCAN_SKIP_EXTERNAL=1` turns that into a skip (printed, and the test returns early).
+#[allow(clippy::print_stderr, reason = "a skipped test says so on stderr")]
 pub fn external(var: &str, hint: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(v) if !v.is_empty() => Some(v),

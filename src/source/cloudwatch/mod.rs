@@ -9,7 +9,6 @@
 //! `CLOUDWATCH_MS MESSAGE` so a truncated event still has a time.
 
 pub mod dedup;
-pub mod retry;
 pub mod slices;
 
 use std::io::Write;
@@ -20,13 +19,23 @@ use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatchlogs::Client;
-use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Region};
-use indicatif::ProgressBar;
 
 use super::Chunk;
+use crate::aws::client::{connect, jitter};
+use crate::aws::retry::{Target, Verdict, backoff, classify};
 use dedup::Dedup;
-use retry::{Target, Verdict, backoff, classify};
 use slices::Slice;
+
+/// How the download reports progress: slices planned, slices done, a status line. The
+/// command provides it (a terminal progress bar, or nothing), so the source draws nothing.
+pub trait Progress: Sync {
+    /// The number of slices to fetch.
+    fn set_length(&self, len: u64);
+    /// `n` more slices fetched.
+    fn inc(&self, n: u64);
+    /// The status line.
+    fn set_message(&self, message: String);
+}
 
 /// What to download.
 #[derive(Debug, Clone)]
@@ -188,7 +197,7 @@ struct Shared<'a> {
     seq: Vec<AtomicU64>,
     bytes: Vec<AtomicU64>,
     save: Option<Mutex<Saver>>,
-    pb: &'a ProgressBar,
+    pb: &'a dyn Progress,
 }
 
 impl Shared<'_> {
@@ -201,13 +210,6 @@ impl Shared<'_> {
     }
 }
 
-fn jitter() -> f64 {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    f64::from(n % 1000) / 1000.0
-}
-
 async fn client(spec: &Spec) -> Result<(Client, String), String> {
     connect(
         spec.region.as_deref(),
@@ -215,35 +217,6 @@ async fn client(spec: &Spec) -> Result<(Client, String), String> {
         spec.endpoint_url.as_deref(),
     )
     .await
-}
-
-/// A client (SDK retries off: callers retry per [`retry::classify`]) and its region.
-///
-/// # Errors
-/// No region configured.
-pub async fn connect(
-    region: Option<&str>,
-    profile: Option<&str>,
-    endpoint_url: Option<&str>,
-) -> Result<(Client, String), String> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(r) = region {
-        loader = loader.region(Region::new(r.to_owned()));
-    }
-    if let Some(p) = profile {
-        loader = loader.profile_name(p);
-    }
-    if let Some(u) = endpoint_url {
-        loader = loader.endpoint_url(u);
-    }
-    let conf = loader.load().await;
-    let region = conf.region().map(ToString::to_string).ok_or(
-        "no AWS region: pass --region or set AWS_REGION (or a region in your AWS profile)",
-    )?;
-    let cw = aws_sdk_cloudwatchlogs::config::Builder::from(&conf)
-        .retry_config(aws_sdk_cloudwatchlogs::config::retry::RetryConfig::disabled())
-        .build();
-    Ok((Client::from_conf(cw), region))
 }
 
 /// Runs `call` with retries per the classification; counts retries and throttles.
@@ -434,7 +407,7 @@ async fn run(
     spec: &Spec,
     tx: &SyncSender<Chunk>,
     stop: &AtomicBool,
-    pb: &ProgressBar,
+    pb: &dyn Progress,
 ) -> Result<Outcome, String> {
     let started = Instant::now();
     let (client, region) = client(spec).await?;
@@ -559,7 +532,7 @@ pub fn read(
     spec: &Spec,
     tx: &SyncSender<Chunk>,
     stop: &AtomicBool,
-    pb: &ProgressBar,
+    pb: &dyn Progress,
 ) -> Result<Outcome, String> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -3,22 +3,11 @@
 use std::fmt::Write as _;
 
 use super::TextStyle;
-use super::model::{LatencyRow, Report};
+use super::format::num;
 use super::sanitize::{self, Cap};
 use super::table::{Align, Table, sanitize};
-
-/// `1234567` → `1,234,567`.
-pub(crate) fn num(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+use crate::model::report::Report;
+use crate::model::rows::LatencyRow;
 
 fn ms(l: Option<&LatencyRow>, f: impl Fn(&LatencyRow) -> f64) -> String {
     l.map_or_else(|| "-".into(), |l| format!("{:.0}", f(l)))
@@ -432,8 +421,9 @@ fn findings(out: &mut String, r: &Report, style: TextStyle) {
         let sev = f.severity.name().to_uppercase();
         let sev = if style.color {
             let code = match f.severity {
-                crate::rules::Severity::Critical | crate::rules::Severity::High => "31",
-                crate::rules::Severity::Medium => "33",
+                crate::model::finding::Severity::Critical
+                | crate::model::finding::Severity::High => "31",
+                crate::model::finding::Severity::Medium => "33",
                 _ => "2",
             };
             format!("\x1b[{code}m{sev}\x1b[0m")

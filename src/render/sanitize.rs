@@ -19,7 +19,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::model::Report;
+use crate::model::report::Report;
 
 /// Starts every displayed string that is not the log's text as it was (escaped or cut).
 pub const MARKER: char = '⚠';

@@ -1,120 +1,16 @@
-//! CLI: clap-derive arguments and their validation into a run [`Config`].
+//! The scan's arguments (`audit-scan [INPUT]...`, CloudWatch, Logs Insights) and their
+//! validation into a window, filters and a marked span.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 
 use crate::aggregate::Scope;
 use crate::aggregate::filter::{Codes, Filters, Patterns, Window};
-use crate::report::Format;
-use crate::rules::Severity;
+use crate::insights::scan::Engine;
+use crate::model::finding::Severity;
+use crate::render::Format;
 use crate::timefmt::{Micros, parse_time_arg};
-
-/// Which Kubernetes client is hurting the API server and etcd, and what should its owner change?
-///
-/// Reads kube-apiserver audit logs (JSON lines or EventList documents; plain, .gz or .zst) from
-/// files, directories, globs or stdin, and reports LIST cost, per-client load, writes, errors and
-/// watches.
-#[derive(Debug, Parser)]
-#[command(name = "audit-scan", version, args_conflicts_with_subcommands = true)]
-pub struct Cli {
-    /// A subcommand; otherwise scan INPUTs.
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    /// What to scan.
-    #[command(flatten)]
-    pub scan: ScanArgs,
-}
-
-/// Subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Write a realistic synthetic audit log (for tests, benchmarks and demos).
-    Generate(GenerateArgs),
-    /// Compare two JSON reports (BASE, then CURRENT) and say what regressed, per client.
-    Diff(DiffArgs),
-    /// List the detection rules, or print one rule's documentation.
-    Rules {
-        /// A rule code (AS201) or slug (tight-reconcile-loop).
-        id: Option<String>,
-    },
-    /// Logs Insights query templates: list them, print one, or run one (locally or on AWS).
-    Queries(crate::insights::command::QueriesArgs),
-    /// Print a shell completion script: `audit-scan completions bash > /etc/bash_completion.d/audit-scan`.
-    Completions {
-        /// The shell.
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
-    /// Print the man page (roff): `audit-scan man | man -l -`.
-    Man,
-}
-
-/// `audit-scan diff`.
-#[derive(Debug, Args)]
-pub struct DiffArgs {
-    /// The baseline report (`audit-scan --format json -o base.json ...`).
-    pub base: PathBuf,
-    /// The report to judge.
-    pub current: PathBuf,
-    /// Percent rise of a client's rate (requests/s, writes/s, LISTs/h, errors/h, P99) reported
-    /// as a regression.
-    #[arg(long, default_value_t = 50.0, value_name = "PCT")]
-    pub threshold: f64,
-    /// Exit with code 1 when a rate rose by more than PCT percent, or a finding is new or
-    /// worse (for CI).
-    #[arg(long, value_name = "PCT")]
-    pub fail_on_regression: Option<f64>,
-    /// Only these clients (glob; repeatable), e.g. 'karpenter' or 'kube-controller-manager/*'.
-    ///
-    /// A glob matches a client name or its product (the name up to its first `/` or `@`), so
-    /// 'karpenter' keeps `karpenter@kube-system/karpenter`. A glob that matches no client of
-    /// either report is an error (exit 2) that names the nearest clients.
-    #[arg(long, value_name = "GLOB")]
-    pub client: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
-    pub format: DiffFormat,
-}
-
-/// `audit-scan diff --format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DiffFormat {
-    /// For the terminal.
-    Text,
-    /// `audit-scan/diff/v1`.
-    Json,
-}
-
-/// `audit-scan generate`.
-#[derive(Debug, Args)]
-pub struct GenerateArgs {
-    /// Approximate size to write, e.g. 100MB, 1GB (plain bytes).
-    #[arg(long, default_value = "10MB")]
-    pub size: String,
-    /// Where to write (`.gz`/`.zst` compress); `-` for stdout.
-    #[arg(short, long, default_value = "-")]
-    pub output: PathBuf,
-    /// Seed: the same seed and size give the same bytes.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Kubelets (nodes) in the synthetic cluster.
-    #[arg(long, default_value_t = 50)]
-    pub nodes: u32,
-    /// Start time (RFC 3339).
-    #[arg(long, default_value = "2024-05-01T10:00:00Z")]
-    pub start: String,
-    /// Mean requests per second of the background traffic.
-    #[arg(long, default_value_t = 300.0)]
-    pub rate: f64,
-    /// Plant a problem in the traffic (repeatable): each is one rule's pattern.
-    #[arg(long, value_enum)]
-    pub plant: Vec<crate::synth::Plant>,
-    /// Log writes to built-in API groups at RequestResponse level with whole objects as bodies
-    /// (labels, last-applied annotation, managedFields), as EKS' audit policy does.
-    #[arg(long)]
-    pub bodies: bool,
-}
 
 /// Scan options.
 #[derive(Debug, Args)]
@@ -214,7 +110,7 @@ pub struct ScanArgs {
 
     /// `--engine insights|auto`, `--dry-run` (Logs Insights).
     #[command(flatten)]
-    pub engine: crate::insights::scan::EngineArgs,
+    pub engine: EngineArgs,
 }
 
 /// Where and how to read CloudWatch Logs.
@@ -338,4 +234,26 @@ impl ScanArgs {
         };
         Ok(Scope { window, filters })
     }
+}
+
+/// `--engine` and its options.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Logs Insights")]
+pub struct EngineArgs {
+    /// How CloudWatch Logs are read (see docs/insights.md).
+    #[arg(long, value_enum, default_value_t = Engine::Download)]
+    pub engine: Engine,
+    /// Print the plan (sub-windows, templates, queries) and the estimated bytes scanned and
+    /// cost, then exit without running it.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Logs Insights queries in flight at most (the account limit is 30 to 100).
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub insights_concurrency: usize,
+    /// Initial sub-window; a sub-window whose result reaches the row limit is halved.
+    #[arg(long, default_value = "1d", value_name = "DURATION")]
+    pub insights_slice: String,
+    /// Rows per query treated as capped (the service returns at most 10,000).
+    #[arg(long, hide = true, default_value_t = crate::insights::merge::ROW_CAP)]
+    pub insights_row_limit: usize,
 }

@@ -1,4 +1,4 @@
-//! Insights: the `audit-scan queries list|show|run` subcommand — lists the bundled templates,
+//! `audit-scan queries list|show|run` — lists the bundled templates,
 //! prints one rendered (ready to paste into the console), or runs one locally on files or on
 //! CloudWatch Logs Insights.
 
@@ -7,68 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use anyhow::{Result, bail};
-use clap::{Args, Subcommand};
 
-use super::output::{ResultSet, RowFormat, render};
-use super::{local, template};
-use crate::{EXIT_OK, fail};
-
-/// `audit-scan queries`.
-#[derive(Debug, Args)]
-pub struct QueriesArgs {
-    /// What to do.
-    #[command(subcommand)]
-    pub action: Action,
-}
-
-/// `queries` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Action {
-    /// List the bundled Logs Insights templates: name, report section fed, description.
-    List,
-    /// Print a template rendered with its parameters, ready to paste into the console.
-    Show {
-        /// Template name (see `queries list`).
-        name: String,
-        /// A parameter value (repeatable), e.g. `--param limit=50`.
-        #[arg(long = "param", value_name = "NAME=VALUE")]
-        params: Vec<String>,
-    },
-    /// Run a template on local files (--local) or on CloudWatch Logs Insights (--cluster).
-    Run(Box<RunArgs>),
-}
-
-/// `audit-scan queries run`.
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// Template name (see `queries list`).
-    pub name: String,
-    /// A parameter value (repeatable), e.g. `--param min_latency_ms=2000`.
-    #[arg(long = "param", value_name = "NAME=VALUE")]
-    pub params: Vec<String>,
-    /// Evaluate on these audit log files, directories or globs instead of CloudWatch.
-    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["cluster", "log_group"])]
-    pub local: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = RowFormat::Table)]
-    pub format: RowFormat,
-    /// Only records at or after this time: a duration back from now (7d, 36h) or RFC 3339.
-    /// CloudWatch default: the last hour.
-    #[arg(long, value_name = "TIME")]
-    pub since: Option<String>,
-    /// Only records before this time (default: now).
-    #[arg(long, value_name = "TIME")]
-    pub until: Option<String>,
-    /// Which log group, where, as whom.
-    #[command(flatten)]
-    pub target: crate::cli::Target,
-    /// Give up waiting for the query after this long (the service stops queries at 60m).
-    #[arg(long, value_name = "DURATION", default_value = "15m")]
-    pub timeout: String,
-    /// Attempts per call before giving up.
-    #[arg(long, hide = true, default_value_t = 8)]
-    pub max_attempts: u32,
-}
+use crate::cli::queries::{Action, QueriesArgs, RunArgs};
+use crate::error::{EXIT_OK, fail};
+use crate::insights::output::{ResultSet, render};
+use crate::insights::{local, template};
 
 /// Runs `audit-scan queries …`.
 ///
@@ -86,10 +29,8 @@ pub fn run(args: &QueriesArgs) -> Result<u8> {
         }
         Action::Run(r) => run_query(r, &mut out)?,
     }
-    match std::io::stdout().lock().write_all(&out) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(EXIT_OK),
-    }
+    super::to_stdout(|w| w.write_all(&out))?;
+    Ok(EXIT_OK)
 }
 
 fn list(out: &mut Vec<u8>) {
@@ -209,7 +150,7 @@ fn cloud(
     until: Option<i64>,
     facts: &mut serde_json::Map<String, serde_json::Value>,
 ) -> Result<ResultSet> {
-    let target = crate::cloudwatch_target(&args.target)?;
+    let target = super::plan::cloudwatch_target(&args.target)?;
     let now = chrono::Utc::now().timestamp_millis();
     let start = since.unwrap_or_else(|| {
         eprintln!("audit-scan: no --since given: querying the last hour");
@@ -218,7 +159,7 @@ fn cloud(
     let end = until.unwrap_or(now);
     let timeout = crate::timefmt::parse_duration(&args.timeout)
         .map_err(|e| fail(format!("--timeout: {e}")))?;
-    let spec = super::cloud::Spec {
+    let spec = crate::insights::cloud::Spec {
         log_group: target.log_group,
         region: target.region,
         profile: target.profile,
@@ -226,14 +167,16 @@ fn cloud(
         max_attempts: args.max_attempts.max(1),
         timeout: std::time::Duration::from_micros(u64::try_from(timeout).unwrap_or(0)),
     };
-    let o = super::cloud::run(&spec, text, start, end).map_err(fail)?;
+    let o = crate::insights::cloud::run(&spec, text, start, end).map_err(fail)?;
     // Checked before printing: blank rows from a service that ignored `stats` would pass for
-    // an answer (the engine fails the same way, in insights::report).
+    // an answer (the engine fails the same way, in build::insights).
     let aggregates = local::Query::new(text)
         .map(|q| q.aggregates())
         .unwrap_or_default();
-    if let Some(detail) = super::merge::raw_records(&o.result, &aggregates) {
-        bail!(fail(super::merge::raw_records_error(name, &detail)));
+    if let Some(detail) = crate::insights::merge::raw_records(&o.result, &aggregates) {
+        bail!(fail(crate::insights::merge::raw_records_error(
+            name, &detail
+        )));
     }
     facts.insert("log_group".into(), spec.log_group.clone().into());
     facts.insert("region".into(), o.region.clone().into());

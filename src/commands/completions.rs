@@ -3,9 +3,12 @@
 
 use std::io::{self, Write};
 
+use anyhow::Result;
+
 use clap::CommandFactory;
 
 use crate::cli::Cli;
+use crate::error::EXIT_OK;
 
 /// The command line as clap sees it, named as invoked (`kubectl audit-scan` as a plugin).
 #[must_use]
@@ -35,4 +38,22 @@ pub fn completions(
 /// Writing fails.
 pub fn man(out: &mut dyn Write) -> io::Result<()> {
     clap_mangen::Man::new(Cli::command()).render(out)
+}
+
+/// Runs `audit-scan completions SHELL`.
+///
+/// # Errors
+/// Writing fails (a closed pipe is fine).
+pub fn run(shell: clap_complete::Shell) -> Result<u8> {
+    super::to_stdout(|w| completions(shell, "audit-scan", w))?;
+    Ok(EXIT_OK)
+}
+
+/// Runs `audit-scan man`.
+///
+/// # Errors
+/// Writing fails (a closed pipe is fine).
+pub fn run_man() -> Result<u8> {
+    super::to_stdout(man)?;
+    Ok(EXIT_OK)
 }

@@ -9,9 +9,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::model::{LatencyRow, MinuteRow, Report};
+use super::format::{fnum, num};
 use super::sanitize::{self, Cap};
-use super::text::num;
+use crate::model::report::{MinuteRow, Report};
+use crate::model::rows::LatencyRow;
 use crate::timefmt::{MINUTE_US, Micros, format_rfc3339, parse_rfc3339};
 
 /// How to draw the page.
@@ -40,18 +41,6 @@ pub fn esc(s: &str) -> String {
 /// Escapes a sentence that embeds log text (a headline, a remedy, a note).
 fn prose(s: &str) -> String {
     sanitize::html(s, Cap::Prose)
-}
-
-fn fnum(x: f64) -> String {
-    if x == 0.0 {
-        "0".into()
-    } else if x.abs() >= 100.0 {
-        format!("{x:.0}")
-    } else if x.abs() >= 1.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.3}")
-    }
 }
 
 fn ms(l: Option<&LatencyRow>, f: impl Fn(&LatencyRow) -> f64) -> String {
@@ -772,7 +761,7 @@ fn clients(out: &mut String, r: &Report, axis: Option<Axis>, o: &HtmlOptions) {
                 &[Layer {
                     name: &c.client,
                     class: "req",
-                    columns: axis.fold(c.per_minute.points().map(|(t, n)| (t, n as f64))),
+                    columns: axis.fold(super::points(&c.per_minute).map(|(t, n)| (t, n as f64))),
                 }],
                 64.0,
                 "requests",
@@ -815,7 +804,7 @@ fn clients(out: &mut String, r: &Report, axis: Option<Axis>, o: &HtmlOptions) {
     );
 }
 
-fn list_name(l: &super::model::ListRow) -> String {
+fn list_name(l: &crate::model::report::ListRow) -> String {
     let who = if l.user_agent.is_empty() {
         format!("({})", l.client)
     } else {

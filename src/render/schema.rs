@@ -9,7 +9,10 @@ use serde_json::Value;
 /// The schema of `audit-scan/report/v1`.
 #[must_use]
 pub fn report() -> Value {
-    closed(serde_json::to_value(schemars::schema_for!(super::Report)).unwrap_or_default())
+    closed(
+        serde_json::to_value(schemars::schema_for!(crate::model::report::Report))
+            .unwrap_or_default(),
+    )
 }
 
 /// The schema of `audit-scan/diff/v1`.

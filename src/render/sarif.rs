@@ -7,9 +7,10 @@
 
 use serde_json::{Value, json};
 
-use super::model::Report;
 use super::sanitize::{self, Cap};
-use crate::rules::{Finding, RULES, Rule, Severity, documentation};
+use crate::model::finding::{Finding, Severity};
+use crate::model::report::Report;
+use crate::rules::{RULES, Rule, documentation};
 
 /// The schema a SARIF 2.1.0 log names.
 pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";

@@ -1,22 +1,19 @@
 //! Report: renders one [`Report`] value in each output format. Only this module and `main.rs`
 //! write to the terminal.
 
-pub mod build;
-pub mod health;
+pub mod format;
 pub mod html;
 pub mod junit;
 pub mod markdown;
-pub mod model;
 pub mod sanitize;
 pub mod sarif;
 pub mod schema;
-pub mod selection;
 pub mod table;
 pub mod text;
 
 use std::io::Write;
 
-pub use model::Report;
+use crate::model::report::{Report, Series};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -48,7 +45,7 @@ pub struct TextStyle {
     /// The incident window `[from, to)` (µs) that HTML charts shade.
     pub mark: Option<(crate::timefmt::Micros, crate::timefmt::Micros)>,
     /// `--fail-on`: the severity from which a JUnit case fails (`None`: every finding).
-    pub fail_on: Option<crate::rules::Severity>,
+    pub fail_on: Option<crate::model::finding::Severity>,
 }
 
 /// Writes `report` in `format`.
@@ -81,4 +78,17 @@ pub fn render(
             out.write_all(b"\n")
         }
     }
+}
+
+/// (minute start in µs, requests) for every minute of the series.
+pub fn points(series: &Series) -> impl Iterator<Item = (crate::timefmt::Micros, u64)> + '_ {
+    let start = series
+        .start
+        .as_deref()
+        .and_then(crate::timefmt::parse_rfc3339);
+    series
+        .counts
+        .iter()
+        .enumerate()
+        .filter_map(move |(i, n)| Some((start? + i as i64 * crate::timefmt::MINUTE_US, *n)))
 }

@@ -5,18 +5,21 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
-use super::model::{
-    BodyBytesRow, CallRow, ClientRow, CrdRow, DeprecatedRow, ErrorRow, InputRow, LatencyRow,
-    ListRow, MinuteRow, NameCount, ObjectRow, ObjectTableRow, Report, RvRow, SCHEMA, Series,
-    SkipRow, Skipped, SloRow, Summary, Tool, WatchRow, WebhookRow, WindowRow, WriteRow,
-};
+use super::series::sparse_stats;
 use crate::aggregate::filter::{Filters, Window};
 use crate::aggregate::objects::{BUSY_LEVELS, MAX_MINUTES_PER_OBJECT, split_key};
 use crate::aggregate::sketch::{LatencySketch, Span};
 use crate::aggregate::tables::{ClientStats, MinuteTotals, RV_SLOTS};
 use crate::aggregate::{Aggregates, SLO_CLASSES};
 use crate::decode::{Level, Stage};
-use crate::pipeline::InputStats;
+use crate::model::health::SloRow;
+use crate::model::inputs::InputStats;
+use crate::model::report::{
+    BodyBytesRow, CallRow, ClientRow, CrdRow, DeprecatedRow, ErrorRow, InputRow, ListRow,
+    MinuteRow, ObjectRow, ObjectTableRow, Report, RvRow, SCHEMA, Series, SkipRow, Skipped, Summary,
+    Tool, WatchRow, WebhookRow, WindowRow, WriteRow,
+};
+use crate::model::rows::{LatencyRow, NameCount};
 use crate::rules::client_side_throttling::limit_minutes;
 use crate::timefmt::{MINUTE_US, format_minute, format_rfc3339};
 
@@ -373,30 +376,6 @@ fn list_rows(a: &Aggregates, span_s: f64, consistent_cache: bool) -> Vec<ListRow
 /// The longest dense per-minute series written (31 days): one far-future timestamp must not
 /// allocate a minute for every minute in between.
 pub const MAX_SERIES_MINUTES: i64 = 31 * 24 * 60;
-
-/// Peak (value, earliest minute) and nearest-rank p99 of per-minute counts over `total` minutes,
-/// given only the minutes with a count: the zeros are counted, not stored.
-#[must_use]
-pub fn sparse_stats(points: &[(i64, u64)], total: u64) -> (u64, Option<i64>, u64) {
-    let (peak, at) = points.iter().fold((0, None), |(p, at), (m, c)| {
-        if *c > p || (*c == p && *c > 0 && at.is_some_and(|a| *m < a)) {
-            (*c, Some(*m))
-        } else {
-            (p, at)
-        }
-    });
-    let mut sorted: Vec<u64> = points.iter().map(|(_, c)| *c).filter(|c| *c > 0).collect();
-    sorted.sort_unstable();
-    let total = total.max(sorted.len() as u64);
-    let zeros = total - sorted.len() as u64;
-    let rank = crate::aggregate::sketch::nearest_rank(0.99, total);
-    let p99 = if rank < zeros {
-        0
-    } else {
-        sorted.get((rank - zeros) as usize).copied().unwrap_or(0)
-    };
-    (peak, at, p99)
-}
 
 /// Dense per-minute cells kept over all clients' series (about 10 MB of JSON): a one-hour log
 /// keeps every client's series, a week-long one the ~200 busiest. Past it a client's
@@ -860,7 +839,7 @@ fn webhook_rows(a: &Aggregates) -> Vec<WebhookRow> {
 /// Row orders shared by every engine that builds a report: most first, then by key, so
 /// reports are deterministic and comparable.
 pub(crate) mod order {
-    use super::super::model::{ClientRow, CrdRow, ErrorRow, ListRow, WriteRow};
+    use crate::model::report::{ClientRow, CrdRow, ErrorRow, ListRow, WriteRow};
 
     /// lists: the report's row order.
     pub(crate) fn lists(rows: &mut [ListRow]) {

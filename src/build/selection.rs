@@ -2,10 +2,10 @@
 //! selection, what share of the cluster it is, and the warnings for filters that selected
 //! nothing (with the client names they probably meant).
 
-use super::model::{ResourceWrites, Selection};
 use crate::aggregate::Aggregates;
 use crate::aggregate::filter::Filters;
 use crate::decode::client::nearest;
+use crate::model::report::{ResourceWrites, Selection};
 
 /// Client names suggested for a filter that matched nothing.
 const SUGGESTIONS: usize = 3;

@@ -6,9 +6,10 @@
 
 use std::fmt::Write as _;
 
-use super::model::Report;
 use super::sanitize::{self, Cap};
-use crate::rules::{Finding, RULES, Severity};
+use crate::model::finding::{Finding, Severity};
+use crate::model::report::Report;
+use crate::rules::RULES;
 
 /// One `<testcase>`: its name and class, and its outcome.
 struct Case<'a> {

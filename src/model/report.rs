@@ -6,6 +6,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::finding::Finding;
+use super::health::{Health, Sizing, SloRow};
+use super::rows::{LatencyRow, NameCount};
+
 /// The schema id.
 pub const SCHEMA: &str = "audit-scan/report/v1";
 
@@ -43,13 +47,13 @@ pub struct Report {
     /// Admission webhooks seen in annotations and status messages.
     pub webhooks: Vec<WebhookRow>,
     /// Success rate per minute and SLO checks.
-    pub health: super::health::Health,
+    pub health: Health,
     /// APF seat estimate and the EKS tier that fits.
-    pub sizing: super::health::Sizing,
+    pub sizing: Sizing,
     /// Findings ranked by score (the detection rules in `src/rules/`).
-    pub findings: Vec<crate::rules::Finding>,
+    pub findings: Vec<Finding>,
     /// Findings a `--config` suppression matched, with its reason: reported, never dropped.
-    pub suppressed: Vec<crate::rules::Finding>,
+    pub suppressed: Vec<Finding>,
 }
 
 /// Tool name and version.
@@ -263,23 +267,6 @@ pub struct ResourceWrites {
     pub count: u64,
 }
 
-/// Percentiles in ms; null when there were no samples.
-#[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema, PartialEq)]
-pub struct LatencyRow {
-    /// Median.
-    pub p50: f64,
-    /// 90th.
-    pub p90: f64,
-    /// 99th.
-    pub p99: f64,
-    /// Exact maximum.
-    pub max: f64,
-    /// Exact mean.
-    pub mean: f64,
-    /// Samples behind the figures.
-    pub samples: u64,
-}
-
 /// One minute of all traffic.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MinuteRow {
@@ -369,15 +356,6 @@ pub struct ListRow {
     pub sample_audit_ids: Vec<String>,
 }
 
-/// A name with a count.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct NameCount {
-    /// Name.
-    pub name: String,
-    /// Count.
-    pub count: u64,
-}
-
 /// Requests per minute of one client, dense from `start`.
 #[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Series {
@@ -391,20 +369,6 @@ pub struct Series {
     /// Past the report's series budget: `counts` is empty (the client's peak and p99 per
     /// minute are still exact).
     pub omitted: bool,
-}
-
-impl Series {
-    /// (minute start in µs, requests) for every minute of the series.
-    pub fn points(&self) -> impl Iterator<Item = (crate::timefmt::Micros, u64)> + '_ {
-        let start = self
-            .start
-            .as_deref()
-            .and_then(crate::timefmt::parse_rfc3339);
-        self.counts
-            .iter()
-            .enumerate()
-            .filter_map(move |(i, n)| Some((start? + i as i64 * crate::timefmt::MINUTE_US, *n)))
-    }
 }
 
 /// One client.
@@ -666,23 +630,6 @@ pub struct WatchRow {
     /// Last time.
     pub last: Option<String>,
     /// Earliest auditIDs of the watches that ended early.
-    pub sample_audit_ids: Vec<String>,
-}
-
-/// Latency of one client's calls of one SLO class.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct SloRow {
-    /// Client.
-    pub client: String,
-    /// `mutating`, `read-only`, `list-namespace`, `list-cluster`.
-    pub class: String,
-    /// The upstream SLO on P99, seconds.
-    pub threshold_s: f64,
-    /// Latency (its `samples` is the call count).
-    pub latency_ms: Option<LatencyRow>,
-    /// P99 above the SLO threshold.
-    pub over: bool,
-    /// Earliest auditIDs of the calls slower than the threshold.
     pub sample_audit_ids: Vec<String>,
 }
 

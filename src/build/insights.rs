@@ -1,26 +1,26 @@
 //! Insights: the `audit-scan/report/v1` report built from merged template rows — which templates
 //! feed which section ([`TEMPLATES`]), and what this engine cannot compute ([`COVERAGE`]).
-//! Sub-window rows merge with [`super::merge`]: counts add, LIST percentiles come from the
+//! Sub-window rows merge with [`crate::insights::merge`]: counts add, LIST percentiles come from the
 //! merged histogram bins, max is the max of maxima and mean the sample-weighted mean.
 
 use std::collections::BTreeMap;
 
-use super::engine::Done;
-use super::merge::{Histogram, histograms, sum_by};
-use super::output::ResultSet;
-use super::template;
 use crate::aggregate::Aggregates;
 use crate::aggregate::filter::Window;
 use crate::aggregate::sketch::Span;
-use crate::decode::client::client_name;
-use crate::report::build::{
+use crate::build::native::{
     Inputs, MAX_OBJECT_ROWS, build, error_kind, fill_series, minute_stats, omitted_note,
     omitted_series,
 };
-use crate::report::model::{
-    ClientRow, CrdRow, ErrorRow, LatencyRow, ListRow, MinuteRow, NameCount, ObjectRow, Report,
-    RvRow, WriteRow,
+use crate::decode::client::client_name;
+use crate::insights::engine::Done;
+use crate::insights::merge::{Histogram, histograms, sum_by};
+use crate::insights::output::ResultSet;
+use crate::insights::template;
+use crate::model::report::{
+    ClientRow, CrdRow, ErrorRow, ListRow, MinuteRow, ObjectRow, Report, RvRow, WriteRow,
 };
+use crate::model::rows::{LatencyRow, NameCount};
 use crate::rules::client_side_throttling::limit_minutes;
 use crate::timefmt::{MINUTE_US, format_minute, format_rfc3339, parse_rfc3339};
 
@@ -115,7 +115,7 @@ fn minute_of(text: &str) -> Option<i64> {
 /// Fails when a result lacks a template's `count(*)` column: the service did not run the query
 /// as written (an emulator ignores `stats`). Other absent columns are null (merge::sum_by).
 fn merged<T>(what: &str, r: Result<T, String>) -> Result<T, String> {
-    r.map_err(|e| super::merge::raw_records_error(what, &e))
+    r.map_err(|e| crate::insights::merge::raw_records_error(what, &e))
 }
 
 /// Builds the report from the merged rows of every sub-window.
@@ -291,7 +291,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
                 client,
                 resource: qualified(&k[1], &k[2]),
                 count: n,
-                per_hour: crate::report::build::rate(n, span_s, 3600.0),
+                per_hour: crate::build::native::rate(n, span_s, 3600.0),
                 latency_ms,
                 cluster_scope: 0,
                 namespaced: 0,
@@ -320,7 +320,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
             }
         })
         .collect();
-    crate::report::build::order::lists(&mut report.lists);
+    crate::build::native::order::lists(&mut report.lists);
 
     // CRDs.
     let crds = merged(
@@ -354,7 +354,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
             last: None,
         })
         .collect();
-    crate::report::build::order::crds(&mut report.crds);
+    crate::build::native::order::crds(&mut report.crds);
 
     // Writes.
     let writes = merged(
@@ -389,7 +389,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
             subresource,
             verb,
             count: n,
-            per_second: crate::report::build::rate(n, span_s, 1.0),
+            per_second: crate::build::native::rate(n, span_s, 1.0),
             noop: 0,
             noop_judged: 0,
             first: None,
@@ -399,7 +399,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
             body_bytes: None,
         })
         .collect();
-    crate::report::build::order::writes(&mut report.writes);
+    crate::build::native::order::writes(&mut report.writes);
 
     // Objects: complete per sub-window (an uncapped result holds every object), so counts add.
     let objects = merged(
@@ -494,7 +494,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
             sample_audit_ids: Vec::new(),
         })
         .collect();
-    crate::report::build::order::errors(&mut report.errors);
+    crate::build::native::order::errors(&mut report.errors);
 
     // Clients.
     // Each client's own span and minutes, for the series budget below.
@@ -538,7 +538,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
                 watches: 0,
                 errors: client_errors.get(client).copied().unwrap_or(0),
                 long_running: 0,
-                mean_qps: crate::report::build::rate(requests, span_s, 1.0),
+                mean_qps: crate::build::native::rate(requests, span_s, 1.0),
                 peak_qpm,
                 peak_minute: peak_at.map(format_minute),
                 p99_qpm,
@@ -561,7 +561,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
     // The same series budget as the native report.
     let client_points: Vec<&[(i64, u64)]> = client_points.iter().map(Vec::as_slice).collect();
     fill_series(&mut clients, span, &own_spans, &client_points);
-    crate::report::build::order::clients(&mut clients);
+    crate::build::native::order::clients(&mut clients);
     report.clients = clients;
 
     // Summary.

@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::model::Report;
 use super::sanitize::{self, Cap};
+use crate::model::report::Report;
 
 /// Escapes one name or value from the log for a Markdown table cell or paragraph
 /// ([`super::sanitize::markdown`]).

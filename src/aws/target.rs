@@ -1,0 +1,64 @@
+//! AWS: which CloudWatch Logs log group to read, in which region, as whom.
+
+use anyhow::Result;
+
+use crate::error::fail;
+
+/// Where CloudWatch is read: the log group (from --log-group, --cluster or the kubeconfig's
+/// EKS context), region and profile.
+pub struct CloudTarget {
+    /// The log group, e.g. `/aws/eks/prod/cluster`.
+    pub log_group: String,
+    /// The region, when given or found in the kubeconfig.
+    pub region: Option<String>,
+    /// The AWS profile, when given or found.
+    pub profile: Option<String>,
+}
+
+/// Resolves where CloudWatch is read: `--log-group`, else `--cluster`'s group, else the
+/// current kubeconfig context's EKS cluster (which also gives a region and profile).
+///
+/// # Errors
+/// No log group, no cluster and no EKS kubeconfig context.
+#[allow(
+    clippy::print_stderr,
+    reason = "says which cluster the kubeconfig chose before a long download starts"
+)]
+pub fn resolve(
+    log_group: Option<&str>,
+    cluster: Option<&str>,
+    mut region: Option<String>,
+    mut profile: Option<String>,
+) -> Result<CloudTarget> {
+    let log_group = if let Some(g) = log_group {
+        g.to_owned()
+    } else if let Some(c) = cluster {
+        format!("/aws/eks/{c}/cluster")
+    } else {
+        let ctx = super::kubeconfig::default_path()
+            .ok_or_else(|| "no kubeconfig found".to_owned())
+            .and_then(|p| super::kubeconfig::resolve_file(&p))
+            .map_err(|e| {
+                fail(format!(
+                    "no input: {e}. Pass audit log files, pipe a log to stdin, or name the EKS cluster with --cluster NAME (and --region)"
+                ))
+            })?;
+        region = region.or(ctx.region.clone());
+        profile = profile
+            .or(ctx.profile.clone())
+            .or_else(|| std::env::var("AWS_PROFILE").ok());
+        eprintln!(
+            "audit-scan: reading EKS cluster '{}' from kubeconfig context '{}' (region {}, profile {})",
+            ctx.cluster,
+            ctx.context,
+            region.as_deref().unwrap_or("from the AWS config"),
+            profile.as_deref().unwrap_or("default"),
+        );
+        format!("/aws/eks/{}/cluster", ctx.cluster)
+    };
+    Ok(CloudTarget {
+        log_group,
+        region,
+        profile,
+    })
+}

@@ -1,0 +1,54 @@
+//! `audit-scan generate`: a realistic synthetic audit log (see [`crate::synth`]).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+
+use anyhow::{Context, Result};
+
+use crate::cli::generate::GenerateArgs;
+use crate::error::EXIT_OK;
+use crate::synth::{SynthConfig, generate, parse_size};
+use crate::timefmt::parse_rfc3339;
+
+/// `audit-scan generate`.
+///
+/// # Errors
+/// Bad arguments or a write failure.
+pub fn run(g: &GenerateArgs) -> Result<u8> {
+    let cfg = SynthConfig {
+        bytes: parse_size(&g.size).map_err(anyhow::Error::msg)?,
+        seed: g.seed,
+        nodes: g.nodes,
+        start: parse_rfc3339(&g.start)
+            .with_context(|| format!("invalid --start '{}': use RFC 3339", g.start))?,
+        rate: g.rate,
+        plants: g.plant.clone(),
+        bodies: g.bodies,
+    };
+    let name = g.output.to_string_lossy().to_string();
+    if name == "-" {
+        super::to_stdout(|mut w| generate(&cfg, &mut w).map(|_| ()))
+            .context("cannot write to stdout")?;
+        return Ok(EXIT_OK);
+    }
+    let file = File::create(&g.output).with_context(|| format!("cannot create {name}"))?;
+    let file = BufWriter::with_capacity(1 << 20, file);
+    let (events, _) = if name.ends_with(".gz") {
+        let mut w = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+        let n = generate(&cfg, &mut w)?;
+        w.finish()?.flush()?;
+        n
+    } else if name.ends_with(".zst") {
+        let mut w = zstd::stream::write::Encoder::new(file, 3)?;
+        let n = generate(&cfg, &mut w)?;
+        w.finish()?.flush()?;
+        n
+    } else {
+        let mut w = file;
+        let n = generate(&cfg, &mut w)?;
+        w.flush()?;
+        n
+    };
+    eprintln!("audit-scan: wrote {events} events to {name}");
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,147 @@
+//! Findings: what a rule says about one client — severity, score, evidence and remediation
+//! (the `findings[]` of the JSON contract). Rules make them (`rules::finding`).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// How bad a finding is.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    schemars::JsonSchema,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing.
+    #[default]
+    Info,
+    /// Small cost.
+    Low,
+    /// Noticeable cost.
+    Medium,
+    /// A large share of the control plane.
+    High,
+    /// Hurting the control plane now.
+    Critical,
+}
+
+impl Severity {
+    /// Severity from a score in seat-seconds per hour: ≥ 1,800 (half a seat all the time)
+    /// critical, ≥ 360 high, ≥ 36 medium, ≥ 3.6 low, else info.
+    #[must_use]
+    pub fn from_score(score: f64) -> Self {
+        match score {
+            s if s >= 1800.0 => Self::Critical,
+            s if s >= 360.0 => Self::High,
+            s if s >= 36.0 => Self::Medium,
+            s if s >= 3.6 => Self::Low,
+            _ => Self::Info,
+        }
+    }
+
+    /// Lower-case name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+/// What a rule saw.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, Default)]
+pub struct Evidence {
+    /// The measured quantity (`writes_per_minute`).
+    pub metric: String,
+    /// Its value.
+    pub value: f64,
+    /// The threshold it crossed.
+    pub threshold: f64,
+    /// First time seen.
+    pub first: Option<String>,
+    /// Last time seen.
+    pub last: Option<String>,
+    /// The busiest minute of the finding (its object's or its client's), when known.
+    pub busiest_minute: Option<String>,
+    /// Seconds from `first` to `last`: the active window the score is judged over.
+    pub window_seconds: Option<f64>,
+    /// Example auditIDs (look them up in the log).
+    pub sample_audit_ids: Vec<String>,
+    /// Other numbers behind the finding.
+    pub details: BTreeMap<String, serde_json::Value>,
+}
+
+/// One finding.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Finding {
+    /// 1-based rank by score (0 until ranked).
+    pub rank: usize,
+    /// Rule code, e.g. `AS201`.
+    pub rule: &'static str,
+    /// Rule slug, e.g. `tight-reconcile-loop`.
+    pub slug: &'static str,
+    /// Severity.
+    pub severity: Severity,
+    /// Estimated cost to the control plane, seat-seconds per hour ([`cost`]).
+    pub score: f64,
+    /// The client to tell.
+    pub client: String,
+    /// The resource, when one.
+    pub resource: Option<String>,
+    /// The object (`namespace/name`), when one.
+    pub object: Option<String>,
+    /// One line: what is wrong.
+    pub headline: String,
+    /// The numbers.
+    pub evidence: Evidence,
+    /// What the client's owner should change.
+    pub remediation: String,
+    /// Why it is suppressed, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<String>,
+    /// A call to an API removed at most two minors after the cluster's version: listed in the
+    /// report's "upgrade blockers" group, whatever `--top` says.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub upgrade_blocker: bool,
+    /// The least severity the rule gives it whatever its score ([`Finding::at_least`]).
+    #[serde(skip)]
+    pub floor: Severity,
+}
+
+impl Finding {
+    /// Sets the resource.
+    #[must_use]
+    pub fn resource(mut self, r: &str) -> Self {
+        self.resource = Some(r.to_owned());
+        self
+    }
+
+    /// Sets the object.
+    #[must_use]
+    pub fn object(mut self, o: String) -> Self {
+        self.object = Some(o);
+        self
+    }
+
+    /// Raises the severity to at least `s` (for rules whose harm is not only cost).
+    #[must_use]
+    pub fn at_least(mut self, s: Severity) -> Self {
+        self.severity = self.severity.max(s);
+        self.floor = self.floor.max(s);
+        self
+    }
+}
