@@ -36,6 +36,9 @@ impl ExportFormat {
 pub enum Values {
     /// Text (`None`: null).
     Str(Vec<Option<String>>),
+    /// Times as the JSON report writes them (RFC 3339 UTC; `None`: null): text in CSV and
+    /// NDJSON, `Timestamp(µs, UTC)` in Parquet.
+    Time(Vec<Option<String>>),
     /// Counts.
     U64(Vec<u64>),
     /// Rates, latencies (`None`: null).
@@ -75,6 +78,11 @@ impl<'a, R> Builder<'a, R> {
     fn str(mut self, col: &'static str, f: impl Fn(&R) -> Option<String>) -> Self {
         let v = self.rows.iter().map(f).collect();
         self.table.columns.push((col, Values::Str(v)));
+        self
+    }
+    fn time(mut self, col: &'static str, f: impl Fn(&R) -> Option<String>) -> Self {
+        let v = self.rows.iter().map(f).collect();
+        self.table.columns.push((col, Values::Time(v)));
         self
     }
     fn u64(mut self, col: &'static str, f: impl Fn(&R) -> u64) -> Self {
@@ -122,7 +130,7 @@ struct ClientMinute<'a> {
 #[allow(clippy::too_many_lines)] // one block per table, read top to bottom
 pub fn tables(r: &Report) -> Vec<Table> {
     let timeline = Builder::new("timeline", &r.timeline)
-        .str("minute", |m| s(&m.minute))
+        .time("minute", |m| s(&m.minute))
         .u64("requests", |m| m.requests)
         .u64("short", |m| m.short)
         .u64("server_errors", |m| m.server_errors)
@@ -146,8 +154,8 @@ pub fn tables(r: &Report) -> Vec<Table> {
         .u64("label_selector", |l| l.label_selector)
         .u64("field_selector", |l| l.field_selector)
         .u64("errors", |l| l.errors)
-        .str("first", |l| l.first.clone())
-        .str("last", |l| l.last.clone())
+        .time("first", |l| l.first.clone())
+        .time("last", |l| l.last.clone())
         .done();
     let clients = Builder::new("clients", &r.clients)
         .str("client", |c| s(&c.client))
@@ -162,11 +170,11 @@ pub fn tables(r: &Report) -> Vec<Table> {
         .u64("long_running", |c| c.long_running)
         .f64("mean_qps", |c| Some(c.mean_qps))
         .u64("peak_qpm", |c| c.peak_qpm)
-        .str("peak_minute", |c| c.peak_minute.clone())
+        .time("peak_minute", |c| c.peak_minute.clone())
         .u64("p99_qpm", |c| c.p99_qpm)
         .latency(|c| c.latency_ms.as_ref())
-        .str("first", |c| c.first.clone())
-        .str("last", |c| c.last.clone())
+        .time("first", |c| c.first.clone())
+        .time("last", |c| c.last.clone())
         .done();
     let minutes: Vec<ClientMinute> = r
         .clients
@@ -181,7 +189,7 @@ pub fn tables(r: &Report) -> Vec<Table> {
         .collect();
     let client_minutes = Builder::new("client_minutes", &minutes)
         .str("client", |m| Some(m.client.to_owned()))
-        .str("minute", |m| Some(crate::timefmt::format_rfc3339(m.minute)))
+        .time("minute", |m| Some(crate::timefmt::format_rfc3339(m.minute)))
         .u64("requests", |m| m.requests)
         .done();
     let crds = Builder::new("crds", &r.crds)
@@ -192,8 +200,8 @@ pub fn tables(r: &Report) -> Vec<Table> {
         .u64("count", |c| c.count)
         .u64("errors", |c| c.errors)
         .latency(|c| c.latency_ms.as_ref())
-        .str("first", |c| c.first.clone())
-        .str("last", |c| c.last.clone())
+        .time("first", |c| c.first.clone())
+        .time("last", |c| c.last.clone())
         .done();
     let writes = Builder::new("writes", &r.writes)
         .str("client", |w| s(&w.client))
@@ -204,8 +212,8 @@ pub fn tables(r: &Report) -> Vec<Table> {
         .f64("per_second", |w| Some(w.per_second))
         .u64("noop", |w| w.noop)
         .u64("noop_judged", |w| w.noop_judged)
-        .str("first", |w| w.first.clone())
-        .str("last", |w| w.last.clone())
+        .time("first", |w| w.first.clone())
+        .time("last", |w| w.last.clone())
         .done();
     let objects = Builder::new("objects", &r.objects)
         .str("group", |o| s(&o.group))
@@ -217,14 +225,14 @@ pub fn tables(r: &Report) -> Vec<Table> {
         .u64("noop", |o| o.noop)
         .str("top_writer", |o| o.writers.first().map(|w| w.name.clone()))
         .u64("writers", |o| o.writers.len() as u64)
-        .str("peak_minute", |o| o.peak_minute.clone())
+        .time("peak_minute", |o| o.peak_minute.clone())
         .u64("peak_writes", |o| o.peak_writes)
         .u64("multi_writer_minutes", |o| o.multi_writer_minutes)
         .u64("active_minutes", |o| o.active_minutes)
         .bool("minutes_approximate", |o| o.minutes_approximate)
         .u64("conflicts", |o| o.conflicts)
-        .str("first", |o| o.first.clone())
-        .str("last", |o| o.last.clone())
+        .time("first", |o| o.first.clone())
+        .time("last", |o| o.last.clone())
         .done();
     let errors = Builder::new("errors", &r.errors)
         .str("client", |e| s(&e.client))
@@ -234,8 +242,8 @@ pub fn tables(r: &Report) -> Vec<Table> {
         .str("verb", |e| s(&e.verb))
         .str("resource", |e| s(&e.resource))
         .u64("count", |e| e.count)
-        .str("first", |e| e.first.clone())
-        .str("last", |e| e.last.clone())
+        .time("first", |e| e.first.clone())
+        .time("last", |e| e.last.clone())
         .done();
     let watches = Builder::new("watches", &r.watches)
         .str("client", |w| s(&w.client))
@@ -248,23 +256,75 @@ pub fn tables(r: &Report) -> Vec<Table> {
         .u64("initial_events", |w| w.initial_events)
         .u64("lists", |w| w.lists)
         .u64("errors", |w| w.errors)
+        .time("first", |w| w.first.clone())
+        .time("last", |w| w.last.clone())
         .done();
-    let findings = Builder::new("findings", &r.findings)
-        .u64("rank", |f| f.rank as u64)
-        .str("rule", |f| s(f.rule))
-        .str("slug", |f| s(f.slug))
-        .str("severity", |f| s(f.severity.name()))
-        .f64("score", |f| Some(f.score))
-        .str("client", |f| s(&f.client))
-        .str("resource", |f| f.resource.clone())
-        .str("object", |f| f.object.clone())
-        .str("headline", |f| s(&f.headline))
-        .str("metric", |f| s(&f.evidence.metric))
-        .f64("value", |f| Some(f.evidence.value))
-        .f64("threshold", |f| Some(f.evidence.threshold))
-        .str("first", |f| f.evidence.first.clone())
-        .str("last", |f| f.evidence.last.clone())
-        .str("remediation", |f| s(&f.remediation))
+    let findings = finding_columns(Builder::new("findings", &r.findings)).done();
+    let suppressed = finding_columns(Builder::new("suppressed", &r.suppressed))
+        .str("reason", |f| f.suppressed.clone())
+        .done();
+    let calls = Builder::new("calls", &r.calls)
+        .str("client", |c| s(&c.client))
+        .str("verb", |c| s(&c.verb))
+        .str("resource", |c| s(&c.resource))
+        .u64("count", |c| c.count)
+        .done();
+    let slo = Builder::new("slo", &r.slo)
+        .str("client", |x| s(&x.client))
+        .str("class", |x| s(&x.class))
+        .f64("threshold_s", |x| Some(x.threshold_s))
+        .latency(|x| x.latency_ms.as_ref())
+        .bool("over", |x| x.over)
+        .done();
+    let deprecated = Builder::new("deprecated", &r.deprecated)
+        .str("client", |d| s(&d.client))
+        .str("api", |d| s(&d.api))
+        .str("removed_release", |d| d.removed_release.clone())
+        .u64("count", |d| d.count)
+        .time("first", |d| d.first.clone())
+        .time("last", |d| d.last.clone())
+        .done();
+    let webhooks = Builder::new("webhooks", &r.webhooks)
+        .str("webhook", |w| s(&w.webhook))
+        .u64("requests", |w| w.requests)
+        .latency(|w| w.latency_ms.as_ref())
+        .u64("failed_open", |w| w.failed_open)
+        .u64("failed_closed", |w| w.failed_closed)
+        .time("first", |w| w.first.clone())
+        .time("last", |w| w.last.clone())
+        .done();
+    let health = Builder::new("health", &r.health.minutes)
+        .time("minute", |m| s(&m.minute))
+        .u64("system_requests", |m| {
+            m.system.as_ref().map_or(0, |c| c.requests)
+        })
+        .u64("system_failed", |m| {
+            m.system.as_ref().map_or(0, |c| c.failed)
+        })
+        .f64("system_success_rate", |m| {
+            m.system.as_ref().map(|c| c.success_rate)
+        })
+        .u64("workload_requests", |m| {
+            m.workload.as_ref().map_or(0, |c| c.requests)
+        })
+        .u64("workload_failed", |m| {
+            m.workload.as_ref().map_or(0, |c| c.failed)
+        })
+        .f64("workload_success_rate", |m| {
+            m.workload.as_ref().map(|c| c.success_rate)
+        })
+        .done();
+    let slo_violations = Builder::new("slo_violations", &r.health.slo_violations)
+        .time("window", |v| s(&v.window))
+        .str("resource", |v| s(&v.resource))
+        .str("class", |v| s(&v.class))
+        .u64("calls", |v| v.calls)
+        .u64("over", |v| v.over)
+        .f64("threshold_s", |v| Some(v.threshold_s))
+        .done();
+    let sizing = Builder::new("sizing_clients", &r.sizing.top_clients)
+        .str("client", |c| s(&c.name))
+        .u64("seat_seconds", |c| c.count)
         .done();
     vec![
         findings,
@@ -277,7 +337,36 @@ pub fn tables(r: &Report) -> Vec<Table> {
         objects,
         errors,
         watches,
+        calls,
+        slo,
+        deprecated,
+        webhooks,
+        health,
+        slo_violations,
+        sizing,
+        suppressed,
     ]
+}
+
+/// The columns of `findings` (and of `suppressed`, which adds the reason).
+fn finding_columns(
+    b: Builder<'_, crate::model::finding::Finding>,
+) -> Builder<'_, crate::model::finding::Finding> {
+    b.u64("rank", |f| f.rank as u64)
+        .str("rule", |f| s(f.rule))
+        .str("slug", |f| s(f.slug))
+        .str("severity", |f| s(f.severity.name()))
+        .f64("score", |f| Some(f.score))
+        .str("client", |f| s(&f.client))
+        .str("resource", |f| f.resource.clone())
+        .str("object", |f| f.object.clone())
+        .str("headline", |f| s(&f.headline))
+        .str("metric", |f| s(&f.evidence.metric))
+        .f64("value", |f| Some(f.evidence.value))
+        .f64("threshold", |f| Some(f.evidence.threshold))
+        .time("first", |f| f.evidence.first.clone())
+        .time("last", |f| f.evidence.last.clone())
+        .str("remediation", |f| s(&f.remediation))
 }
 
 /// A CSV table with every text cell neutralized for spreadsheets
@@ -330,13 +419,25 @@ pub fn export(
 }
 
 #[cfg(feature = "polars")]
+mod parquet;
+
+#[cfg(feature = "polars")]
 fn write(t: &Table, path: &Path, format: ExportFormat) -> anyhow::Result<()> {
+    match format {
+        ExportFormat::Parquet => parquet::write(t, path),
+        ExportFormat::Csv | ExportFormat::Ndjson => write_frame(t, path, format),
+    }
+}
+
+/// CSV and NDJSON through a polars frame (times as the report's RFC 3339 text).
+#[cfg(feature = "polars")]
+fn write_frame(t: &Table, path: &Path, format: ExportFormat) -> anyhow::Result<()> {
     use polars::prelude::*;
     let columns: Vec<Column> = t
         .columns
         .iter()
         .map(|(name, v)| match v {
-            Values::Str(v) => Column::new((*name).into(), v),
+            Values::Str(v) | Values::Time(v) => Column::new((*name).into(), v),
             Values::U64(v) => Column::new((*name).into(), v),
             Values::F64(v) => Column::new((*name).into(), v),
             Values::Bool(v) => Column::new((*name).into(), v),
@@ -344,14 +445,12 @@ fn write(t: &Table, path: &Path, format: ExportFormat) -> anyhow::Result<()> {
         .collect();
     let mut df = DataFrame::new(t.height, columns)?;
     let file = std::io::BufWriter::new(std::fs::File::create(path)?);
-    match format {
-        ExportFormat::Csv => CsvWriter::new(file).include_header(true).finish(&mut df)?,
-        ExportFormat::Parquet => {
-            ParquetWriter::new(file).finish(&mut df)?;
-        }
-        ExportFormat::Ndjson => JsonWriter::new(file)
+    if format == ExportFormat::Csv {
+        CsvWriter::new(file).include_header(true).finish(&mut df)?;
+    } else {
+        JsonWriter::new(file)
             .with_json_format(JsonFormat::JsonLines)
-            .finish(&mut df)?,
+            .finish(&mut df)?;
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ pub mod aws;
 pub mod build;
 pub mod cli;
 pub mod commands;
+pub mod config_file;
 pub mod decode;
 pub mod diff;
 pub mod error;

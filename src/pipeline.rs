@@ -16,8 +16,8 @@ use crate::aggregate::summary::Position;
 use crate::aggregate::{Aggregates, Scope};
 use crate::decode::DecodeFailure;
 use crate::decode::event::{Decoded, LINE_PADDING, LineDecoder, decode_document};
-use crate::decode::salvage::{is_truncated, salvage};
-use crate::model::inputs::InputStats;
+use crate::decode::frame::{decode_framed, frame};
+use crate::model::report::InputRow;
 use crate::source::chunk::{CHUNK_SIZE, ReadOutcome};
 use crate::source::{Chunk, Input, InputKind, open_input, read_chunks};
 
@@ -51,7 +51,7 @@ pub struct Output {
     /// All tables, merged.
     pub aggregates: Aggregates,
     /// Per input.
-    pub inputs: Vec<InputStats>,
+    pub inputs: Vec<InputRow>,
     /// The CloudWatch download's summary, when that was the source.
     pub cloudwatch: Option<CloudWatchSummary>,
 }
@@ -128,35 +128,25 @@ impl Worker {
         while start < len {
             let end = memchr::memchr(b'\n', &data[start..len]).map_or(len, |i| start + i);
             pos.line += 1;
-            let (s, e) = trimmed(&data[start..end]);
-            let (mut s, e) = (start + s, start + e);
-            // `TIME MESSAGE`: CloudWatch records and S3 exports carry the record's time first.
-            let mut record_time = None;
-            if s < e
-                && data[s].is_ascii_digit()
-                && let Some((t, skip)) = record_prefix(&data[s..e])
-            {
-                record_time = Some(t);
-                s += skip;
-            }
+            let line = frame(&data[start..end]);
+            let line_start = start;
             start = end + 1;
-            if s == e {
+            if line.is_blank() {
                 agg.summary.blank_lines += 1;
                 continue;
             }
             agg.summary.lines += 1;
-            let result = if is_truncated(&data[s..e]) {
+            if line.truncated {
                 agg.summary.truncated += 1;
-                salvage(&data[s..e], scratch, buffers, |mut ev| {
-                    ev.record_time = record_time;
-                    agg.observe(&ev, scope);
-                })
-            } else {
-                decoder.decode(&mut data[s..], e - s, |mut ev| {
-                    ev.record_time = record_time;
-                    agg.observe(&ev, scope);
-                })
-            };
+            }
+            let result = decode_framed(
+                decoder,
+                &mut data[line_start..],
+                &line,
+                scratch,
+                buffers,
+                |ev| agg.observe(&ev, scope),
+            );
             settle(agg, pos, result);
         }
         data.truncate(len);
@@ -222,13 +212,13 @@ fn read_all(
     opts: &Options,
     stop: &AtomicBool,
     pb: &ProgressBar,
-) -> Vec<InputStats> {
+) -> Vec<InputRow> {
     let mut stats = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
         let raw = Arc::new(AtomicU64::new(0));
-        let mut st = InputStats {
+        let mut st = InputRow {
             name: input.name.clone(),
-            ..InputStats::default()
+            ..InputRow::default()
         };
         if stop.load(Ordering::Relaxed) {
             stats.push(st);
@@ -266,7 +256,7 @@ pub enum Source<'a> {
 }
 
 /// What the reader thread hands back.
-type ReadResult = std::result::Result<(Vec<InputStats>, Option<CloudWatchSummary>), String>;
+type ReadResult = std::result::Result<(Vec<InputRow>, Option<CloudWatchSummary>), String>;
 
 /// The CloudWatch download's summary (absent without the feature).
 #[cfg(feature = "cloudwatch")]
@@ -292,11 +282,11 @@ fn read_source(
                 .streams
                 .iter()
                 .zip(&out.bytes)
-                .map(|(s, b)| InputStats {
+                .map(|(s, b)| InputRow {
                     name: format!("cloudwatch:{}/{}", spec.log_group, s.name),
                     raw_bytes: *b,
                     bytes: *b,
-                    ..InputStats::default()
+                    ..InputRow::default()
                 })
                 .collect();
             Ok((stats, Some(out.summary)))
@@ -401,37 +391,6 @@ fn fold(
             a.merge(&b);
             a
         })
-}
-
-/// A leading record time — epoch milliseconds (CloudWatch) or RFC 3339 (S3 exports) — and a
-/// space: the time in µs and the bytes to skip to the message.
-fn record_prefix(line: &[u8]) -> Option<(i64, usize)> {
-    let sp = memchr::memchr(b' ', line)?;
-    let token = std::str::from_utf8(&line[..sp]).ok()?;
-    let t = if token.bytes().all(|b| b.is_ascii_digit()) {
-        token.parse::<i64>().ok()?.checked_mul(1000)?
-    } else {
-        crate::timefmt::parse_rfc3339(token)?
-    };
-    let skip = sp
-        + line[sp..]
-            .iter()
-            .take_while(|b| b.is_ascii_whitespace())
-            .count();
-    Some((t, skip))
-}
-
-/// The bounds of a line without surrounding ASCII whitespace (a CRLF's `\r` included).
-fn trimmed(line: &[u8]) -> (usize, usize) {
-    let start = line
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(line.len());
-    let end = line
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |i| i + 1);
-    (start, end)
 }
 
 fn num_cpus() -> usize {

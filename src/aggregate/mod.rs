@@ -12,6 +12,7 @@ pub mod selection;
 pub mod sketch;
 pub mod summary;
 pub mod tables;
+pub mod webhooks;
 
 use rustc_hash::FxHashMap;
 
@@ -146,6 +147,8 @@ pub struct Aggregates {
     pub slo: FxHashMap<(u32, u8), LatencySketch>,
     /// Sample auditIDs of the calls over their class's SLO, per client × SLO class.
     pub slo_slow: FxHashMap<(u32, u8), Samples>,
+    /// Where annotated requests' time went, per client × resource × SLO class.
+    pub latency_parts: FxHashMap<(u32, u32, u8), tables::LatencyPartsStats>,
     /// Admission webhooks by name.
     pub webhooks: FxHashMap<u32, tables::WebhookStats>,
     /// Calls to deprecated APIs per client × group/version/resource × removal release.
@@ -601,6 +604,17 @@ impl Aggregates {
             }
         }
         if let (Some(l), Some(class)) = (latency, f.slo_class) {
+            if ev.latency_parts.iter().any(Option::is_some) {
+                let p = self
+                    .latency_parts
+                    .entry((client, resource, class))
+                    .or_default();
+                p.requests += 1;
+                p.latency_us += u64::try_from(l).unwrap_or(0);
+                for (sum, part) in p.parts_us.iter_mut().zip(ev.latency_parts) {
+                    *sum += part.map_or(0, |v| u64::try_from(v).unwrap_or(0));
+                }
+            }
             self.slo.entry((client, class)).or_default().add(l);
             if l > (SLO_CLASSES[usize::from(class)].1 * 1e6) as Micros {
                 self.slo_slow
@@ -609,16 +623,18 @@ impl Aggregates {
                     .offer(time, ev.audit_id);
             }
         }
-        let webhook = ev.webhook.or(ev.webhook_failed_closed);
-        if webhook.is_some() || ev.webhook_latency.is_some() {
-            let id = self.strings.id(webhook.unwrap_or("(unnamed)"));
-            let w = self.webhooks.entry(id).or_default();
+        for call in webhooks::calls(ev, failed) {
+            let w = self
+                .webhooks
+                .entry(self.strings.id(&call.webhook))
+                .or_default();
             w.requests += 1;
-            if let Some(l) = ev.webhook_latency {
+            if let Some(l) = call.latency_us {
                 w.latency.add(l);
+                *w.victims.entry(client).or_default() += 1;
             }
-            w.failed_open += u64::from(ev.webhook_failed_open.is_some());
-            w.failed_closed += u64::from(ev.webhook_failed_closed.is_some() && failed);
+            w.failed_open += u64::from(call.failed_open);
+            w.failed_closed += u64::from(call.failed_closed);
             w.span.observe(time);
             w.samples.offer(time, ev.audit_id);
         }
@@ -678,7 +694,7 @@ impl Aggregates {
         l.rv[slot] += 1;
         l.rv_limited[slot] += u64::from(limited);
         // Evidence beats inference: the etcd annotation says how much of the LIST went to etcd.
-        if let Some(etcd) = ev.latency_etcd.and_then(crate::timefmt::parse_go_duration) {
+        if let Some(etcd) = ev.latency_parts[crate::decode::latency::ETCD] {
             l.etcd_annotated += 1;
             l.etcd_us += u64::try_from(etcd).unwrap_or(0);
             if latency.is_some_and(|lat| 2 * etcd >= lat) {
@@ -770,6 +786,12 @@ impl Aggregates {
             (m(a), m(b), m(c), m(d))
         });
         merge_map(&mut self.webhooks, &other.webhooks, &r, m);
+        merge_map(
+            &mut self.latency_parts,
+            &other.latency_parts,
+            &r,
+            |(a, b, c)| (m(a), m(b), *c),
+        );
         for (k, v) in &other.slo_slow {
             self.slo_slow.entry((m(&k.0), k.1)).or_default().merge(v);
         }

@@ -24,20 +24,29 @@ pub struct MinuteWrites {
     pub minute: u32,
     /// Writes.
     pub count: u32,
-    /// Index in [`ObjectStats::writers`] of the first writer seen (255 = "255 or later").
+    /// Index in [`ObjectStats::writers`] of the first writer of the object itself seen (255 =
+    /// "255 or later"); meaningful when `spec`.
     pub writer: u8,
-    /// Two or more writers wrote in this minute.
+    /// Two or more writers wrote the object itself in this minute.
     pub multi: bool,
+    /// The object itself (not its `status`) was written in this minute.
+    pub spec: bool,
 }
 
 impl MinuteWrites {
-    fn absorb(&mut self, count: u32, writer: u8, multi: bool) {
-        if self.count == 0 {
-            self.writer = writer;
-            self.multi = multi;
-        } else {
-            // Index 255 stands for every writer past the 255th: treat it as a second writer.
-            self.multi |= multi || self.writer != writer || writer == u8::MAX;
+    /// Adds `count` writes; `writer` is `None` for writes to `status`, which never make a
+    /// minute multi-writer: the controller that owns an object's status (the deployment
+    /// controller after every spec change) does not fight the object's spec writer.
+    fn absorb(&mut self, count: u32, writer: Option<u8>, multi: bool) {
+        self.multi |= multi;
+        if let Some(writer) = writer {
+            if self.spec {
+                // Index 255 stands for every writer past the 255th: treat it as a second writer.
+                self.multi |= self.writer != writer || writer == u8::MAX;
+            } else {
+                self.writer = writer;
+                self.spec = true;
+            }
         }
         self.count += count;
     }
@@ -129,7 +138,7 @@ impl ObjectStats {
     }
 
     /// Adds writes in `minute`.
-    fn add_minute(&mut self, minute: u32, count: u32, writer: u8, multi: bool) {
+    fn add_minute(&mut self, minute: u32, count: u32, writer: Option<u8>, multi: bool) {
         if self.folded.last.is_some_and(|l| minute <= l) {
             self.folded.approximate = true;
         }
@@ -194,7 +203,8 @@ impl ObjectStats {
             .max_by_key(|&(m, c)| (c, std::cmp::Reverse(m)))
     }
 
-    /// Minutes in which two or more clients wrote the object (fighting writers).
+    /// Minutes in which two or more clients wrote the object itself, its `status` left out
+    /// (fighting writers).
     #[must_use]
     pub fn multi_writer_minutes(&self) -> u64 {
         self.folded.multi + self.minutes.iter().filter(|m| m.multi).count() as u64
@@ -282,7 +292,7 @@ impl ObjectTable {
             let writer = o.writer_index(w.client, 1);
             if let Some(t) = w.time {
                 let minute = u32::try_from(t.div_euclid(crate::timefmt::MINUTE_US)).unwrap_or(0);
-                o.add_minute(minute, 1, writer, false);
+                o.add_minute(minute, 1, (!w.status).then_some(writer), false);
             }
             o.span.observe(w.time);
             o.samples.offer(w.time, w.audit_id);
@@ -349,7 +359,7 @@ impl ObjectTable {
                 .collect();
             for m in &o.minutes {
                 let writer = index.get(usize::from(m.writer)).copied().unwrap_or(u8::MAX);
-                dst.add_minute(m.minute, m.count, writer, m.multi);
+                dst.add_minute(m.minute, m.count, m.spec.then_some(writer), m.multi);
             }
             dst.folded.merge(&o.folded);
             dst.span.merge(o.span);
@@ -392,6 +402,37 @@ mod tests {
         assert_eq!(o.multi_writer_minutes(), 1);
         assert_eq!(o.peak_minute(), Some((1, 2)));
         assert_eq!(o.writers, vec![(0, 1), (1, 2)]);
+    }
+
+    #[test]
+    fn a_status_writer_does_not_fight_the_spec_writer() {
+        let status = |t: &mut ObjectTable, client: u32, minute: i64| {
+            t.observe(&ObjectWrite {
+                key: "k",
+                client,
+                time: Some(minute * crate::timefmt::MINUTE_US),
+                status: true,
+                noop: false,
+                bodies: BodyBytes::default(),
+                audit_id: "x",
+            });
+        };
+        let mut a = ObjectTable::default();
+        status(&mut a, 1, 1); // the status owner first in the minute
+        write(&mut a, "k", 0, 1);
+        status(&mut a, 1, 1);
+        assert_eq!(a.objects[Key::new("k")].multi_writer_minutes(), 0);
+        write(&mut a, "k", 2, 1); // a second spec writer
+        assert_eq!(a.objects[Key::new("k")].multi_writer_minutes(), 1);
+        // Across a merge: b's minute 2 holds only a status write, a's a spec write.
+        let mut b = ObjectTable::default();
+        status(&mut b, 0, 2);
+        write(&mut a, "k", 0, 2);
+        a.merge(&b, &[1]);
+        let o = &a.objects[Key::new("k")];
+        assert_eq!(o.multi_writer_minutes(), 1, "minute 2 has one spec writer");
+        assert_eq!(o.count, 6);
+        assert_eq!(o.status_writes, 3);
     }
 
     #[test]

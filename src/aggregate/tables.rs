@@ -352,17 +352,44 @@ pub struct WebhookStats {
     pub span: Span,
     /// Sample auditIDs.
     pub samples: Samples,
+    /// Requests that waited on it (its latency annotation was logged), per client id: the
+    /// clients whose slow calls it explains.
+    pub victims: FxHashMap<u32, u64>,
 }
 
 impl WebhookStats {
     /// Merges another row in.
-    pub fn merge(&mut self, o: &Self) {
+    pub fn merge(&mut self, o: &Self, remap: &[u32]) {
+        add_counts(&mut self.victims, &o.victims, remap);
         self.requests += o.requests;
         self.latency.merge(&o.latency);
         self.failed_open += o.failed_open;
         self.failed_closed += o.failed_closed;
         self.span.merge(o.span);
         self.samples.merge(&o.samples);
+    }
+}
+
+/// Where the time of one client × resource × SLO class's annotated requests went: the sums of
+/// their `apiserver.latency.k8s.io/*` annotations (logged only for requests over 500 ms).
+#[derive(Debug, Clone, Default)]
+pub struct LatencyPartsStats {
+    /// Requests with at least one latency annotation.
+    pub requests: u64,
+    /// Their latencies summed, µs.
+    pub latency_us: u64,
+    /// Each annotation summed, µs, indexed like `decode::latency::LATENCY_PARTS`.
+    pub parts_us: [u64; crate::decode::latency::LATENCY_PARTS.len()],
+}
+
+impl LatencyPartsStats {
+    /// Merges another row in.
+    pub fn merge(&mut self, o: &Self) {
+        self.requests += o.requests;
+        self.latency_us += o.latency_us;
+        for (a, b) in self.parts_us.iter_mut().zip(o.parts_us) {
+            *a += b;
+        }
     }
 }
 
@@ -381,13 +408,19 @@ macro_rules! plain_merge {
 }
 plain_merge!(
     ListStats,
-    WebhookStats,
+    LatencyPartsStats,
     CallStats,
     WriteStats,
     ErrorStats,
     WatchStats,
     MinuteTotals
 );
+
+impl Merge for WebhookStats {
+    fn merge_with(&mut self, o: &Self, remap: &[u32]) {
+        self.merge(o, remap);
+    }
+}
 
 impl Merge for ClientStats {
     fn merge_with(&mut self, o: &Self, remap: &[u32]) {

@@ -6,6 +6,10 @@
 //! - eksctl and renamed contexts keep the exec plugin's `--cluster-name`/`--region` args (or
 //!   `aws-iam-authenticator token -i NAME`);
 //! - anything else is not an EKS cluster, and the caller asks for `--cluster`.
+//!
+//! `$KUBECONFIG` may list several files; they are merged as kubectl merges them: the first file
+//! that sets `current-context` wins, and a context, user or cluster defined in several files is
+//! taken from the first that defines it.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -97,13 +101,36 @@ fn arg_after(args: &[String], flags: &[&str]) -> Option<String> {
     })
 }
 
+fn parse(yaml: &str) -> Result<KubeConfig, String> {
+    serde_yaml_ng::from_str(yaml).map_err(|e| format!("cannot parse kubeconfig: {e}"))
+}
+
+/// Merges `next` (a later file) into `kc`: what `kc` already sets wins, name by name.
+fn merge(kc: &mut KubeConfig, next: KubeConfig) {
+    if kc.current_context.as_deref().is_none_or(str::is_empty) {
+        kc.current_context = next.current_context;
+    }
+    fn add<T>(into: &mut Vec<Named<T>>, from: Vec<Named<T>>) {
+        for item in from {
+            if !into.iter().any(|i| i.name == item.name) {
+                into.push(item);
+            }
+        }
+    }
+    add(&mut kc.contexts, next.contexts);
+    add(&mut kc.clusters, next.clusters);
+    add(&mut kc.users, next.users);
+}
+
 /// Resolves the EKS cluster of the current context from kubeconfig text.
 ///
 /// # Errors
 /// A message saying why the context is not an EKS cluster.
 pub fn resolve(yaml: &str) -> Result<EksContext, String> {
-    let kc: KubeConfig =
-        serde_yaml_ng::from_str(yaml).map_err(|e| format!("cannot parse kubeconfig: {e}"))?;
+    resolve_config(parse(yaml)?)
+}
+
+fn resolve_config(kc: KubeConfig) -> Result<EksContext, String> {
     let current = kc
         .current_context
         .filter(|c| !c.is_empty())
@@ -159,25 +186,41 @@ pub fn resolve(yaml: &str) -> Result<EksContext, String> {
     }
 }
 
-/// The kubeconfig file kubectl would read: the first of `$KUBECONFIG`, else `~/.kube/config`.
+/// The kubeconfig files kubectl would merge: those of `$KUBECONFIG` that exist, in order, else
+/// `~/.kube/config` when it exists.
 #[must_use]
-pub fn default_path() -> Option<PathBuf> {
+pub fn default_paths() -> Vec<PathBuf> {
     if let Some(k) = std::env::var_os("KUBECONFIG").filter(|k| !k.is_empty()) {
-        return std::env::split_paths(&k).find(|p| p.exists());
+        return std::env::split_paths(&k).filter(|p| p.exists()).collect();
     }
-    let home = std::env::var_os("HOME")?;
+    let Some(home) = std::env::var_os("HOME") else {
+        return Vec::new();
+    };
     let p = Path::new(&home).join(".kube").join("config");
-    p.exists().then_some(p)
+    if p.exists() { vec![p] } else { Vec::new() }
 }
 
-/// Reads and resolves the kubeconfig at `path`.
+/// Reads and merges the kubeconfig files at `paths` (first wins, as kubectl merges them) and
+/// resolves the current context.
 ///
 /// # Errors
-/// The file cannot be read, or its context is not an EKS cluster.
-pub fn resolve_file(path: &Path) -> Result<EksContext, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    resolve(&text)
+/// No file, a file that cannot be read or parsed (named), or a context that is not an EKS
+/// cluster.
+pub fn resolve_files(paths: &[PathBuf]) -> Result<EksContext, String> {
+    if paths.is_empty() {
+        return Err("no kubeconfig found".to_owned());
+    }
+    let mut kc = KubeConfig::default();
+    for path in paths {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if text.trim().is_empty() {
+            continue; // kubectl reads an empty file as an empty config
+        }
+        let next = parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        merge(&mut kc, next);
+    }
+    resolve_config(kc)
 }
 
 #[cfg(test)]
@@ -258,6 +301,82 @@ users:
                 .unwrap_err()
                 .contains("no current-context")
         );
+    }
+
+    const AUTHENTICATOR: &str = r"
+current-context: ops
+contexts:
+- name: ops
+  context: {cluster: ops-cluster, user: ops-user}
+users:
+- name: ops-user
+  user:
+    exec:
+      command: aws-iam-authenticator
+      args: [token, -i, billing-prod]
+      env: [{name: AWS_PROFILE, value: billing}]
+";
+
+    #[test]
+    fn aws_iam_authenticator_names_the_cluster_with_i() {
+        let c = resolve(AUTHENTICATOR).unwrap();
+        assert_eq!(
+            (
+                c.context.as_str(),
+                c.cluster.as_str(),
+                c.region,
+                c.profile.as_deref()
+            ),
+            ("ops", "billing-prod", None, Some("billing"))
+        );
+        let long = AUTHENTICATOR.replace("-i, billing-prod", "--cluster-id=billing-dr");
+        assert_eq!(resolve(&long).unwrap().cluster, "billing-dr");
+    }
+
+    /// Files for the merge: each a kubeconfig of its own.
+    fn files(texts: &[&str]) -> (tempfile::TempDir, Vec<PathBuf>) {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let p = dir.path().join(format!("config-{i}"));
+                std::fs::write(&p, t).unwrap();
+                p
+            })
+            .collect();
+        (dir, paths)
+    }
+
+    #[test]
+    fn several_files_merge_first_wins_per_key() {
+        // The second file sets a current-context and redefines `ops-user`; neither wins. The
+        // first file's context names a user only the second defines: found there.
+        let first = "current-context: ops\ncontexts:\n- name: ops\n  context: {cluster: c, user: ops-user}\n";
+        let (_d, paths) = files(&[first, EKSCTL, AUTHENTICATOR]);
+        let c = resolve_files(&paths).unwrap();
+        assert_eq!(
+            (c.context.as_str(), c.cluster.as_str()),
+            ("ops", "billing-prod")
+        );
+        // Two definitions of one user: the earlier file's.
+        let other_user = AUTHENTICATOR
+            .replace("billing-prod", "other")
+            .replace("current-context: ops", "");
+        let (_d, paths) = files(&[first, &other_user, AUTHENTICATOR]);
+        assert_eq!(resolve_files(&paths).unwrap().cluster, "other");
+        // No current-context in the first file: the next file's is taken, with its context.
+        let (_d, paths) = files(&["contexts: []\n", AWS_CLI, EKSCTL]);
+        assert_eq!(resolve_files(&paths).unwrap().cluster, "prod");
+        let (_d, paths) = files(&[EKSCTL, AWS_CLI]);
+        assert_eq!(resolve_files(&paths).unwrap().cluster, "staging");
+        // A bad file is named; no file at all is said so.
+        let (_d, paths) = files(&[EKSCTL, "users: [oops"]);
+        let e = resolve_files(&paths).unwrap_err();
+        assert!(e.contains("config-1") && e.contains("cannot parse"), "{e}");
+        assert_eq!(resolve_files(&[]).unwrap_err(), "no kubeconfig found");
+        let (_d, paths) = files(&["", EKSCTL]);
+        assert_eq!(resolve_files(&paths).unwrap().cluster, "staging");
     }
 
     #[test]

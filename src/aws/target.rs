@@ -35,9 +35,7 @@ pub fn resolve(
     } else if let Some(c) = cluster {
         format!("/aws/eks/{c}/cluster")
     } else {
-        let ctx = super::kubeconfig::default_path()
-            .ok_or_else(|| "no kubeconfig found".to_owned())
-            .and_then(|p| super::kubeconfig::resolve_file(&p))
+        let ctx = super::kubeconfig::resolve_files(&super::kubeconfig::default_paths())
             .map_err(|e| {
                 fail(format!(
                     "no input: {e}. Pass audit log files, pipe a log to stdin, or name the EKS cluster with --cluster NAME (and --region)"

@@ -11,13 +11,13 @@ use crate::aggregate::objects::{BUSY_LEVELS, MAX_MINUTES_PER_OBJECT, split_key};
 use crate::aggregate::sketch::{LatencySketch, Span};
 use crate::aggregate::tables::{ClientStats, MinuteTotals, RV_SLOTS};
 use crate::aggregate::{Aggregates, SLO_CLASSES};
+use crate::decode::latency::LATENCY_PARTS;
 use crate::decode::{Level, Stage};
 use crate::model::health::SloRow;
-use crate::model::inputs::InputStats;
 use crate::model::report::{
-    BodyBytesRow, CallRow, ClientRow, CrdRow, DeprecatedRow, ErrorRow, InputRow, ListRow,
-    MinuteRow, ObjectRow, ObjectTableRow, Report, RvRow, SCHEMA, Series, SkipRow, Skipped, Summary,
-    Tool, WatchRow, WebhookRow, WindowRow, WriteRow,
+    BodyBytesRow, CallRow, ClientRow, CrdRow, DeprecatedRow, ErrorRow, InputRow,
+    LatencyBreakdownRow, ListRow, MinuteRow, ObjectRow, ObjectTableRow, Report, RvRow, SCHEMA,
+    Series, SkipRow, Skipped, Summary, Tool, WatchRow, WebhookRow, WindowRow, WriteRow,
 };
 use crate::model::rows::{LatencyRow, NameCount};
 use crate::rules::client_side_throttling::limit_minutes;
@@ -31,7 +31,7 @@ pub struct Inputs<'a> {
     /// Merged tables.
     pub aggregates: &'a Aggregates,
     /// Per-input read results.
-    pub inputs: &'a [InputStats],
+    pub inputs: &'a [InputRow],
     /// The asked-for window.
     pub window: Window,
     /// The filters that made the selection (empty: the selection is the cluster).
@@ -117,6 +117,7 @@ pub fn build(inp: &Inputs) -> Report {
         slo: slo.clone(),
         deprecated: deprecated_rows(a),
         webhooks: webhook_rows(a),
+        latency_breakdown: latency_breakdown_rows(a),
         health: super::health::health(a, &slo),
         sizing: super::health::sizing(a),
         findings: Vec::new(),
@@ -180,18 +181,7 @@ fn summary(inp: &Inputs, span_s: f64) -> Summary {
         }
     }
     Summary {
-        inputs: inp
-            .inputs
-            .iter()
-            .map(|i| InputRow {
-                name: i.name.clone(),
-                raw_bytes: i.raw_bytes,
-                bytes: i.bytes,
-                document: i.document,
-                error: i.error.clone(),
-                requests: i.requests,
-            })
-            .collect(),
+        inputs: inp.inputs.to_vec(),
         lines: s.lines,
         blank_lines: s.blank_lines,
         events: s.events,
@@ -233,6 +223,7 @@ fn summary(inp: &Inputs, span_s: f64) -> Summary {
         warnings,
         selection,
         skipped_files: Vec::new(),
+        config: None,
         cloudwatch: inp.cloudwatch.clone(),
         engine: None,
         insights: None,
@@ -813,6 +804,40 @@ fn call_rows(a: &Aggregates) -> Vec<CallRow> {
     rows
 }
 
+fn latency_breakdown_rows(a: &Aggregates) -> Vec<LatencyBreakdownRow> {
+    let mut rows: Vec<(u64, LatencyBreakdownRow)> = a
+        .latency_parts
+        .iter()
+        .map(|((c, res, class), p)| {
+            let n = p.requests.max(1) as f64;
+            let mean = |us: u64| (us as f64 / n).round() / 1000.0;
+            let parts_ms: BTreeMap<String, f64> = LATENCY_PARTS
+                .iter()
+                .zip(p.parts_us)
+                .filter(|(_, us)| *us > 0)
+                .map(|(name, us)| ((*name).to_owned(), mean(us)))
+                .collect();
+            let accounted: u64 = p.parts_us.iter().sum();
+            let row = LatencyBreakdownRow {
+                client: a.strings.name(*c).to_owned(),
+                resource: a.strings.name(*res).to_owned(),
+                class: SLO_CLASSES[usize::from(*class)].0.to_owned(),
+                requests: p.requests,
+                mean_ms: mean(p.latency_us),
+                parts_ms,
+                other_ms: mean(p.latency_us.saturating_sub(accounted)),
+            };
+            (p.latency_us, row)
+        })
+        .collect();
+    rows.sort_by(|(x, a), (y, b)| {
+        y.cmp(x).then_with(|| {
+            (&a.client, &a.resource, &a.class).cmp(&(&b.client, &b.resource, &b.class))
+        })
+    });
+    rows.into_iter().map(|(_, r)| r).collect()
+}
+
 fn webhook_rows(a: &Aggregates) -> Vec<WebhookRow> {
     let mut rows: Vec<WebhookRow> = a
         .webhooks
@@ -825,6 +850,8 @@ fn webhook_rows(a: &Aggregates) -> Vec<WebhookRow> {
             failed_closed: w.failed_closed,
             first: time(w.span.first),
             last: time(w.span.last),
+            clients_waited: w.victims.len(),
+            waited: top(&w.victims, a, 10),
             sample_audit_ids: w.samples.ids(),
         })
         .collect();

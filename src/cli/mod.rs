@@ -28,6 +28,18 @@ pub struct Cli {
     pub scan: ScanArgs,
 }
 
+/// The file name that makes the binary a kubectl plugin: kubectl runs `kubectl-audit_scan` on
+/// `PATH` for `kubectl audit-scan ...` (a `-` in the command is a `_` in the file name).
+pub const KUBECTL_PLUGIN: &str = "kubectl-audit_scan";
+
+/// Whether `argv0` names the kubectl plugin (`kubectl-audit_scan`, `.exe` on Windows).
+#[must_use]
+pub fn is_kubectl_plugin(argv0: &std::path::Path) -> bool {
+    argv0
+        .file_stem()
+        .is_some_and(|s| s.eq_ignore_ascii_case(KUBECTL_PLUGIN))
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {

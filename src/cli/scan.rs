@@ -94,15 +94,25 @@ pub struct ScanArgs {
     #[arg(long, hide = true, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1024..))]
     pub chunk_size: Option<u32>,
 
-    /// Rule thresholds and suppressions (TOML; see `audit-scan rules`).
+    /// Rule thresholds and suppressions (TOML; see `audit-scan rules`). Without it:
+    /// $AUDIT_SCAN_CONFIG, else ./audit-scan.toml (or one in a parent directory up to the
+    /// repository's root), else the user config directory's audit-scan/audit-scan.toml.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Read no config file, not even one $AUDIT_SCAN_CONFIG names or one found.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
     /// Report only findings at or above this severity.
     #[arg(long, value_enum, default_value_t = Severity::Info)]
     pub min_severity: Severity,
     /// Exit with code 1 when a finding at or above this severity exists (for CI).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+    /// Run only these rules, by code or slug (comma-separated or repeated): testing, so one
+    /// rule can be judged alone on its fixtures. Hidden: the JUnit and SARIF outputs still
+    /// list every rule.
+    #[arg(long, hide = true, value_name = "RULE", value_delimiter = ',')]
+    pub rules: Vec<String>,
 
     /// CloudWatch Logs options.
     #[command(flatten)]
@@ -250,7 +260,7 @@ pub struct EngineArgs {
     /// Logs Insights queries in flight at most (the account limit is 30 to 100).
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub insights_concurrency: usize,
-    /// Initial sub-window; a sub-window whose result reaches the row limit is halved.
+    /// Longest sub-window; shorter ones are cut from each template's estimated rows.
     #[arg(long, default_value = "1d", value_name = "DURATION")]
     pub insights_slice: String,
     /// Rows per query treated as capped (the service returns at most 10,000).

@@ -123,7 +123,7 @@ fn run_local(
         });
     let events = lines
         .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-        .map(|l| local::event_of_line(String::from_utf8_lossy(&l).trim_end()))
+        .map(|l| local::event_of_line(&String::from_utf8_lossy(&l)))
         .filter(|e| {
             e.timestamp
                 .is_none_or(|t| since.is_none_or(|s| t >= s) && until.is_none_or(|u| t < u))

@@ -10,7 +10,7 @@ use crate::cli::scan::ScanArgs;
 use crate::error::{EXIT_FINDINGS, EXIT_OK, fail};
 use crate::model::report::Report;
 use crate::render::{Format, TextStyle};
-use crate::{aggregate, build, export, pipeline, render, rules, source, timefmt};
+use crate::{aggregate, build, config_file, export, pipeline, render, rules, source, timefmt};
 
 /// Runs the scan: plan, read (either engine), run the rules, write the report and exports.
 ///
@@ -28,14 +28,13 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
     let mut scope = args.scope(now).map_err(fail)?;
     // Checked before reading anything, not after a long scan.
     let mark = args.mark(now).map_err(fail)?;
-    let config = match &args.config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| fail(format!("cannot read --config {}: {e}", p.display())))?;
-            rules::Config::parse(&text).map_err(|e| fail(format!("{}: {e}", p.display())))?
-        }
-        None => rules::Config::default(),
+    let (mut config, config_place) = if args.no_config {
+        (rules::Config::default(), None)
+    } else {
+        config_file::load(&config_file::Search::from_process(args.config.as_deref()))
+            .map_err(fail)?
     };
+    config.select(&args.rules).map_err(fail)?;
     let mut found = source::inputs::Expansion::default();
     let plan = plan::plan(args, &mut scope, &mut found)?;
     if args.strict && !found.warnings.is_empty() {
@@ -55,6 +54,15 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
         })
         .collect();
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    if let Some(place) = &config_place {
+        let (row, expired) = config_file::summary(&config, place, &today);
+        eprintln!(
+            "audit-scan: {}",
+            render::sanitize::terminal(&row.line(), render::sanitize::Cap::Prose)
+        );
+        report.summary.warnings.extend(expired);
+        report.summary.config = Some(row);
+    }
     let (findings, suppressed) = rules::run(&report, &config, &today);
     report.findings = findings
         .into_iter()

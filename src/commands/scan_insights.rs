@@ -92,9 +92,18 @@ fn insights_cloud(
         .div_euclid(1000);
     let end_ms = scope.window.until.unwrap_or(now).min(now).div_euclid(1000);
     let slice_ms = (slice / 1000).max(1000);
-    let estimate = (e.engine == Engine::Auto || e.dry_run)
-        .then(|| iscan::estimate(&runner, start_ms, end_ms))
+    // One log-volume query with bin(1h) over the whole window sizes it (auto, --dry-run) and
+    // plans the sub-windows (insights); its answers feed the report's summary.
+    let profiled = (e.engine != Engine::Download || e.dry_run)
+        .then(|| iscan::profile(&runner, start_ms, end_ms, &limits))
         .transpose();
+    let (estimate, profile) = match profiled {
+        Ok(Some(p)) => (Ok(Some(iscan::Estimate::of(&p.volume))), Some(p)),
+        Ok(None) => (Ok(None), None),
+        // The insights engine cannot plan without it: the same one line as any failed query.
+        Err(why) if e.engine == Engine::Insights && !e.dry_run => bail!(fail(why)),
+        Err(why) => (Err(why), None),
+    };
     if insights::interrupt::requested() {
         // Ctrl-C during the estimate ends the run, whatever the estimate came to.
         anyhow::bail!("{}", estimate.err().as_deref().unwrap_or("interrupted"));
@@ -151,10 +160,10 @@ fn insights_cloud(
         return Ok(Outcome::Download);
     }
     eprintln!(
-        "audit-scan: Logs Insights on {}: {} templates over {} sub-window(s), at most {} queries in flight",
+        "audit-scan: Logs Insights on {}: {} templates, at least {} queries (each template's first hour probes its rows; the rest is cut from that), at most {} in flight",
         spec.log_group,
         crate::build::insights::TEMPLATES.len(),
-        insights::engine::slices(start_ms, end_ms, slice_ms).len(),
+        iscan::fewest_queries(start_ms, end_ms, slice_ms),
         limits.concurrency
     );
     let report = iscan::run_report(
@@ -165,6 +174,7 @@ fn insights_cloud(
         end_ms,
         slice_ms,
         &limits,
+        profile,
     )
     .map_err(fail)?;
     if let Some(i) = &report.summary.insights {

@@ -6,7 +6,11 @@
 //!    optionally followed by `/SUFFIX` (kube-controller-manager names each controller this way,
 //!    as do operators that call `rest.AddUserAgent`). Version, platform and commit are dropped.
 //! 2. With a suffix the client is `PRODUCT/SUFFIX`; a suffix that is a service-account username
-//!    is cut to the account's name (`kube-controller-manager/replicaset-controller`).
+//!    is cut to the account's name (`kube-controller-manager/replicaset-controller`), and any
+//!    other suffix loses its versions and commits (`workflow-controller/argo-workflows/v3.5.8
+//!    argo-controller` → `workflow-controller/argo-workflows/argo-controller`). A generic product
+//!    (`manager`, `main`, `Go-http-client` …) keeps the service account after the suffix
+//!    (`manager/reconciler@team-a/op`), as rule 4.
 //! 3. Every kubelet (a `kubelet` product, or a `system:node:*` user with no usable userAgent) is
 //!    the one client `kubelet`; the node stays in the client's evidence (its users).
 //! 4. For a service account the client is `PRODUCT@NAMESPACE/NAME`: many kubebuilder operators
@@ -79,6 +83,45 @@ fn cap(mut s: String) -> String {
     s
 }
 
+/// Products many unrelated programs send: kubebuilder's `manager`, `main`, the default HTTP
+/// clients of Go, Java, Python and Node.
+fn is_generic(product: &str) -> bool {
+    matches!(
+        product.to_ascii_lowercase().as_str(),
+        "manager"
+            | "main"
+            | "controller"
+            | "operator"
+            | "go-http-client"
+            | "okhttp"
+            | "python-requests"
+            | "node-fetch"
+            | "axios"
+    )
+}
+
+/// Whether a userAgent token is a version, a commit or a placeholder (`v3.5.8`, `0.35.1`,
+/// `1e5e9e8`, `$Format`): what a name must not carry, so `diff` matches across upgrades.
+fn is_version_token(t: &str) -> bool {
+    let bare = t.strip_prefix(['v', 'V']).unwrap_or(t);
+    let versionish = bare.starts_with(|c: char| c.is_ascii_digit())
+        && bare
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'));
+    let sha = t.len() >= 7 && t.chars().all(|c| c.is_ascii_hexdigit());
+    versionish || sha || t.starts_with('$')
+}
+
+/// A userAgent suffix without its versions (`argo-workflows/v3.5.8 argo-controller` →
+/// `argo-workflows/argo-controller`).
+fn without_versions(suffix: &str) -> String {
+    suffix
+        .split(|c: char| c == '/' || c.is_whitespace())
+        .filter(|t| !t.is_empty() && !is_version_token(t))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The client name for a request (see the module docs for the rules).
 #[must_use]
 pub fn client_name(user_agent: Option<&str>, username: &str) -> String {
@@ -91,8 +134,19 @@ pub fn client_name(user_agent: Option<&str>, username: &str) -> String {
             product,
             suffix: Some(suffix),
         }) => {
-            let suffix = service_account(suffix).map_or(suffix, |(_, name)| name);
-            format!("{product}/{suffix}")
+            let suffix = service_account(suffix)
+                .map_or_else(|| without_versions(suffix), |(_, name)| name.to_owned());
+            match sa {
+                _ if suffix.is_empty() => match sa {
+                    Some((ns, name)) => format!("{product}@{ns}/{name}"),
+                    None => product.to_owned(),
+                },
+                // A generic product says nothing of whose it is: keep the account.
+                Some((ns, name)) if is_generic(product) && suffix != name => {
+                    format!("{product}/{suffix}@{ns}/{name}")
+                }
+                _ => format!("{product}/{suffix}"),
+            }
         }
         Some(UserAgent { product, .. }) => match sa {
             Some((ns, name)) => format!("{product}@{ns}/{name}"),
@@ -245,6 +299,30 @@ mod tests {
                 Some("manager/v0.0.0 (linux/amd64) kubernetes/$Format"),
                 "system:serviceaccount:team-a:op-controller-manager",
                 "manager@team-a/op-controller-manager",
+            ),
+            // Versions never reach a name: Argo Workflows adds its own after the commit.
+            (
+                Some(
+                    "workflow-controller/v3.5.8 (linux/amd64) kubernetes/$Format/argo-workflows/v3.5.8 argo-controller",
+                ),
+                "system:serviceaccount:argo:argo",
+                "workflow-controller/argo-workflows/argo-controller",
+            ),
+            (
+                Some("operator/v1.2.3 (linux/amd64) kubernetes/abc1234/v1.2.3"),
+                "system:serviceaccount:db:pg-operator",
+                "operator@db/pg-operator",
+            ),
+            // A generic product with a suffix keeps the service account.
+            (
+                Some("manager/v0.0.0 (linux/amd64) kubernetes/$Format/reconciler"),
+                "system:serviceaccount:team-a:op-controller-manager",
+                "manager/reconciler@team-a/op-controller-manager",
+            ),
+            (
+                Some("manager/v0.0.0 (linux/amd64) kubernetes/$Format/reconciler"),
+                "system:serviceaccount:team-b:reconciler",
+                "manager/reconciler",
             ),
             (
                 Some("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36"),

@@ -7,6 +7,7 @@
 use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use super::latency::{self, LatencyParts, Names};
 use crate::timefmt::{Micros, parse_go_duration, parse_rfc3339};
 
 mod skim;
@@ -241,20 +242,73 @@ struct RawMeta<'a> {
     resource_version: Option<&'a str>,
 }
 
-/// The annotations audit-scan reads. Webhook annotations have per-call keys
-/// (`mutation.webhook.admission.k8s.io/round_0_index_1`), so the map is walked by hand.
+/// The annotations audit-scan reads. Latency and webhook annotations have open-ended keys
+/// (`apiserver.latency.k8s.io/etcd`, `mutation.webhook.admission.k8s.io/round_0_index_1`), so the
+/// map is walked by hand.
 #[derive(Default)]
 struct RawAnnotations<'a> {
-    latency_etcd: Option<&'a str>,
-    latency_apf_queue_wait: Option<&'a str>,
-    latency_mutating_webhook: Option<&'a str>,
-    latency_validating_webhook: Option<&'a str>,
+    latency: LatencyParts,
     deprecated: Option<&'a str>,
     removed_release: Option<&'a str>,
-    /// The value of the first `mutation.webhook.admission.k8s.io/*` annotation (JSON text).
-    mutation: Option<&'a str>,
-    /// The value of the first `failed-open.*webhook*` annotation (the webhook's name).
-    failed_open: Option<&'a str>,
+    /// Mutating webhooks named by `mutation.webhook…`/`patch.webhook…` (their JSON text names
+    /// them) and `failed-open.mutating.webhook…` annotations.
+    mutating: Names<'a>,
+    /// Validating webhooks named by `failed-open.validating.webhook…` annotations.
+    validating: Names<'a>,
+    /// Webhooks that failed open (their `failed-open.*` annotation's value).
+    failed_open: Names<'a>,
+}
+
+impl<'a> RawAnnotations<'a> {
+    /// Whether `key` is an annotation audit-scan reads (its value is then a string or null).
+    fn reads(key: &str) -> bool {
+        matches!(key, "k8s.io/deprecated" | "k8s.io/removed-release")
+            || key
+                .strip_prefix("apiserver.latency.k8s.io/")
+                .and_then(latency::part_index)
+                .is_some()
+            || Self::is_webhook_key(key)
+            || Self::is_failed_open(key)
+    }
+
+    fn is_webhook_key(key: &str) -> bool {
+        key.starts_with("mutation.webhook.admission.k8s.io/")
+            || key.starts_with("patch.webhook.admission.k8s.io/")
+    }
+
+    fn is_failed_open(key: &str) -> bool {
+        key.starts_with("failed-open.") && key.contains("webhook")
+    }
+
+    /// Reads the value of an annotation it [`reads`](Self::reads), in the map's order (a
+    /// repeated key: the last one wins, as with any map member).
+    fn take(&mut self, key: &str, value: &'a str) {
+        match key {
+            "k8s.io/deprecated" => self.deprecated = Some(value),
+            "k8s.io/removed-release" => self.removed_release = Some(value),
+            _ if Self::is_webhook_key(key) => {
+                if let Some(name) = latency::webhook_in(value) {
+                    self.mutating.push(name);
+                }
+            }
+            _ if Self::is_failed_open(key) => {
+                self.failed_open.push(value);
+                if key.contains("validating") {
+                    self.validating.push(value);
+                } else {
+                    self.mutating.push(value);
+                }
+            }
+            _ => {
+                if let Some(i) = key
+                    .strip_prefix("apiserver.latency.k8s.io/")
+                    .and_then(latency::part_index)
+                {
+                    self.latency[i] = parse_go_duration(value);
+                }
+            }
+        }
+    }
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for RawAnnotations<'a> {
@@ -274,54 +328,19 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawAnnotations<'a> {
             ) -> Result<Self::Value, A::Error> {
                 let mut a = RawAnnotations::default();
                 while let Some(key) = map.next_key::<&'de str>()? {
-                    let slot = match key {
-                        "apiserver.latency.k8s.io/etcd" => &mut a.latency_etcd,
-                        "apiserver.latency.k8s.io/apf-queue-wait" => &mut a.latency_apf_queue_wait,
-                        "apiserver.latency.k8s.io/mutating-webhook" => {
-                            &mut a.latency_mutating_webhook
-                        }
-                        "apiserver.latency.k8s.io/validating-webhook" => {
-                            &mut a.latency_validating_webhook
-                        }
-                        "k8s.io/deprecated" => &mut a.deprecated,
-                        "k8s.io/removed-release" => &mut a.removed_release,
-                        k if k.starts_with("mutation.webhook.admission.k8s.io/")
-                            && a.mutation.is_none() =>
-                        {
-                            &mut a.mutation
-                        }
-                        k if k.starts_with("failed-open.")
-                            && k.contains("webhook")
-                            && a.failed_open.is_none() =>
-                        {
-                            &mut a.failed_open
-                        }
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                            continue;
-                        }
-                    };
-                    *slot = map.next_value::<Option<&'de str>>()?;
+                    if !RawAnnotations::reads(key) {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    }
+                    if let Some(value) = map.next_value::<Option<&'de str>>()? {
+                        a.take(key, value);
+                    }
                 }
                 Ok(a)
             }
         }
         d.deserialize_any(V)
     }
-}
-
-/// `"webhook":"NAME"` inside a mutation annotation's JSON text.
-fn webhook_in(json_text: &str) -> Option<&str> {
-    let at = json_text.find("\"webhook\":\"")? + "\"webhook\":\"".len();
-    let len = json_text[at..].find('"')?;
-    Some(&json_text[at..at + len])
-}
-
-/// `failed calling webhook "NAME"` in a status message (a webhook that failed closed).
-fn webhook_failed_in(message: &str) -> Option<&str> {
-    let at = message.find("failed calling webhook \"")? + "failed calling webhook \"".len();
-    let len = message[at..].find('"')?;
-    Some(&message[at..at + len])
 }
 
 /// One JSON line as the audit API writes it: an `Event`, or an `EventList` with `items`.
@@ -432,22 +451,21 @@ pub struct AuditEvent<'a> {
     pub request_bytes: Option<u32>,
     /// The bytes of `responseObject` as logged, likewise.
     pub response_bytes: Option<u32>,
-    /// `apiserver.latency.k8s.io/etcd` annotation, raw (Go duration).
-    pub latency_etcd: Option<&'a str>,
-    /// `apiserver.latency.k8s.io/apf-queue-wait` annotation, raw.
-    pub latency_apf_wait: Option<&'a str>,
+    /// The `apiserver.latency.k8s.io/*` annotations (logged for requests slower than 500 ms),
+    /// µs, indexed like [`latency::LATENCY_PARTS`].
+    pub latency_parts: LatencyParts,
     /// `k8s.io/deprecated` annotation.
     pub deprecated: bool,
     /// `k8s.io/removed-release` annotation.
     pub removed_release: Option<&'a str>,
-    /// The admission webhook named by the event's mutation (or failed-open) annotation.
-    pub webhook: Option<&'a str>,
-    /// Time spent in admission webhooks (`apiserver.latency.k8s.io/*-webhook`; logged only for
-    /// requests slower than 500 ms), µs.
-    pub webhook_latency: Option<Micros>,
-    /// A webhook that failed open (failurePolicy Ignore) on this request.
-    pub webhook_failed_open: Option<&'a str>,
-    /// A webhook that failed closed (the request was refused), from the status message.
+    /// Mutating admission webhooks the annotations name (called on this request).
+    pub mutating_webhooks: Names<'a>,
+    /// Validating admission webhooks the annotations name (only those that failed open are).
+    pub validating_webhooks: Names<'a>,
+    /// Webhooks that failed open (failurePolicy Ignore) on this request.
+    pub webhook_failed_open: Names<'a>,
+    /// A webhook that refused the request, from the status message
+    /// (`failed calling webhook "NAME"`).
     pub webhook_failed_closed: Option<&'a str>,
 }
 
@@ -502,18 +520,13 @@ impl<'a> AuditEvent<'a> {
             response_rv: rv(raw.response_object),
             request_bytes: raw.request_bytes,
             response_bytes: raw.response_bytes,
-            latency_etcd: ann.latency_etcd,
-            latency_apf_wait: ann.latency_apf_queue_wait,
+            latency_parts: ann.latency,
             deprecated: ann.deprecated == Some("true"),
             removed_release: ann.removed_release,
-            webhook: ann.mutation.and_then(webhook_in).or(ann.failed_open),
-            webhook_latency: [ann.latency_mutating_webhook, ann.latency_validating_webhook]
-                .into_iter()
-                .flatten()
-                .filter_map(parse_go_duration)
-                .reduce(|a, b| a + b),
+            mutating_webhooks: ann.mutating,
+            validating_webhooks: ann.validating,
             webhook_failed_open: ann.failed_open,
-            webhook_failed_closed: status.message.and_then(webhook_failed_in),
+            webhook_failed_closed: status.message.and_then(latency::webhook_failed_in),
         }
     }
 }

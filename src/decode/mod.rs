@@ -2,6 +2,8 @@
 
 pub mod client;
 pub mod event;
+pub mod frame;
+pub mod latency;
 pub mod salvage;
 pub mod uri;
 

@@ -1,6 +1,10 @@
 //! Insights: the executor behind `--engine insights` — runs each planned template over
-//! sub-windows of the scan window, at most `concurrency` queries in flight, and splits a
-//! sub-window again when its result is capped (as many rows as the limit: rows may be missing).
+//! sub-windows of the scan window, at most `concurrency` queries in flight. Sub-windows are cut
+//! from an estimate before they run: a template's first answer gives its rows per record (and
+//! per second), and the window's volume per hour ([`Volume`]) turns that into the rows of a
+//! candidate sub-window, kept under 70% of the row cap. A result that is still capped (as many
+//! rows as the limit: rows may be missing) is cut again from a doubled estimate, at once into
+//! as many pieces as it needs, not halved level by level (every re-run scans, and bills, again).
 //!
 //! The executor only knows a [`Runner`] ("run this query over `[start, end)` → rows"), so
 //! splitting, capping, the concurrency cap and merging are tested with a fake runner; the
@@ -10,6 +14,7 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex};
 
 use super::output::ResultSet;
+use super::volume::Volume;
 
 /// One query to run: a template's rendered body over `[start_ms, end_ms)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +110,133 @@ pub fn slices(start_ms: i64, end_ms: i64, slice_ms: i64) -> Vec<(i64, i64)> {
     out
 }
 
+/// Share of the row limit a sub-window is sized for: the estimate is linear in records and
+/// time, and a template's rows grow slower than that; the rest is room for a busier hour.
+pub const TARGET_SHARE: f64 = 0.7;
+/// A capped answer holds at least the cap: its sub-window is re-cut as if it held twice that.
+pub const CAPPED_GROWTH: f64 = 2.0;
+
+/// Rows a template returns per record and per millisecond of window, the most seen in any
+/// answer: the estimate of a sub-window's rows is the larger of the two products, so a quiet
+/// hour (few records, as many minutes) is not sized by records alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Density {
+    /// Rows per record (0 until an answer over records is seen).
+    pub per_record: f64,
+    /// Rows per ms.
+    pub per_ms: f64,
+}
+
+impl Density {
+    /// Learns from an answer of `rows` over `records` and `ms`.
+    pub fn learn(&mut self, rows: f64, records: f64, ms: i64) {
+        if records > 0.0 {
+            self.per_record = self.per_record.max(rows / records);
+        }
+        if ms > 0 {
+            self.per_ms = self.per_ms.max(rows / ms as f64);
+        }
+    }
+
+    /// Estimated rows of `[start_ms, end_ms)`.
+    #[must_use]
+    pub fn rows(&self, volume: Option<&Volume>, start_ms: i64, end_ms: i64) -> f64 {
+        let records = volume.map_or(0.0, |v| v.between(start_ms, end_ms).0);
+        (self.per_record * records).max(self.per_ms * (end_ms - start_ms) as f64)
+    }
+}
+
+/// How sub-windows are sized: the window's volume, the longest sub-window, and per template
+/// the part of the window planned only once its first answer gives the template's density.
+#[derive(Debug, Clone, Default)]
+pub struct Sizing {
+    /// Records per hour of the window (`None`: estimate from time alone).
+    pub volume: Option<Volume>,
+    /// Longest sub-window (`--insights-slice`).
+    pub slice_ms: i64,
+    /// Per template index: the rest of the window, cut once its first answer is in.
+    pub deferred: Vec<Option<(i64, i64)>>,
+}
+
+/// Cuts `[start, end)` into consecutive sub-windows whose estimated rows stay within `target`
+/// (at whole seconds, at most `slice_ms`, at least `min_ms`): as few as fit, and balanced, so
+/// the last one is not a sliver.
+#[must_use]
+pub fn cut(
+    start_ms: i64,
+    end_ms: i64,
+    density: &Density,
+    volume: Option<&Volume>,
+    target: f64,
+    slice_ms: i64,
+    min_ms: i64,
+) -> Vec<(i64, i64)> {
+    let greedy =
+        |target: f64| greedy_cut(start_ms, end_ms, density, volume, target, slice_ms, min_ms);
+    let first = greedy(target);
+    if first.len() < 2 {
+        return first;
+    }
+    // The smallest per-window target that still needs no more sub-windows: equal shares.
+    let (mut lo, mut hi) = (
+        density.rows(volume, start_ms, end_ms) / first.len() as f64,
+        target,
+    );
+    let equal_shares = greedy(lo);
+    if equal_shares.len() <= first.len() {
+        return equal_shares;
+    }
+    for _ in 0..30 {
+        let mid = f64::midpoint(lo, hi);
+        if greedy(mid).len() <= first.len() {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    greedy(hi)
+}
+
+fn greedy_cut(
+    start_ms: i64,
+    end_ms: i64,
+    density: &Density,
+    volume: Option<&Volume>,
+    target: f64,
+    slice_ms: i64,
+    min_ms: i64,
+) -> Vec<(i64, i64)> {
+    let min_ms = min_ms.max(1);
+    let mut out = Vec::new();
+    let mut s = start_ms;
+    while s < end_ms {
+        let hi = (s + slice_ms.max(min_ms)).min(end_ms);
+        let fits = |e: i64| density.rows(volume, s, e) <= target;
+        let mut e = if fits(hi) {
+            hi
+        } else {
+            // The estimate grows with the end: binary search over whole seconds.
+            let (mut lo_s, mut hi_s) = ((s + min_ms).div_euclid(1000), hi.div_euclid(1000));
+            while lo_s < hi_s {
+                let mid = lo_s + (hi_s - lo_s + 1) / 2;
+                if fits(mid * 1000) {
+                    lo_s = mid;
+                } else {
+                    hi_s = mid - 1;
+                }
+            }
+            (lo_s * 1000).clamp(s + min_ms, hi)
+        };
+        // A tail shorter than the shortest sub-window joins this one.
+        if end_ms - e < min_ms {
+            e = end_ms;
+        }
+        out.push((s, e));
+        s = e;
+    }
+    out
+}
+
 struct Queue {
     pending: VecDeque<Job>,
     in_flight: usize,
@@ -112,6 +244,103 @@ struct Queue {
     error: Option<String>,
     queries: usize,
     bytes_scanned: Option<f64>,
+    density: Vec<Density>,
+    sizing: Sizing,
+}
+
+impl Queue {
+    fn target(limits: &Limits) -> f64 {
+        limits.row_limit.min(super::merge::ROW_CAP) as f64 * TARGET_SHARE
+    }
+
+    fn learn(&mut self, job: &Job, rows: usize) {
+        let records = self
+            .sizing
+            .volume
+            .as_ref()
+            .map_or(0.0, |v| v.between(job.start_ms, job.end_ms).0);
+        if self.density.len() <= job.template {
+            self.density.resize(job.template + 1, Density::default());
+        }
+        self.density[job.template].learn(rows as f64, records, job.end_ms - job.start_ms);
+    }
+
+    /// Sub-windows of `[start, end)` for `template`, from its density.
+    fn cut(&self, template: usize, start_ms: i64, end_ms: i64, limits: &Limits) -> Vec<Job> {
+        let slice = if self.sizing.slice_ms > 0 {
+            self.sizing.slice_ms
+        } else {
+            end_ms - start_ms
+        };
+        cut(
+            start_ms,
+            end_ms,
+            &self.density.get(template).copied().unwrap_or_default(),
+            self.sizing.volume.as_ref(),
+            Self::target(limits),
+            slice,
+            limits.min_window_ms,
+        )
+        .into_iter()
+        .map(|(start_ms, end_ms)| Job {
+            template,
+            start_ms,
+            end_ms,
+        })
+        .collect()
+    }
+
+    /// Files an answer: kept, or (capped) its window re-cut into as many sub-windows as the
+    /// doubled estimate needs; the template's deferred part is planned after its first answer.
+    fn file(&mut self, job: Job, answer: Answer, limits: &Limits) {
+        let template = job.template;
+        let rows = answer.result.rows.len();
+        let capped = super::merge::capped(&answer.result, limits.row_limit);
+        if capped {
+            self.learn(&job, (rows as f64 * CAPPED_GROWTH).ceil() as usize);
+            let mut again = self.cut(job.template, job.start_ms, job.end_ms, limits);
+            if again.len() < 2 {
+                // The estimate did not move (a stale density): halve.
+                again = halve(job.start_ms, job.end_ms, limits.min_window_ms)
+                    .map(|h| {
+                        h.iter()
+                            .map(|&(start_ms, end_ms)| Job {
+                                template: job.template,
+                                start_ms,
+                                end_ms,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            }
+            if again.is_empty() {
+                self.done.push(Done {
+                    job,
+                    answer,
+                    cut: true,
+                });
+            } else {
+                // The capped answer is dropped: its pieces are rerun whole.
+                self.pending.extend(again);
+            }
+        } else {
+            self.learn(&job, rows);
+            self.done.push(Done {
+                job,
+                answer,
+                cut: false,
+            });
+        }
+        if let Some((s, e)) = self
+            .sizing
+            .deferred
+            .get_mut(template)
+            .and_then(Option::take)
+        {
+            let jobs = self.cut(template, s, e, limits);
+            self.pending.extend(jobs);
+        }
+    }
 }
 
 /// Every query's results.
@@ -124,16 +353,34 @@ pub struct Executed {
     /// Sum of `statistics.bytesScanned` over every query run (the bill), capped ones included;
     /// `None` when no query reported it.
     pub bytes_scanned: Option<f64>,
+    /// Per template: the rows per record and per ms learnt from its answers (what a longer
+    /// window of the same traffic would be cut by).
+    pub density: Vec<Density>,
 }
 
 /// Runs `jobs` (`queries[job.template]` over the job's window) with `runner`; capped results
-/// are split and rerun.
+/// are cut again from an estimate of their rows and rerun.
 ///
 /// # Errors
 /// The first query that failed; no new query starts after it.
 pub fn execute(
     queries: &[String],
     jobs: Vec<Job>,
+    runner: &dyn Runner,
+    limits: &Limits,
+) -> Result<Executed, String> {
+    execute_sized(queries, jobs, Sizing::default(), runner, limits)
+}
+
+/// [`execute`], with sub-windows sized by `sizing`: each template's deferred part of the window
+/// is cut, after its first answer, into sub-windows whose estimated rows fit.
+///
+/// # Errors
+/// The first query that failed; no new query starts after it.
+pub fn execute_sized(
+    queries: &[String],
+    jobs: Vec<Job>,
+    sizing: Sizing,
     runner: &dyn Runner,
     limits: &Limits,
 ) -> Result<Executed, String> {
@@ -144,6 +391,8 @@ pub fn execute(
         error: None,
         queries: 0,
         bytes_scanned: None,
+        density: vec![Density::default(); queries.len()],
+        sizing,
     });
     let wake = Condvar::new();
     let workers = limits.concurrency.max(1);
@@ -164,6 +413,7 @@ pub fn execute(
         done,
         queries: q.queries,
         bytes_scanned: q.bytes_scanned,
+        density: q.density,
     })
 }
 
@@ -212,30 +462,7 @@ fn worker(
             Err(e) => {
                 q.error.get_or_insert(e);
             }
-            Ok(answer) if super::merge::capped(&answer.result, limits.row_limit) => {
-                match halve(job.start_ms, job.end_ms, limits.min_window_ms) {
-                    Some(halves) => {
-                        // The capped answer is dropped: its halves are rerun whole.
-                        for (start_ms, end_ms) in halves {
-                            q.pending.push_back(Job {
-                                template: job.template,
-                                start_ms,
-                                end_ms,
-                            });
-                        }
-                    }
-                    None => q.done.push(Done {
-                        job,
-                        answer,
-                        cut: true,
-                    }),
-                }
-            }
-            Ok(answer) => q.done.push(Done {
-                job,
-                answer,
-                cut: false,
-            }),
+            Ok(answer) => q.file(job, answer, limits),
         }
         wake.notify_all();
     }
@@ -334,6 +561,10 @@ mod tests {
     /// a record of every window asked for.
     struct Fake {
         per_second: usize,
+        /// Rows: a tenth of the records of this volume in the window (instead of per second).
+        by_volume: Option<Volume>,
+        /// Rows returned at most (the service's limit).
+        cap: usize,
         fail_at: Option<i64>,
         flight: InFlight,
         asked: Mutex<Vec<(String, i64, i64)>>,
@@ -350,13 +581,19 @@ mod tests {
             if self.fail_at == Some(start_ms) {
                 return Err("query failed".into());
             }
-            let n = usize::try_from((end_ms - start_ms) / 1000).unwrap() * self.per_second;
+            let secs = usize::try_from((end_ms - start_ms) / 1000).unwrap();
+            let n = match &self.by_volume {
+                Some(v) => (v.between(start_ms, end_ms).0 / 10.0).round() as usize,
+                None => secs * self.per_second,
+            }
+            .min(self.cap);
             Ok(Answer {
                 result: ResultSet {
                     columns: vec!["n".into()],
                     rows: vec![vec![Some("1".into())]; n],
                 },
-                bytes_scanned: Some(10.0),
+                // A second of window scanned is a byte billed.
+                bytes_scanned: Some(secs as f64),
             })
         }
     }
@@ -364,6 +601,8 @@ mod tests {
     fn fake(per_second: usize) -> Fake {
         Fake {
             per_second,
+            by_volume: None,
+            cap: usize::MAX,
             fail_at: None,
             flight: InFlight::default(),
             asked: Mutex::new(Vec::new()),
@@ -391,9 +630,12 @@ mod tests {
     }
 
     #[test]
-    fn capped_windows_split_until_every_result_fits() {
-        // 1 row per second, limit 10: a 64 s window must end as sub-windows shorter than 10 s.
-        let f = fake(1);
+    fn a_capped_window_is_cut_from_an_estimate_with_fewer_rescans_than_halving() {
+        // 1 row per second, limit 10, nothing known beforehand: the 64 s answer is capped, so
+        // it is re-cut as if it held 20 rows (pieces of 7 estimated rows: 3), whose capped
+        // answers are re-cut from 20 rows each. Halving scans the window 4 times (64, 32, 16,
+        // 8 s levels, 15 queries); this scans it 3 times in no more queries.
+        let f = Fake { cap: 10, ..fake(1) };
         let jobs = vec![Job {
             template: 0,
             start_ms: 0,
@@ -415,10 +657,118 @@ mod tests {
             (done[0].job.start_ms, done.last().unwrap().job.end_ms),
             (0, 64_000)
         );
-        // 1 + 2 + 4 + 8 queries: the 8 s windows fit; every one is billed, split ones too.
-        assert_eq!(f.asked.lock().unwrap().len(), 15);
-        assert_eq!(run.queries, 15);
-        assert_eq!(run.bytes_scanned, Some(150.0));
+        assert!(run.queries <= 15, "{}", run.queries);
+        let billed = run.bytes_scanned.unwrap();
+        assert!(
+            (3.0 * 60.0..=3.0 * 64.0).contains(&billed),
+            "every query billed: {billed}"
+        );
+    }
+
+    #[test]
+    fn the_probe_sizes_the_rest_so_nothing_is_capped_or_scanned_twice() {
+        let f = fake(1);
+        let jobs = vec![Job {
+            template: 0,
+            start_ms: 0,
+            end_ms: 4000,
+        }];
+        let sizing = Sizing {
+            volume: None,
+            slice_ms: 86_400_000,
+            deferred: vec![Some((4000, 64_000))],
+        };
+        let run = execute_sized(&["q".into()], jobs, sizing, &f, &limits(3, 10)).unwrap();
+        // 4 rows in 4 s: 1 row/s, so the 60 s left is cut into 9 pieces of at most 7 s (7 rows:
+        // 70% of the cap).
+        assert_eq!(run.queries, 1 + 9);
+        assert!(
+            run.done
+                .iter()
+                .all(|d| !d.cut && d.answer.result.rows.len() <= 7)
+        );
+        assert_eq!(run.bytes_scanned, Some(64.0), "each second scanned once");
+    }
+
+    #[test]
+    fn the_volume_puts_the_cuts_where_the_records_are() {
+        // Hour 0 and 2: 1,000 records; hour 1: 100,000. A row per 10 records.
+        let h = 3_600_000;
+        let bin = |i: i64, records: f64| super::super::volume::Bin {
+            start_ms: i * h,
+            end_ms: (i + 1) * h,
+            records,
+            bytes: records,
+        };
+        let volume = Volume {
+            bins: vec![bin(0, 1000.0), bin(1, 100_000.0), bin(2, 1000.0)],
+        };
+        let f = Fake {
+            by_volume: Some(volume.clone()),
+            ..fake(0)
+        };
+        let sizing = Sizing {
+            volume: Some(volume),
+            slice_ms: 86_400_000,
+            deferred: vec![Some((h, 3 * h))],
+        };
+        let jobs = vec![Job {
+            template: 0,
+            start_ms: 0,
+            end_ms: h,
+        }];
+        let run = execute_sized(&["q".into()], jobs, sizing, &f, &limits(2, 10_000)).unwrap();
+        let windows: Vec<(i64, i64)> = run
+            .done
+            .iter()
+            .map(|d| (d.job.start_ms, d.job.end_ms))
+            .collect();
+        // The probe's 100 rows per 1,000 records cut the busy hour and the quiet one into two
+        // sub-windows of equal estimated rows (10,100 / 2), under 70% of the cap: nothing capped.
+        assert_eq!(run.queries, 3);
+        assert_eq!(windows[0], (0, h));
+        assert_eq!(windows[2].1, 3 * h);
+        assert!(
+            windows[1].1 < 2 * h,
+            "the cut falls in the busy hour: {windows:?}"
+        );
+        assert!(
+            run.done[1..]
+                .iter()
+                .all(|d| d.answer.result.rows.len().abs_diff(5050) <= 5),
+            "{windows:?}"
+        );
+    }
+
+    #[test]
+    fn cut_balances_the_sub_windows() {
+        // 2,400 rows per hour over 5 h, 5,000 a sub-window: three of 1 h 40 min, not 2 h + 2 h + 1 h.
+        let d = Density {
+            per_record: 0.0,
+            per_ms: 2400.0 / 3_600_000.0,
+        };
+        let h = 3_600_000;
+        let cuts = cut(0, 5 * h, &d, None, 5000.0, 86_400_000, 1000);
+        assert_eq!(cuts.len(), 3, "{cuts:?}");
+        assert!(
+            cuts.iter().all(|(a, b)| (b - a - 6_000_000).abs() <= 1000),
+            "{cuts:?}"
+        );
+        assert_eq!((cuts[0].0, cuts[2].1), (0, 5 * h));
+        // At most one slice long, and never under the shortest sub-window.
+        assert_eq!(
+            cut(0, 10_000, &Density::default(), None, 1.0, 4000, 1000).len(),
+            3
+        );
+        let dense = Density {
+            per_record: 0.0,
+            per_ms: 100.0,
+        };
+        assert!(
+            cut(0, 10_000, &dense, None, 1.0, 4000, 1000)
+                .iter()
+                .all(|(a, b)| b - a >= 1000)
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! `stats` (memory stays flat); `stats` groups them; later commands work on the groups.
 //!
 //! `@timestamp` of a local line is the event's own time (requestReceivedTimestamp, else
-//! stageTimestamp, else `timestamp`): a file has no CloudWatch ingestion time. `pct` is exact
+//! stageTimestamp, else `timestamp`, else the record time an exported line starts with): a file
+//! has no CloudWatch ingestion time. `pct` is exact
 //! nearest rank (the ⌈p/100·n⌉-th smallest value); Logs Insights documents its `pct` as an
 //! approximation, so the two may differ slightly on large groups.
 
@@ -381,10 +382,15 @@ fn sort(mut rows: Vec<Row>, keys: &[(Expr, bool)]) -> Vec<Row> {
     keyed.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Reads audit log lines into events: each line's JSON, text and event time.
+/// Reads an audit log line into an event, framed the way the scan frames it
+/// ([`frame`](crate::decode::frame::frame): whitespace, a byte-order mark, the record time of an
+/// exported `TIME MESSAGE` line): the message's JSON, text and event time (the record time when
+/// the event has none).
 #[must_use]
 pub fn event_of_line(line: &str) -> Event {
-    let json: serde_json::Value = serde_json::from_str(line).unwrap_or(serde_json::Value::Null);
+    let framed = crate::decode::frame::frame(line.as_bytes());
+    let message = &line[framed.start..framed.end];
+    let json: serde_json::Value = serde_json::from_str(message).unwrap_or(serde_json::Value::Null);
     let timestamp = ["requestReceivedTimestamp", "stageTimestamp", "timestamp"]
         .iter()
         .find_map(|k| {
@@ -392,10 +398,11 @@ pub fn event_of_line(line: &str) -> Event {
                 .as_str()
                 .and_then(crate::timefmt::parse_rfc3339)
         })
+        .or(framed.record_time)
         .map(|us| us.div_euclid(1000));
     Event {
         json,
-        message: line.to_owned(),
+        message: message.to_owned(),
         timestamp,
         log_stream: None,
     }
@@ -417,6 +424,19 @@ mod tests {
         r#"{"verb":"list","lat":4}"#,
         "not json at all",
     ];
+
+    #[test]
+    fn an_exported_line_is_framed_like_the_scan_frames_it() {
+        let e = event_of_line("\u{feff}1700000000123 {\"verb\":\"get\"}\r");
+        assert_eq!(e.json["verb"], "get");
+        assert_eq!(e.message, r#"{"verb":"get"}"#);
+        // No time in the event: the record's.
+        assert_eq!(e.timestamp, Some(1_700_000_000_123));
+        let e = event_of_line(
+            r#"2024-05-01T00:00:00Z {"verb":"get","stageTimestamp":"2024-05-01T00:00:01Z"}"#,
+        );
+        assert_eq!(e.timestamp, Some(1_714_521_601_000));
+    }
 
     #[test]
     fn stats_group_sort_limit() {

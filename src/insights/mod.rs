@@ -16,3 +16,4 @@ pub mod output;
 pub mod scan;
 pub mod template;
 pub mod value;
+pub mod volume;

@@ -1,11 +1,11 @@
-//! Insights: `--engine insights|auto` and `--dry-run` on the scan — sizes the window with a
-//! sampled `log-volume` query, picks the engine, prints the plan and cost estimate, runs the
+//! Insights: `--engine insights|auto` and `--dry-run` on the scan — sizes the window with one
+//! `log-volume` query (`bin(1h)` over the whole window), picks the engine, prints the plan and cost estimate, runs the
 //! report's templates through the [`engine`](super::engine) and builds the report.
 
 use clap::ValueEnum;
 
-use super::engine::{self, Job, Limits, Runner};
-use super::merge::sum_by;
+use super::engine::{self, Job, Limits, Runner, Sizing};
+use super::volume::Volume;
 use crate::aggregate::filter::Window;
 use crate::build::insights::{self as report, TEMPLATES};
 
@@ -29,72 +29,101 @@ pub const USD_PER_GB: f64 = 0.005;
 pub const PAGE_BYTES: f64 = 1_048_576.0;
 /// …and at most this many events.
 pub const PAGE_EVENTS: f64 = 10_000.0;
-/// CloudWatch's per-event overhead in ingested bytes, on top of the message.
-pub const EVENT_OVERHEAD: f64 = 26.0;
-/// Length of each of the (up to three) samples the size estimate queries.
-pub const SAMPLE_MS: i64 = 5 * 60_000;
+pub use super::volume::EVENT_OVERHEAD;
+/// Each template first runs over this much of the window (its probe): the answer's rows per
+/// record size the rest of the window's sub-windows.
+pub const PROBE_MS: i64 = 3_600_000;
 
-/// The window's estimated size, extrapolated from samples.
+/// The window's size, from the volume profile.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Estimate {
     /// Log events.
     pub records: f64,
     /// Ingested bytes (messages plus CloudWatch's per-event overhead).
     pub bytes: f64,
+    /// Bytes of the window's busiest hour (what a re-run probe or sub-window scans again, at
+    /// most).
+    pub busiest_hour_bytes: f64,
 }
 
 impl Estimate {
+    /// The estimate of a profiled window.
+    #[must_use]
+    pub fn of(volume: &Volume) -> Self {
+        Self {
+            records: volume.records(),
+            bytes: volume.bytes(),
+            busiest_hour_bytes: volume.busiest_hour_bytes(),
+        }
+    }
+
     /// Seconds a download needs: pages (1 MB or 10,000 events each) at `rate` calls per second.
     #[must_use]
     pub fn download_seconds(&self, rate: f64) -> f64 {
         (self.bytes / PAGE_BYTES).max(self.records / PAGE_EVENTS) / rate.max(0.01)
     }
 
-    /// Bytes the insights engine scans: every template reads the whole window once (capped
-    /// sub-windows rerun, so this is a floor).
+    /// Bytes the insights engine scans when no answer is capped: every template reads the
+    /// whole window once (`log-volume`, the profile, included).
     #[must_use]
     pub fn insights_bytes(&self) -> f64 {
         self.bytes * TEMPLATES.len() as f64
     }
-}
 
-/// The samples of `[start, end)` the estimate queries: its start, middle and end, 5 min each
-/// (the whole window when it is shorter than three samples).
-#[must_use]
-pub fn samples(start_ms: i64, end_ms: i64) -> Vec<(i64, i64)> {
-    if end_ms - start_ms <= 3 * SAMPLE_MS {
-        return vec![(start_ms, end_ms)];
+    /// The bill's upper end with re-scans: every template but `log-volume` re-running its
+    /// busiest hour [`CAPPED_GROWTH`](engine::CAPPED_GROWTH) times (a capped probe or
+    /// sub-window is cut again and rerun). An expectation, not a bound: rows far above the
+    /// estimate cost more levels.
+    #[must_use]
+    pub fn insights_bytes_with_rescans(&self) -> f64 {
+        self.insights_bytes()
+            + (TEMPLATES.len() - 1) as f64 * engine::CAPPED_GROWTH * self.busiest_hour_bytes
     }
-    let mid = start_ms + (end_ms - start_ms) / 2 - SAMPLE_MS / 2;
-    [start_ms, mid, end_ms - SAMPLE_MS]
-        .into_iter()
-        .map(|s| (s, s + SAMPLE_MS))
-        .collect()
 }
 
-/// Estimates the window's size from `log-volume` over [`samples`].
+/// The window's volume per hour and the `log-volume` answers it came from (they feed the
+/// report's summary too, so the profile is not queried twice).
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// Records and bytes per hour.
+    pub volume: Volume,
+    /// The `log-volume` answers, as [`TEMPLATES`]' `log-volume` entry.
+    pub run: engine::Executed,
+}
+
+/// Index of `log-volume` in [`TEMPLATES`].
+#[must_use]
+pub fn log_volume_index() -> usize {
+    TEMPLATES
+        .iter()
+        .position(|(n, _)| *n == "log-volume")
+        .unwrap_or(TEMPLATES.len() - 1)
+}
+
+/// Profiles `[start, end)`: one `log-volume` query with `bin(1h)` over the whole window (cut
+/// again only when its answer is capped: 10,000 hour × stage rows is over a year).
 ///
 /// # Errors
 /// A failed query, or rows without the template's columns.
-pub fn estimate(runner: &dyn Runner, start_ms: i64, end_ms: i64) -> Result<Estimate, String> {
-    let t = super::template::find("log-volume")?;
-    let mut p = std::collections::BTreeMap::new();
-    p.insert("period".to_owned(), "1h".to_owned());
-    let query = t.render(&p)?;
-    let (mut sets, mut sampled) = (Vec::new(), 0);
-    for (s, e) in samples(start_ms, end_ms) {
-        sets.push(runner.run(&query, s, e)?.result);
-        sampled += e - s;
+pub fn profile(
+    runner: &dyn Runner,
+    start_ms: i64,
+    end_ms: i64,
+    limits: &Limits,
+) -> Result<Profile, String> {
+    let query = report::queries(limits.row_limit)?.swap_remove(log_volume_index());
+    let job = Job {
+        template: 0,
+        start_ms,
+        end_ms,
+    };
+    let mut run = engine::execute(&[query], vec![job], runner, limits)?;
+    let sets: Vec<&super::output::ResultSet> = run.done.iter().map(|d| &d.answer.result).collect();
+    let volume = Volume::from_rows(&sets, start_ms, end_ms)?;
+    for d in &mut run.done {
+        d.job.template = log_volume_index();
     }
-    let sums = sum_by(&sets, &[], &["records", "bytes"]).map_err(|e| {
-        format!("cannot size the window with log-volume: {e} (an emulator without stats?)")
-    })?;
-    let [records, bytes] = sums.values().next().map_or([0.0, 0.0], |v| [v[0], v[1]]);
-    let scale = (end_ms - start_ms) as f64 / sampled.max(1) as f64;
-    Ok(Estimate {
-        records: records * scale,
-        bytes: (bytes + records * EVENT_OVERHEAD) * scale,
-    })
+    Ok(Profile { volume, run })
 }
 
 /// `--engine auto`: insights when the download would take longer than [`AUTO_THRESHOLD_S`];
@@ -121,19 +150,53 @@ pub fn choose(est: &Estimate, rate: f64) -> (Engine, String) {
     }
 }
 
-/// The jobs: every template over every initial sub-window.
+/// The first jobs and the deferred rest: every template but `log-volume` (the profile) runs
+/// first over its probe — the window's first [`PROBE_MS`] (at most one `slice_ms`) — and the
+/// rest of the window is cut once the probe's answer gives its rows per record.
 #[must_use]
-pub fn jobs(start_ms: i64, end_ms: i64, slice_ms: i64) -> Vec<Job> {
-    let windows = engine::slices(start_ms, end_ms, slice_ms);
-    (0..TEMPLATES.len())
-        .flat_map(|template| {
-            windows.iter().map(move |&(start_ms, end_ms)| Job {
-                template,
-                start_ms,
-                end_ms,
-            })
+pub fn plan(
+    start_ms: i64,
+    end_ms: i64,
+    slice_ms: i64,
+    volume: Option<Volume>,
+) -> (Vec<Job>, Sizing) {
+    let probe_end = (start_ms + PROBE_MS.min(slice_ms).max(1000)).min(end_ms);
+    let rest = (probe_end < end_ms).then_some((probe_end, end_ms));
+    let lv = log_volume_index();
+    let templates = (0..TEMPLATES.len()).filter(|&t| t != lv);
+    let jobs = templates
+        .clone()
+        .map(|template| Job {
+            template,
+            start_ms,
+            end_ms: probe_end,
         })
-        .collect()
+        .collect();
+    let mut deferred = vec![None; TEMPLATES.len()];
+    for t in templates {
+        deferred[t] = rest;
+    }
+    (
+        jobs,
+        Sizing {
+            volume,
+            slice_ms,
+            deferred,
+        },
+    )
+}
+
+/// Fewest queries the plan runs: the profile, then per other template its probe and the rest
+/// of the window in sub-windows of at most `slice_ms` (more when the probes' rows say so).
+#[must_use]
+pub fn fewest_queries(start_ms: i64, end_ms: i64, slice_ms: i64) -> usize {
+    let probe_end = (start_ms + PROBE_MS.min(slice_ms).max(1000)).min(end_ms);
+    let rest = engine::slices(probe_end, end_ms, slice_ms).len();
+    1 + (TEMPLATES.len() - 1) * (1 + rest)
+}
+
+fn hours(ms: i64) -> String {
+    format!("{} h", (ms as f64 / 3.6e6 * 100.0).round() / 100.0)
 }
 
 /// The plan `--dry-run` prints.
@@ -148,7 +211,6 @@ pub fn plan_text(
 ) -> String {
     use std::fmt::Write as _;
     let t = |ms: i64| crate::timefmt::format_rfc3339(ms * 1000);
-    let windows = engine::slices(start_ms, end_ms, slice_ms);
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -156,31 +218,45 @@ pub fn plan_text(
         t(start_ms),
         t(end_ms)
     );
-    let _ = writeln!(s, "sub-windows ({}):", windows.len());
-    for (a, b) in &windows {
-        let _ = writeln!(s, "  {} .. {}", t(*a), t(*b));
-    }
+    let _ = writeln!(
+        s,
+        "profile: log-volume with bin(1h) over the whole window, 1 query (ran for this estimate; it feeds the report's summary too)"
+    );
+    let probe_end = (start_ms + PROBE_MS.min(slice_ms).max(1000)).min(end_ms);
+    let _ = writeln!(
+        s,
+        "probe: every other template first over {} .. {}; its rows per record and per second, times each hour's records, cut the rest of the window into sub-windows of at most {} rows estimated (half the limit of {}) and at most --insights-slice long",
+        t(start_ms),
+        t(probe_end),
+        (limits.row_limit.min(super::merge::ROW_CAP) as f64 * engine::TARGET_SHARE) as usize,
+        limits.row_limit
+    );
     let _ = writeln!(s, "templates ({}):", TEMPLATES.len());
     for (name, feeds) in TEMPLATES {
         let _ = writeln!(s, "  {name:<24} -> {feeds}");
     }
     let _ = writeln!(
         s,
-        "queries: {} at first, at most {} in flight; a result of {} rows is split in two and rerun",
-        windows.len() * TEMPLATES.len(),
+        "queries: at least {} (sub-windows of at most {}), at most {} in flight; an answer still capped is cut again from twice its rows and rerun",
+        fewest_queries(start_ms, end_ms, slice_ms),
+        hours(slice_ms),
         limits.concurrency,
-        limits.row_limit
     );
     match est {
         Ok(e) => {
-            let gb = e.insights_bytes() / 1e9;
+            let (lo, hi) = (
+                e.insights_bytes() / 1e9,
+                e.insights_bytes_with_rescans() / 1e9,
+            );
             let _ = writeln!(
                 s,
-                "estimate: about {:.0} events, {:.2} GB in the window; {} templates scan about {gb:.2} GB, about ${:.4} at ${USD_PER_GB}/GB (most regions; check your region's price)",
+                "estimate: about {:.0} events, {:.2} GB in the window; {} templates scan {lo:.2} GB (no re-scan) to about {hi:.2} GB (each template re-running the busiest hour, {:.2} GB, twice), ${:.4} to ${:.4} at ${USD_PER_GB}/GB (most regions; check your region's price)",
                 e.records,
                 e.bytes / 1e9,
                 TEMPLATES.len(),
-                gb * USD_PER_GB
+                e.busiest_hour_bytes / 1e9,
+                lo * USD_PER_GB,
+                hi * USD_PER_GB
             );
         }
         Err(why) => {
@@ -190,10 +266,42 @@ pub fn plan_text(
     s
 }
 
-/// Runs the report's templates and builds the report.
+/// Runs the report's templates over `[start, end)`: the window's [`profile`] (run first unless
+/// the caller already has it, as `--engine auto` does), then every other template's probe and
+/// the sub-windows cut from it. The answers of both, in [`TEMPLATES`]' indexes, and the volume.
 ///
 /// # Errors
 /// A failed query, or rows without the template's columns.
+pub fn execute_report(
+    runner: &dyn Runner,
+    start_ms: i64,
+    end_ms: i64,
+    slice_ms: i64,
+    limits: &Limits,
+    profile: Option<Profile>,
+) -> Result<(engine::Executed, Volume), String> {
+    let profile = match profile {
+        Some(p) => p,
+        None => self::profile(runner, start_ms, end_ms, limits)?,
+    };
+    let queries = report::queries(limits.row_limit)?;
+    let (jobs, sizing) = plan(start_ms, end_ms, slice_ms, Some(profile.volume.clone()));
+    let mut run = engine::execute_sized(&queries, jobs, sizing, runner, limits)?;
+    run.done.extend(profile.run.done);
+    run.done.sort_by_key(|d| (d.job.template, d.job.start_ms));
+    run.queries += profile.run.queries;
+    run.bytes_scanned = match (profile.run.bytes_scanned, run.bytes_scanned) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+    };
+    Ok((run, profile.volume))
+}
+
+/// Runs the report's templates ([`execute_report`]) and builds the report.
+///
+/// # Errors
+/// A failed query, or rows without the template's columns.
+#[allow(clippy::too_many_arguments)]
 pub fn run_report(
     runner: &dyn Runner,
     log_group: &str,
@@ -202,12 +310,11 @@ pub fn run_report(
     end_ms: i64,
     slice_ms: i64,
     limits: &Limits,
+    profile: Option<Profile>,
 ) -> Result<crate::model::report::Report, String> {
-    let queries = report::queries(limits.row_limit)?;
-    let run = engine::execute(&queries, jobs(start_ms, end_ms, slice_ms), runner, limits)?;
-    let done = run.done;
+    let (run, _) = execute_report(runner, start_ms, end_ms, slice_ms, limits, profile)?;
     let mut sub_windows = std::collections::BTreeMap::new();
-    for d in &done {
+    for d in &run.done {
         *sub_windows
             .entry(TEMPLATES[d.job.template].0.to_owned())
             .or_insert(0) += 1;
@@ -217,9 +324,9 @@ pub fn run_report(
         queries: run.queries,
         sub_windows,
         bytes_scanned: run.bytes_scanned,
-        cut: done.iter().filter(|d| d.cut).count(),
+        cut: run.done.iter().filter(|d| d.cut).count(),
     };
-    report::build_report(&done, window, &facts)
+    report::build_report(&run.done, window, &facts)
 }
 
 #[cfg(test)]
@@ -232,10 +339,12 @@ mod tests {
         let small = Estimate {
             records: 1e6,
             bytes: 1e9,
+            busiest_hour_bytes: 0.0,
         };
         let big = Estimate {
             records: 1e8,
             bytes: 1e11,
+            busiest_hour_bytes: 0.0,
         };
         assert_eq!(choose(&small, 5.0).0, Engine::Download);
         assert_eq!(choose(&big, 5.0).0, Engine::Insights);
@@ -244,23 +353,14 @@ mod tests {
         let chatty = Estimate {
             records: 4e7,
             bytes: 1e9,
+            busiest_hour_bytes: 0.0,
         };
         assert!((chatty.download_seconds(5.0) - 800.0).abs() < 1e-6);
         assert_eq!(choose(&chatty, 5.0).0, Engine::Insights);
     }
 
     #[test]
-    fn samples_cover_start_middle_and_end() {
-        assert_eq!(samples(0, 600_000), [(0, 600_000)]);
-        let s = samples(0, 3_600_000);
-        assert_eq!(s.len(), 3);
-        assert_eq!(s[0], (0, SAMPLE_MS));
-        assert_eq!(s[2], (3_600_000 - SAMPLE_MS, 3_600_000));
-        assert!(s[1].0 > s[0].1 && s[1].1 < s[2].0);
-    }
-
-    #[test]
-    fn the_plan_lists_every_template_and_the_cost() {
+    fn the_plan_lists_every_template_the_queries_and_the_bill_range() {
         let limits = Limits {
             concurrency: 4,
             row_limit: 10_000,
@@ -270,18 +370,48 @@ mod tests {
         let est = Estimate {
             records: 1e6,
             bytes: 2e9,
+            busiest_hour_bytes: 0.25e9,
         };
         let text = plan_text("/aws/eks/c/cluster", 0, 3 * day, day, &limits, Ok(&est));
-        assert!(text.contains("sub-windows (3)"));
-        assert!(text.contains(&format!("queries: {}", 3 * TEMPLATES.len())));
+        // The profile, then 8 templates × (a 1 h probe + the 71 h left in 1 d sub-windows: 3).
+        assert_eq!(fewest_queries(0, 3 * day, day), 1 + 8 * 4);
+        assert!(
+            text.contains("queries: at least 33 (sub-windows of at most 24 h)"),
+            "{text}"
+        );
+        assert!(text.contains("bin(1h)"), "{text}");
         for (name, _) in TEMPLATES {
             assert!(text.contains(name), "{name}");
         }
-        // 9 templates × 2 GB = 18 GB → $0.09.
+        // 9 templates × 2 GB = 18 GB → $0.09; plus 8 × 2 × 0.25 GB = 4 GB of re-scans.
         assert!(
-            text.contains("scan about 18.00 GB, about $0.0900"),
+            text.contains("scan 18.00 GB (no re-scan) to about 22.00 GB"),
             "{text}"
         );
-        assert_eq!(jobs(0, 3 * day, day).len(), 3 * TEMPLATES.len());
+        assert!(text.contains("$0.0900 to $0.1100"), "{text}");
+    }
+
+    #[test]
+    fn the_plan_probes_every_template_but_the_profile_and_defers_the_rest() {
+        let (jobs, sizing) = plan(0, 6 * PROBE_MS, 86_400_000, None);
+        assert_eq!(jobs.len(), TEMPLATES.len() - 1);
+        assert!(jobs.iter().all(|j| (j.start_ms, j.end_ms) == (0, PROBE_MS)));
+        assert!(jobs.iter().all(|j| j.template != log_volume_index()));
+        assert_eq!(sizing.deferred[log_volume_index()], None);
+        assert_eq!(
+            sizing.deferred.iter().flatten().count(),
+            TEMPLATES.len() - 1
+        );
+        assert!(
+            sizing
+                .deferred
+                .iter()
+                .flatten()
+                .all(|&w| w == (PROBE_MS, 6 * PROBE_MS))
+        );
+        // A window shorter than the probe is one query per template.
+        let (jobs, sizing) = plan(0, 60_000, 86_400_000, None);
+        assert!(jobs.iter().all(|j| j.end_ms == 60_000));
+        assert!(sizing.deferred.iter().all(Option::is_none));
     }
 }

@@ -46,6 +46,9 @@ pub struct Report {
     pub deprecated: Vec<DeprecatedRow>,
     /// Admission webhooks seen in annotations and status messages.
     pub webhooks: Vec<WebhookRow>,
+    /// Where slow requests' time went (`apiserver.latency.k8s.io/*`), per client × resource ×
+    /// SLO class.
+    pub latency_breakdown: Vec<LatencyBreakdownRow>,
     /// Success rate per minute and SLO checks.
     pub health: Health,
     /// APF seat estimate and the EKS tier that fits.
@@ -66,7 +69,7 @@ pub struct Tool {
 }
 
 /// One input.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct InputRow {
     /// Path or `<stdin>`.
     pub name: String,
@@ -112,6 +115,81 @@ pub struct SkippedFile {
     /// Its path.
     pub name: String,
     /// Why, in words (`not JSON: starts with '#'`).
+    pub reason: String,
+}
+
+/// The config file a scan read.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ConfigRow {
+    /// Its path, as given or found.
+    pub path: String,
+    /// How it was found.
+    pub found_by: ConfigOrigin,
+    /// Suppressions it holds, expired or not.
+    pub suppressions: u64,
+    /// Suppressions past their `expires` day: they match nothing, and each is also a warning.
+    pub expired_suppressions: Vec<ExpiredSuppression>,
+}
+
+impl ConfigRow {
+    /// One line for the text, Markdown and HTML reports (unescaped).
+    #[must_use]
+    pub fn line(&self) -> String {
+        let expired = match self.expired_suppressions.len() {
+            0 => String::new(),
+            n => format!("; {n} expired"),
+        };
+        format!(
+            "config {} ({}; {} suppression(s){expired})",
+            self.path,
+            self.found_by.words(),
+            self.suppressions
+        )
+    }
+}
+
+/// How the config file was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigOrigin {
+    /// `--config FILE`.
+    Flag,
+    /// `$AUDIT_SCAN_CONFIG`.
+    Env,
+    /// `./audit-scan.toml`.
+    WorkingDir,
+    /// An `audit-scan.toml` in a parent directory, up to the repository's root.
+    Repository,
+    /// The user config directory (`$XDG_CONFIG_HOME/audit-scan/audit-scan.toml`).
+    UserDir,
+}
+
+impl ConfigOrigin {
+    /// In words, for the reports and stderr.
+    #[must_use]
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::Flag => "given with --config",
+            Self::Env => "named by $AUDIT_SCAN_CONFIG",
+            Self::WorkingDir => "found in the working directory",
+            Self::Repository => "found in a parent directory, within the repository",
+            Self::UserDir => "found in the user config directory",
+        }
+    }
+}
+
+/// A suppression past its day.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ExpiredSuppression {
+    /// Rule code or slug, as written.
+    pub rule: String,
+    /// Client glob.
+    pub client: String,
+    /// Resource, if only one.
+    pub resource: Option<String>,
+    /// Its last day (`YYYY-MM-DD`).
+    pub expires: String,
+    /// Its reason.
     pub reason: String,
 }
 
@@ -187,6 +265,9 @@ pub struct Summary {
     pub selection: Option<Selection>,
     /// Files a directory scan left out: not audit logs by their first bytes.
     pub skipped_files: Vec<SkippedFile>,
+    /// The config file read (`--config`, `$AUDIT_SCAN_CONFIG` or found); absent when none was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<ConfigRow>,
     /// The CloudWatch download, when that was the source.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cloudwatch: Option<serde_json::Value>,
@@ -197,6 +278,23 @@ pub struct Summary {
     /// The Logs Insights run (queries, sub-windows, bytes scanned), with `engine`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub insights: Option<serde_json::Value>,
+}
+
+impl Summary {
+    /// `server version 1.25: consistent LISTs are served from etcd`, when the version is known
+    /// (unescaped).
+    #[must_use]
+    pub fn serving_line(&self) -> Option<String> {
+        let v = self.server_version.as_ref()?;
+        let from = if self.consistent_list_from_cache == Some(true) {
+            "the watch cache"
+        } else {
+            "etcd"
+        };
+        Some(format!(
+            "server version {v}: consistent LISTs are served from {from}"
+        ))
+    }
 }
 
 /// What a filtered scan selected (`--client`, `--verb` …), against the cluster: every request
@@ -551,7 +649,8 @@ pub struct ObjectRow {
     pub peak_minute: Option<String>,
     /// Writes in it.
     pub peak_writes: u64,
-    /// Minutes with two or more writers.
+    /// Minutes in which two or more clients wrote the object itself (writes to its `status`
+    /// left out: the status owner does not fight the spec's writer).
     pub multi_writer_minutes: u64,
     /// Minutes with at least one write.
     pub active_minutes: u64,
@@ -665,12 +764,35 @@ pub struct CallRow {
     pub count: u64,
 }
 
+/// Where the time of one client × resource × SLO class's slow requests went: the means of their
+/// `apiserver.latency.k8s.io/*` annotations, which the apiserver logs only for requests over
+/// 500 ms.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct LatencyBreakdownRow {
+    /// Client.
+    pub client: String,
+    /// Resource (`objectRef.resource`).
+    pub resource: String,
+    /// SLO class: `mutating`, `read-only`, `list-namespace`, `list-cluster`.
+    pub class: String,
+    /// Requests with at least one latency annotation.
+    pub requests: u64,
+    /// Their mean latency, ms.
+    pub mean_ms: f64,
+    /// The mean of each annotation over those requests, ms (an absent one counts 0: the
+    /// apiserver leaves out a zero), keyed by the annotation's name after
+    /// `apiserver.latency.k8s.io/`; only the non-zero ones.
+    pub parts_ms: BTreeMap<String, f64>,
+    /// The mean time no annotation accounts for, ms (handler, admission plugins, network).
+    pub other_ms: f64,
+}
+
 /// One admission webhook.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WebhookRow {
-    /// Webhook name (`(unnamed)` when only a latency annotation was logged).
+    /// Webhook name (`a + b` for several of one kind; `(unnamed)` when nothing names it).
     pub webhook: String,
-    /// Requests whose annotations or status name it.
+    /// Requests whose annotations or status name it (or whose webhook time it was charged).
     pub requests: u64,
     /// Webhook time of slow requests (the annotation is logged only over 500 ms).
     pub latency_ms: Option<LatencyRow>,
@@ -682,6 +804,10 @@ pub struct WebhookRow {
     pub first: Option<String>,
     /// Last time.
     pub last: Option<String>,
+    /// Distinct clients whose requests waited on it (its time was charged on them).
+    pub clients_waited: usize,
+    /// The clients that waited on it most: client and requests.
+    pub waited: Vec<NameCount>,
     /// Earliest auditIDs.
     pub sample_audit_ids: Vec<String>,
 }

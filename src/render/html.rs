@@ -545,6 +545,9 @@ pub fn render(r: &Report, o: &HtmlOptions) -> String {
             .map(|v| format!(" · kube-apiserver {}", esc(v)))
             .unwrap_or_default()
     );
+    if let Some(c) = &s.config {
+        let _ = write!(out, r#"<p class="meta">{}</p>"#, esc(&c.line()));
+    }
     if let Some(sel) = &s.selection {
         let _ = write!(out, r#"<p class="meta">{}</p>"#, esc(&sel.line()));
     }

@@ -332,20 +332,14 @@ fn summary(out: &mut String, r: &Report) {
         num(s.outside_window),
         num(s.filtered_out),
     );
+    if let Some(c) = &s.config {
+        let _ = writeln!(out, "{}", sanitize(&c.line()));
+    }
     if let Some(sel) = &s.selection {
         let _ = writeln!(out, "{}", sanitize(&sel.line()));
     }
-    if let Some(v) = &s.server_version {
-        let cache = if s.consistent_list_from_cache == Some(true) {
-            "from the watch cache"
-        } else {
-            "from etcd"
-        };
-        let _ = writeln!(
-            out,
-            "server version {}: consistent LISTs are served {cache}",
-            sanitize(v)
-        );
+    if let Some(line) = s.serving_line() {
+        let _ = writeln!(out, "{}", sanitize(&line));
     }
     if let Some(w) = &s.window {
         let _ = writeln!(

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use globset::Glob;
 use serde::Deserialize;
+use toml::Spanned;
 
 use crate::model::finding::Finding;
 
@@ -47,49 +48,179 @@ pub struct Config {
     /// Suppressions.
     #[serde(default)]
     pub suppress: Vec<Suppression>,
+    /// The codes of the only rules to run (`--rules`); empty runs every rule.
+    #[serde(skip)]
+    pub only: Vec<&'static str>,
+}
+
+/// A config that cannot be used: the message, and where in the file (1-based line and column),
+/// when the parser or the entry knows it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", .line.map_or_else(String::new, |(l, c)| format!("{l}:{c}: ")))]
+pub struct ConfigError {
+    /// Line and column of the bad entry.
+    pub line: Option<(usize, usize)>,
+    /// What is wrong, and what to write instead.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn at(text: &str, span: Option<std::ops::Range<usize>>, message: impl Into<String>) -> Self {
+        Self {
+            line: span.map(|s| line_column(text, s.start)),
+            message: message.into(),
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Where each entry the checks can reject sits in the file: the same document read again with
+/// spans, so a message names the line of the entry and not only the file.
+#[derive(Deserialize, Default)]
+struct Spans {
+    #[serde(default)]
+    rules: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, toml::Value>>,
+    #[serde(default)]
+    suppress: Vec<BTreeMap<String, Spanned<toml::Value>>>,
+}
+
+impl Spans {
+    fn suppression(&self, i: usize, field: &str) -> Option<std::ops::Range<usize>> {
+        self.suppress.get(i)?.get(field).map(Spanned::span)
+    }
 }
 
 impl Config {
     /// Parses a config, checking that every rule and threshold named exists.
     ///
     /// # Errors
-    /// A message naming the bad entry.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let c: Config = toml::from_str(text).map_err(|e| e.to_string())?;
-        for (code, values) in &c.rules {
-            let rule =
-                super::find(code).ok_or_else(|| format!("unknown rule '{code}' in [rules]"))?;
+    /// A message naming the bad entry, with its line and column.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let mut c: Config =
+            toml::from_str(text).map_err(|e| ConfigError::at(text, e.span(), e.message()))?;
+        // The document parsed once already, so this reading cannot fail on its syntax.
+        let spans: Spans = toml::from_str(text).unwrap_or_default();
+        // Keyed by code below: the rules look their overrides up by code, so `[rules.as201]` or
+        // `[rules.tight-reconcile-loop]` would otherwise be accepted and never read.
+        let mut by_code = std::collections::BTreeSet::new();
+        for (code, values) in &spans.rules {
+            let rule = super::find(code.get_ref()).ok_or_else(|| {
+                ConfigError::at(
+                    text,
+                    Some(code.span()),
+                    format!("unknown rule '{}' in [rules]", code.get_ref()),
+                )
+            })?;
             for name in values.keys() {
-                if !rule.thresholds().iter().any(|t| t.name == name) {
+                if !rule.thresholds().iter().any(|t| t.name == name.get_ref()) {
                     let known: Vec<&str> = rule.thresholds().iter().map(|t| t.name).collect();
-                    return Err(format!(
-                        "rule {code} has no threshold '{name}'; it has: {}",
-                        known.join(", ")
+                    return Err(ConfigError::at(
+                        text,
+                        Some(name.span()),
+                        format!(
+                            "rule {} has no threshold '{}'; it has: {}",
+                            code.get_ref(),
+                            name.get_ref(),
+                            known.join(", ")
+                        ),
                     ));
                 }
             }
+            if !by_code.insert(rule.code()) {
+                return Err(ConfigError::at(
+                    text,
+                    Some(code.span()),
+                    format!(
+                        "rule {} has two [rules] sections (by code and by slug?)",
+                        rule.code()
+                    ),
+                ));
+            }
         }
-        for s in &c.suppress {
-            super::find(&s.rule)
-                .ok_or_else(|| format!("unknown rule '{}' in a suppression", s.rule))?;
-            Glob::new(&s.client).map_err(|e| format!("suppression client '{}': {e}", s.client))?;
+        c.rules = std::mem::take(&mut c.rules)
+            .into_iter()
+            .map(|(k, v)| (super::find(&k).map_or(k, |r| r.code().to_owned()), v))
+            .collect();
+        for (i, s) in c.suppress.iter().enumerate() {
+            let err = |field: &str, message: String| {
+                ConfigError::at(text, spans.suppression(i, field), message)
+            };
+            if super::find(&s.rule).is_none() {
+                return Err(err(
+                    "rule",
+                    format!("unknown rule '{}' in a suppression", s.rule),
+                ));
+            }
+            if let Err(e) = Glob::new(&s.client) {
+                return Err(err(
+                    "client",
+                    format!("suppression client '{}': {e}", s.client),
+                ));
+            }
             if s.reason.trim().is_empty() {
-                return Err(format!(
-                    "the suppression of {} for '{}' needs a reason",
-                    s.rule, s.client
+                return Err(err(
+                    "reason",
+                    format!(
+                        "the suppression of {} for '{}' needs a reason",
+                        s.rule, s.client
+                    ),
                 ));
             }
             if let Some(e) = &s.expires
                 && !is_date(e)
             {
                 // Compared as text, a non-date (`soon`) would never expire.
-                return Err(format!(
-                    "the suppression of {} for '{}' expires '{e}', which is not a date: write it as YYYY-MM-DD (e.g. 2027-01-31)",
-                    s.rule, s.client
+                return Err(err(
+                    "expires",
+                    format!(
+                        "the suppression of {} for '{}' expires '{e}', which is not a date: write it as YYYY-MM-DD (e.g. 2027-01-31)",
+                        s.rule, s.client
+                    ),
                 ));
             }
         }
         Ok(c)
+    }
+
+    /// The suppressions whose `expires` day is before `today` (`YYYY-MM-DD`): they match
+    /// nothing any more, and each is worth a warning so a lapsed waiver is noticed.
+    #[must_use]
+    pub fn expired(&self, today: &str) -> Vec<&Suppression> {
+        self.suppress
+            .iter()
+            .filter(|s| s.expires.as_deref().is_some_and(|e| e < today))
+            .collect()
+    }
+
+    /// Runs only the rules named by code or slug (`--rules`); none named runs them all.
+    ///
+    /// # Errors
+    /// A name that is no rule's, with the codes there are.
+    pub fn select(&mut self, ids: &[String]) -> Result<(), String> {
+        for id in ids {
+            let rule = super::find(id.trim()).ok_or_else(|| {
+                let codes: Vec<&str> = super::RULES.iter().map(|r| r.code()).collect();
+                format!(
+                    "--rules: no rule '{id}'; the rules are {}",
+                    codes.join(", ")
+                )
+            })?;
+            self.only.push(rule.code());
+        }
+        Ok(())
+    }
+
+    /// Whether the rule with `code` runs.
+    #[must_use]
+    pub fn runs(&self, code: &str) -> bool {
+        self.only.is_empty() || self.only.contains(&code)
     }
 
     /// The reason `f` is suppressed on `today` (`YYYY-MM-DD`), if it is. A suppression holds
@@ -122,10 +253,11 @@ fn is_date(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::ConfigError;
     use crate::model::finding::Evidence;
     use crate::rules::*;
 
-    fn config(expires: &str, resource: Option<&str>) -> Result<Config, String> {
+    fn config(expires: &str, resource: Option<&str>) -> Result<Config, ConfigError> {
         let resource = resource.map_or_else(String::new, |r| format!("resource = \"{r}\"\n"));
         Config::parse(&format!(
             "[[suppress]]\nrule = \"AS201\"\nclient = \"loop-*\"\n{resource}reason = \"known\"\nexpires = \"{expires}\"\n"
@@ -161,7 +293,7 @@ mod tests {
             "2027-01-31T00:00:00Z",
             "",
         ] {
-            let err = config(bad, None).unwrap_err();
+            let err = config(bad, None).unwrap_err().to_string();
             assert!(
                 err.contains("not a date") && err.contains("AS201"),
                 "{bad}: {err}"
@@ -203,7 +335,45 @@ mod tests {
     #[test]
     fn a_suppression_needs_a_reason() {
         let err = Config::parse("[[suppress]]\nrule = \"AS201\"\nclient = \"x\"\nreason = \" \"\n")
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("needs a reason"), "{err}");
+    }
+
+    #[test]
+    fn an_error_names_the_line_and_column_of_the_bad_entry() {
+        // Syntax: the parser's own position.
+        let e = Config::parse("[rules.AS201]\nwrites_per_minute = = 3\n").unwrap_err();
+        assert_eq!(e.line.map(|l| l.0), Some(2), "{e}");
+        // A value of the wrong type.
+        let e = Config::parse("\n[rules.AS201]\nwrites_per_minute = \"many\"\n").unwrap_err();
+        assert_eq!(e.line, Some((3, 21)), "{e}");
+        // Checks after parsing: the entry's own key or value.
+        let e = Config::parse("# c\n[rules.AS999]\nx = 1\n").unwrap_err();
+        assert_eq!(e.line, Some((2, 8)), "{e}");
+        assert!(
+            e.to_string().starts_with("2:8: unknown rule 'AS999'"),
+            "{e}"
+        );
+        let e = Config::parse("[rules.AS201]\nwrites_per_minute = 3\nnope = 1\n").unwrap_err();
+        assert_eq!(e.line, Some((3, 1)), "{e}");
+        let text = "[[suppress]]\nrule = \"AS201\"\nclient = \"x\"\nreason = \"r\"\n\n[[suppress]]\nrule = \"AS201\"\nclient = \"y\"\nreason = \"r\"\nexpires = \"soon\"\n";
+        let e = Config::parse(text).unwrap_err();
+        assert_eq!(e.line, Some((10, 11)), "{e}");
+        let e = Config::parse("[[suppress]]\nrule = \"AS201\"\nclient = \"x\"\n").unwrap_err();
+        assert!(e.line.is_some() && e.message.contains("reason"), "{e}");
+    }
+
+    #[test]
+    fn expired_lists_the_suppressions_past_their_day() {
+        let c = config("2027-01-31", None).unwrap();
+        assert!(c.expired("2027-01-31").is_empty(), "on its day it holds");
+        let gone = c.expired("2027-02-01");
+        assert_eq!(gone.len(), 1);
+        assert_eq!(gone[0].rule, "AS201");
+        let forever =
+            Config::parse("[[suppress]]\nrule = \"AS201\"\nclient = \"x\"\nreason = \"r\"\n")
+                .unwrap();
+        assert!(forever.expired("2999-01-01").is_empty());
     }
 }

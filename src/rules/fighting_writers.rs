@@ -7,7 +7,9 @@ use crate::rules::{Report, Rule, Threshold, Thresholds, client_mean_ms, object_n
 /// # What it does
 /// Flags an object written by two or more clients in the same minute, in at least
 /// `multi_writer_minutes` minutes, where the second writer makes at least `minor_share` of the
-/// writes.
+/// writes. Writes to the object's `status` never make a minute multi-writer: upstream, the
+/// controller that owns the status (the deployment controller) updates it after every change
+/// of the spec, whoever made it, and the two do not fight.
 ///
 /// # Why is this bad?
 /// Two controllers that disagree about an object undo each other forever: each write triggers

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod ledger;
 mod registry;
+pub mod symptoms;
 mod window;
 
 pub(crate) mod client_side_throttling;
@@ -96,9 +97,16 @@ pub struct Thresholds<'a> {
 }
 
 impl Thresholds<'_> {
-    /// The value of threshold `name` (a name the rule declares).
+    /// The value of threshold `name` (a name the rule declares). An undeclared name is a
+    /// misspelling in the rule: NaN would silently fail every comparison, so debug builds (the
+    /// tests) stop on it.
     #[must_use]
     pub fn get(&self, name: &str) -> f64 {
+        debug_assert!(
+            self.rule.thresholds().iter().any(|t| t.name == name),
+            "rule {} reads threshold '{name}', which it does not declare",
+            self.rule.code()
+        );
         self.overrides
             .and_then(|o| o.get(name).copied())
             .or_else(|| {
@@ -118,7 +126,7 @@ impl Thresholds<'_> {
 #[must_use]
 pub fn run(report: &Report, config: &Config, today: &str) -> (Vec<Finding>, Vec<Finding>) {
     let mut all = Vec::new();
-    for rule in RULES {
+    for rule in RULES.iter().filter(|r| config.runs(r.code())) {
         let t = Thresholds {
             rule: *rule,
             overrides: config.rules.get(rule.code()),
@@ -144,6 +152,9 @@ pub fn run(report: &Report, config: &Config, today: &str) -> (Vec<Finding>, Vec<
     for f in &mut all {
         window::place(f, report);
     }
+    // After AS503's check (a victim folded into its cause is still named there) and after each
+    // finding's window (which re-judges severity): a symptom's cap to low must be the last word.
+    symptoms::fold(&mut all, report);
     all.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)

@@ -2,7 +2,7 @@
 
 use crate::model::cost;
 use crate::model::finding::{Evidence, Finding};
-use crate::rules::{Report, Rule, Threshold, Thresholds};
+use crate::rules::{Report, Rule, Threshold, Thresholds, symptoms};
 
 /// # What it does
 /// Flags a client × call class whose P99 latency exceeds the upstream Kubernetes SLO:
@@ -10,7 +10,10 @@ use crate::rules::{Report, Rule, Threshold, Thresholds};
 /// (`slo[]` in the report). Audit latency includes APF queue wait and admission webhooks, which
 /// the upstream SLI excludes, so a miss here is an upper bound: the
 /// `apiserver.latency.k8s.io/*` annotations of the sample requests (logged only for requests
-/// over 500 ms) say where the time went — etcd, APF queueing, or a webhook.
+/// over 500 ms) say where the time went — etcd, APF queueing, or a webhook — and the finding
+/// says it (`latency_breakdown[]`). When one webhook, the APF queue or etcd explains at least
+/// half of the slow calls' mean time, the calls are a symptom: with a webhook's AS502 finding
+/// they fold into it (its `symptoms`), otherwise the finding stays, ranked low at most.
 ///
 /// # Why is this bad?
 /// Slow calls hold their seats longer, so everyone else queues; a slow webhook or a slow etcd
@@ -80,12 +83,26 @@ impl Rule for SlowRequests {
             ev.details.insert("calls".into(), l.samples.into());
             ev.details.insert("p50_ms".into(), l.p50.into());
             ev.details.insert("max_ms".into(), l.max.into());
+            let split = symptoms::split(r, &s.client, &s.class);
+            let mut went = String::new();
+            if let Some(sp) = &split {
+                ev.details
+                    .insert("annotated_calls".into(), sp.requests.into());
+                ev.details.insert(
+                    "time_went_to_ms".into(),
+                    serde_json::to_value(&sp.parts_ms).unwrap_or_default(),
+                );
+                if let Some((cause, _)) = sp.explained_by() {
+                    ev.details.insert("explained_by".into(), cause.into());
+                }
+                went = format!("; {}", sp.sentence());
+            }
             out.push(
                 crate::rules::finding(
                     self,
                     &s.client,
                     cost::reads(l.samples, l.mean, seats, r.summary.span_seconds),
-                    format!("{}'s {} calls have P99 {:.2} s, over the {} s SLO ({} calls)", s.client, s.class, l.p99 / 1000.0, s.threshold_s, l.samples),
+                    format!("{}'s {} calls have P99 {:.2} s, over the {} s SLO ({} calls){went}", s.client, s.class, l.p99 / 1000.0, s.threshold_s, l.samples),
                     ev,
                     "Look at the apiserver.latency.k8s.io annotations of its slow requests: etcd time points at etcd, apf-queue-wait at an overloaded priority level, webhook time at an admission webhook (short timeout, selectors, failurePolicy Ignore where safe).".into(),
                 )

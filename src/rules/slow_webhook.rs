@@ -8,9 +8,12 @@ use crate::rules::{Report, Rule, Threshold, Thresholds};
 /// Flags an admission webhook, named by the audit annotations (`mutation.webhook.admission.k8s.io/*`,
 /// `failed-open.*`) or by a refused request's status (`failed calling webhook "…"`), whose time
 /// in slow requests has a P99 over `p99_s`, or that failed at least `failures` times (open:
-/// the request went on without it; closed: the request was refused). The webhook latency
-/// annotations exist only for requests slower than 500 ms, so the latency covers slow requests
-/// only.
+/// the request went on without it; closed: the request was refused). A kind's webhook time
+/// (`apiserver.latency.k8s.io/mutating-webhook`, `validating-webhook`) is charged to a webhook of
+/// that kind the request names, never to another one (report-schema.md, `webhooks[]`). The
+/// latency annotations exist only for requests slower than 500 ms, so the latency covers slow
+/// requests only. The finding says how many clients waited on the webhook: their slow calls are
+/// its symptoms.
 ///
 /// # Why is this bad?
 /// Admission runs inside the request: a slow webhook holds an APF seat for its whole call and
@@ -100,6 +103,12 @@ impl Rule for SlowWebhook {
                 .insert("failed_open".into(), w.failed_open.into());
             ev.details
                 .insert("failed_closed".into(), w.failed_closed.into());
+            ev.details
+                .insert("clients_waited".into(), w.clients_waited.into());
+            if let Some(top) = w.waited.first() {
+                ev.details
+                    .insert("most_waited_client".into(), top.name.clone().into());
+            }
             let what = match (slow, failures) {
                 (Some(l), 0) => format!(
                     "takes P99 {:.2} s in {} slow requests",
@@ -116,12 +125,17 @@ impl Rule for SlowWebhook {
                     w.failed_closed, w.failed_open
                 ),
             };
+            let waited = match w.clients_waited {
+                0 => String::new(),
+                1 => "; 1 client waited on it".to_owned(),
+                c => format!("; {c} clients waited on it"),
+            };
             out.push(
                 crate::rules::finding(
                     self,
                     &format!("webhook {}", w.webhook),
                     cost::reads(n, mean, 1.0, r.summary.span_seconds),
-                    format!("admission webhook {} {what}", w.webhook),
+                    format!("admission webhook {} {what}{waited}", w.webhook),
                     ev,
                     "Set a short timeoutSeconds (1–5 s); scope the webhook with namespaceSelector/objectSelector/matchConditions; exclude kube-system, leases and events; run enough replicas close to the API server; choose failurePolicy deliberately.".into(),
                 )

@@ -15,22 +15,16 @@ use super::{
 };
 
 /// The content of a string member (between its quotes), and whether it holds escapes.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Str {
     start: usize,
     end: usize,
     escaped: bool,
 }
 
-/// Members of the annotations map that are read ([`RawAnnotations`]'s slots).
-const ANN_ETCD: usize = 0;
-const ANN_APF: usize = 1;
-const ANN_MUTATING: usize = 2;
-const ANN_VALIDATING: usize = 3;
-const ANN_DEPRECATED: usize = 4;
-const ANN_REMOVED: usize = 5;
-const ANN_MUTATION: usize = 6;
-const ANN_FAILED_OPEN: usize = 7;
+/// The most annotations read from one line (a request meets a handful of webhooks and a few
+/// latency trackers); a line with more is left to simd-json.
+const MAX_ANNOTATIONS: usize = 16;
 
 /// What [`scan`] found: spans into the line, nothing borrowed.
 #[derive(Default, Debug)]
@@ -46,7 +40,9 @@ pub(super) struct Found {
     response_rv: Option<Str>,
     request_bytes: Option<u32>,
     response_bytes: Option<u32>,
-    annotations: [Option<Str>; 8],
+    /// The annotations [`RawAnnotations::reads`] (key, value), in the map's order.
+    annotations: [(Str, Str); MAX_ANNOTATIONS],
+    annotation_count: usize,
 }
 
 /// The top-level string members, in [`Found::top`] order.
@@ -168,7 +164,11 @@ pub(super) fn build<'a>(f: &Found, line: &'a mut [u8]) -> RawEvent<'a> {
     let message = fix(&f.message);
     let request_rv = fix(&f.request_rv);
     let response_rv = fix(&f.response_rv);
-    let ann = f.annotations.map(|s| fix(&s));
+    let ann: [Option<(usize, usize)>; MAX_ANNOTATIONS] = std::array::from_fn(|i| {
+        (i < f.annotation_count)
+            .then(|| fix(&Some(f.annotations[i].1)))
+            .flatten()
+    });
     let line: &'a [u8] = line;
     // The line was checked as UTF-8 whole and the spans start and end at ASCII quotes; an
     // unescaped `\u` writes a whole character. So this never yields "".
@@ -182,6 +182,14 @@ pub(super) fn build<'a>(f: &Found, line: &'a mut [u8]) -> RawEvent<'a> {
             }),
         })
     };
+    let mut annotations = RawAnnotations::default();
+    for (&(key, _), value) in f.annotations[..f.annotation_count].iter().zip(ann) {
+        // Keys with escapes were left to simd-json, so a key is the line's bytes as they are.
+        let key = std::str::from_utf8(&line[key.start..key.end]).unwrap_or("");
+        if let Some(value) = s(value) {
+            annotations.take(key, value);
+        }
+    }
     RawEvent {
         kind: s(top[KIND]),
         level: s(top[LEVEL]),
@@ -214,16 +222,7 @@ pub(super) fn build<'a>(f: &Found, line: &'a mut [u8]) -> RawEvent<'a> {
         request_received_timestamp: s(top[RECEIVED]),
         stage_timestamp: s(top[STAGE_TIME]),
         timestamp: s(top[TIMESTAMP]),
-        annotations: Some(RawAnnotations {
-            latency_etcd: s(ann[ANN_ETCD]),
-            latency_apf_queue_wait: s(ann[ANN_APF]),
-            latency_mutating_webhook: s(ann[ANN_MUTATING]),
-            latency_validating_webhook: s(ann[ANN_VALIDATING]),
-            deprecated: s(ann[ANN_DEPRECATED]),
-            removed_release: s(ann[ANN_REMOVED]),
-            mutation: s(ann[ANN_MUTATION]),
-            failed_open: s(ann[ANN_FAILED_OPEN]),
-        }),
+        annotations: Some(annotations),
         items: None,
         request_bytes: f.request_bytes,
         response_bytes: f.response_bytes,
@@ -490,34 +489,26 @@ fn body(b: &[u8], i: usize) -> Option<(Option<Str>, Option<u32>, usize)> {
 }
 
 fn annotations(b: &[u8], i: usize, f: &mut Found) -> Option<usize> {
-    let mut seen = 0;
     object_or_null(b, i, |key, i| {
-        let at = match key {
-            b"apiserver.latency.k8s.io/etcd" => ANN_ETCD,
-            b"apiserver.latency.k8s.io/apf-queue-wait" => ANN_APF,
-            b"apiserver.latency.k8s.io/mutating-webhook" => ANN_MUTATING,
-            b"apiserver.latency.k8s.io/validating-webhook" => ANN_VALIDATING,
-            b"k8s.io/deprecated" => ANN_DEPRECATED,
-            b"k8s.io/removed-release" => ANN_REMOVED,
-            k if k.starts_with(b"mutation.webhook.admission.k8s.io/")
-                && f.annotations[ANN_MUTATION].is_none() =>
-            {
-                ANN_MUTATION
-            }
-            k if k.starts_with(b"failed-open.")
-                && memchr::memmem::find(k, b"webhook").is_some()
-                && f.annotations[ANN_FAILED_OPEN].is_none() =>
-            {
-                ANN_FAILED_OPEN
-            }
-            _ => return skip_value(b, i),
-        };
-        // A repeated exact key overwrites in the simd-json path: leave that rare line to it.
-        if at < ANN_MUTATION {
-            once(&mut seen, at as u32)?;
+        let key_str = std::str::from_utf8(key).ok()?;
+        if !RawAnnotations::reads(key_str) {
+            return skip_value(b, i);
         }
-        let (s, end) = string_or_null(b, i)?;
-        f.annotations[at] = s;
+        let (value, end) = string_or_null(b, i)?;
+        if let Some(value) = value {
+            let slot = f.annotations.get_mut(f.annotation_count)?;
+            // `key` is a subslice of `b`: its span is where it lies.
+            let start = key.as_ptr() as usize - b.as_ptr() as usize;
+            *slot = (
+                Str {
+                    start,
+                    end: start + key.len(),
+                    escaped: false,
+                },
+                value,
+            );
+            f.annotation_count += 1;
+        }
         Some(end)
     })
 }
