@@ -2,7 +2,8 @@
 //! and one whose writes carry whole bodies), 64 MiB each, cut into 4 MiB chunks decoded on 1 and
 //! 2 threads. Nothing is aggregated. docs/performance.md records a run and the choice it made.
 //!
-//! - `skim`: audit-scan's decoder (reads the members the tables use, skips the rest).
+//! - `routed`: audit-scan's decoder: a line with a body takes the skim, the others simd-json.
+//! - `skim`: every line through the skim (reads the members the tables use, steps over the rest).
 //! - `simd_json_typed`: the decoder before it — simd-json's tape, then serde into the same
 //!   typed event (the bare typed parse of the Done-when figures).
 //! - `simd_json_tape`: simd-json's tape alone, no typed event (a floor for simd-json).
@@ -12,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use audit_scan::decode::event::{LINE_PADDING, LineDecoder};
+use audit_scan::decode::event::{DecodePath, LINE_PADDING, LineDecoder};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -189,7 +190,10 @@ fn decoders(c: &mut Criterion) {
         let chunks = corpus::line_chunks(&data);
         let mut g = c.benchmark_group(format!("decode_{shape}"));
         g.throughput(Throughput::Bytes(data.len() as u64));
-        g.sample_size(10);
+        // Short, so a run holds a shared machine for a few minutes only.
+        g.sample_size(10)
+            .warm_up_time(std::time::Duration::from_secs(1))
+            .measurement_time(std::time::Duration::from_secs(3));
         for threads in [1, 2] {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
@@ -203,10 +207,18 @@ fn decoders(c: &mut Criterion) {
                         .sum::<usize>()
                 })
             };
-            g.bench_function(BenchmarkId::new("skim", threads), |b| {
+            g.bench_function(BenchmarkId::new("routed", threads), |b| {
                 b.iter(|| {
                     run(&|chunk, scratch| {
                         let mut d = LineDecoder::default();
+                        each_line(chunk, scratch, line_decoder(&mut d))
+                    })
+                });
+            });
+            g.bench_function(BenchmarkId::new("skim", threads), |b| {
+                b.iter(|| {
+                    run(&|chunk, scratch| {
+                        let mut d = LineDecoder::new(DecodePath::Skim);
                         each_line(chunk, scratch, line_decoder(&mut d))
                     })
                 });

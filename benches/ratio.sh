@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # The full CLI (file → JSON report) against a bare parse of the same bytes, in one run, on the
 # two log shapes: a Metadata-level log and one whose writes carry whole bodies (`generate
-# --bodies`). Runs the two commands in turn RUNS times each (page cache warm after the first),
-# and prints the median wall time, GB/s and peak RSS of each and the CLI's share of the bare
-# parse's speed. A benchmark, not a test: run it on an idle machine.
+# --bodies`). Runs each command RUNS times in turn (page cache warm after the first) and prints
+# the median wall time, GB/s and peak RSS of each, and the CLI's speed as a share of the bare
+# parse's. The bare parses (`examples/bare_parse.rs`): simd-json into the typed event (the decoder
+# before the skim), and audit-scan's own decoder; neither aggregates.
+# BASELINE=path/to/another/audit-scan times that binary too (e.g. a build of main), in the same
+# run. A benchmark, not a test: run it on an otherwise idle machine.
 #
-# Usage: benches/ratio.sh [DIR] [SIZE] [RUNS] [THREADS]   e.g. benches/ratio.sh /tmp/ratio 1GB 5 2
+# Usage: [BASELINE=BIN] benches/ratio.sh [DIR] [SIZE] [RUNS] [THREADS]
+#        e.g. benches/ratio.sh /tmp/ratio 1GB 3 2
 set -euo pipefail
 dir=${1:-/tmp/audit-scan-ratio}
 size=${2:-1GB}
-runs=${3:-5}
+runs=${3:-3}
 threads=${4:-2}
-cargo build --release --quiet --bin audit-scan --example bare_parse
+# The file path needs neither CloudWatch nor the exports: a build without them links less.
+cargo build --release --quiet --no-default-features --bin audit-scan --example bare_parse
 bin=target/release/audit-scan
 bare=target/release/examples/bare_parse
 mkdir -p "$dir"
@@ -27,20 +32,33 @@ timed() {
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
+names=(cli bare_typed bare_fast)
+cmds=("$bin FILE --threads $threads --format json -o /dev/null --no-progress"
+      "$bare --threads $threads FILE"
+      "$bare --threads $threads --fast FILE")
+if [ -n "${BASELINE:-}" ]; then
+  names+=(baseline)
+  cmds+=("$BASELINE FILE --threads $threads --format json -o /dev/null --no-progress")
+fi
+
 for shape in metadata bodies; do
   f="$dir/$shape-$size.jsonl"
   bytes=$(stat -c %s "$f")
-  : >"$dir/cli.times"; : >"$dir/bare.times"; : >"$dir/cli.rss"; : >"$dir/bare.rss"
-  timed "$bin" "$f" --threads "$threads" --format json -o /dev/null --no-progress >/dev/null # warm-up
+  for n in "${names[@]}"; do : >"$dir/$n.times"; : >"$dir/$n.rss"; done
+  timed $bin "$f" --threads "$threads" --format json -o /dev/null --no-progress >/dev/null # warm-up
   for _ in $(seq "$runs"); do
-    read -r s kb < <(timed "$bin" "$f" --threads "$threads" --format json -o /dev/null --no-progress)
-    echo "$s" >>"$dir/cli.times"; echo "$kb" >>"$dir/cli.rss"
-    read -r s kb < <(timed "$bare" --threads "$threads" "$f")
-    echo "$s" >>"$dir/bare.times"; echo "$kb" >>"$dir/bare.rss"
+    for i in "${!names[@]}"; do
+      # shellcheck disable=SC2086 # the command is split on purpose
+      read -r s kb < <(timed ${cmds[$i]//FILE/$f})
+      echo "$s" >>"$dir/${names[$i]}.times"; echo "$kb" >>"$dir/${names[$i]}.rss"
+    done
   done
-  cli=$(median <"$dir/cli.times"); raw=$(median <"$dir/bare.times")
-  awk -v shape="$shape" -v b="$bytes" -v c="$cli" -v r="$raw" \
-      -v cr="$(sort -n "$dir/cli.rss" | tail -1)" -v rr="$(sort -n "$dir/bare.rss" | tail -1)" 'BEGIN {
-    printf "%-8s %6.2f GB  cli %6.3f s %5.2f GB/s %4d MB   bare typed parse %6.3f s %5.2f GB/s %4d MB   cli/bare speed %.2f\n",
-      shape, b / 1e9, c, b / c / 1e9, cr / 1024, r, b / r / 1e9, rr / 1024, r / c }'
+  cli=$(median <"$dir/cli.times")
+  for n in "${names[@]}"; do
+    t=$(median <"$dir/$n.times")
+    awk -v shape="$shape" -v n="$n" -v b="$bytes" -v t="$t" -v c="$cli" \
+        -v rss="$(sort -n "$dir/$n.rss" | tail -1)" 'BEGIN {
+      printf "%-8s %5.2f GB  %-10s %6.3f s %5.2f GB/s %5d MB peak   cli speed / this %.2f\n",
+        shape, b / 1e9, n, t, b / t / 1e9, rss / 1024, t / c }'
+  done
 done

@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer};
 use super::latency::{self, LatencyParts, Names};
 use crate::timefmt::{Micros, parse_go_duration, parse_rfc3339};
 
+mod blocks;
 mod skim;
 
 /// The audit stage of an event.
@@ -739,36 +740,60 @@ pub fn decode_skim<'a>(
 /// 64-byte blocks; the bytes are left as they are).
 pub const LINE_PADDING: usize = simd_json::INPUT_PADDING;
 
-/// The hot-path decoder: reads the members the tables use and skips the rest ([`skim`]); a line
-/// that path leaves alone is parsed by simd-json where it lies in the chunk buffer — the lines
-/// after it serve as simd-json's read-ahead padding, so nothing is copied — reusing simd-json's
-/// buffers and tape across lines, so steady-state decoding allocates nothing.
+/// Which path a [`LineDecoder`] reads lines with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DecodePath {
+    /// A line with a body (`requestObject`/`responseObject`) takes the skim, which steps over
+    /// the body; a line without one takes simd-json, which reads such lines faster
+    /// (docs/performance.md has the measurements).
+    #[default]
+    Routed,
+    /// Every line tries the skim first.
+    Skim,
+    /// Every line through simd-json, the bodies measured by a walk of the line's top level: the
+    /// reference the fast paths are held equal to.
+    SimdJson,
+    /// Every line through simd-json, no body measured: the decoder before the skim (benches).
+    SimdJsonBare,
+}
+
+/// The hot-path decoder: reads a line with a body by the skim ([`skim`]: the members the tables
+/// use, the rest stepped over); any other line, and a line the skim leaves alone, is parsed by
+/// simd-json where it lies in the chunk buffer — the lines after it serve as simd-json's
+/// read-ahead padding, so nothing is copied — reusing simd-json's buffers and tape across lines,
+/// so steady-state decoding allocates nothing.
 pub struct LineDecoder {
     buffers: simd_json::Buffers,
     tape: Option<simd_json::Tape<'static>>,
-    fast: bool,
+    path: DecodePath,
+    /// Finds `Object"`, the tail of both body keys: a line without it has no body.
+    body_key: memchr::memmem::Finder<'static>,
 }
 
 impl Default for LineDecoder {
     fn default() -> Self {
-        Self {
-            buffers: simd_json::Buffers::new(64 * 1024),
-            tape: Some(simd_json::Tape(Vec::new())),
-            fast: true,
-        }
+        Self::new(DecodePath::default())
     }
 }
 
 impl LineDecoder {
+    /// A decoder that reads lines by `path`.
+    #[must_use]
+    pub fn new(path: DecodePath) -> Self {
+        Self {
+            buffers: simd_json::Buffers::new(64 * 1024),
+            tape: Some(simd_json::Tape(Vec::new())),
+            path,
+            body_key: memchr::memmem::Finder::new(b"Object\""),
+        }
+    }
+
     /// A decoder that parses every line with simd-json and measures no body (the decoder before
     /// the fast path): the baseline of `benches/decode.rs`.
     #[doc(hidden)]
     #[must_use]
     pub fn simd_json_only() -> Self {
-        Self {
-            fast: false,
-            ..Self::default()
-        }
+        Self::new(DecodePath::SimdJsonBare)
     }
 
     /// Decodes `buf[..len]`, calling `sink` per event; `buf` must extend at least
@@ -782,15 +807,18 @@ impl LineDecoder {
         len: usize,
         mut sink: impl FnMut(AuditEvent<'a>),
     ) -> Result<Decoded, DecodeFailure> {
-        if self.fast
-            && let Some(found) = skim::scan(&buf[..len])
-        {
-            return emit(skim::build(&found, &mut buf[..len]), &mut sink);
-        }
-        let lengths = if self.fast {
-            skim::body_lengths(&buf[..len])
-        } else {
-            (None, None)
+        let line = &buf[..len];
+        let lengths = match self.path {
+            DecodePath::SimdJsonBare => (None, None),
+            DecodePath::SimdJson => skim::body_lengths(line),
+            // No `Object"` anywhere: no body key, so no body to measure or step over.
+            DecodePath::Routed if self.body_key.find(line).is_none() => (None, None),
+            DecodePath::Routed | DecodePath::Skim => {
+                if let Some(found) = skim::scan(line) {
+                    return emit(skim::build(&found, &mut buf[..len]), &mut sink);
+                }
+                skim::body_lengths(line)
+            }
         };
         let mut tape: simd_json::Tape<'a> = self
             .tape

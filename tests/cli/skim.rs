@@ -5,10 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use crate::common::*;
 use audit_scan::decode::decode_in_place;
-use audit_scan::decode::event::decode_skim;
+use audit_scan::decode::event::{DecodePath, decode_skim};
+use audit_scan::pipeline::Options;
 use audit_scan::synth::{Plant, SynthConfig, generate};
 use serde_json::Value;
 
@@ -236,4 +238,127 @@ fn logs_without_bodies_carry_no_byte_fields() {
     let r = report(&[log.to_str().unwrap()]);
     let text = serde_json::to_string(&r).unwrap();
     assert!(!text.contains("body_bytes") && !text.contains("etcd_growth"));
+}
+
+/// The whole JSON report of `paths` as the decoder `path` reads them (2 threads and small
+/// chunks, so chunk edges are crossed).
+fn report_by(paths: &[PathBuf], path: DecodePath) -> Value {
+    let opts = Options {
+        threads: 2,
+        chunk_size: 64 << 10,
+        decoder: path,
+        ..Options::default()
+    };
+    report_in_process(paths, &opts)
+}
+
+fn logs_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.to_string_lossy();
+        if path.is_dir() {
+            logs_under(&path, out);
+        } else if name.ends_with(".jsonl") || name.ends_with(".jsonl.gz") {
+            out.push(path);
+        }
+    }
+}
+
+/// Lines that are not events, or not quite: each must be skipped (or read) alike, with the
+/// same reason, message and line number, whichever decoder reads it. Lines 2, 3, 5, 6, 7 and 8
+/// are skipped; 1, 4 and 9 are requests.
+fn malformed_lines() -> String {
+    let body =
+        r#"{"kind":"Pod","metadata":{"name":"p","resourceVersion":"5"},"spec":{"a":"x\"}]"}}"#;
+    let ev = |id: u32, verb: &str, rest: &str| {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse","auditID":"a-{id}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/n/pods/p","verb":{verb},"user":{{"username":"system:serviceaccount:n:sa"}},"objectRef":{{"resource":"pods","namespace":"n","name":"p","apiVersion":"v1"}},"responseStatus":{{"code":200}}{rest},"requestReceivedTimestamp":"2024-05-01T10:00:0{id}.000000Z","stageTimestamp":"2024-05-01T10:00:0{id}.100000Z"}}"#
+        )
+    };
+    let bodies = format!(r#","requestObject":{body},"responseObject":{body}"#);
+    let whole = ev(1, r#""update""#, &bodies);
+    [
+        whole.clone(),
+        // Cut inside the body: the line ends before the object does.
+        whole[..whole.len() / 2].to_owned(),
+        // A member of the wrong type beside a body.
+        ev(3, "7", &bodies),
+        // An escaped body key (read by simd-json alone), a repeated one, text after the object.
+        ev(4, r#""update""#, &bodies).replace("requestObject", r"request\u004fbject"),
+        ev(5, r#""patch""#, &format!(r#","responseObject":{body},"responseObject":{body}"#)),
+        format!("{} trailing", ev(6, r#""update""#, &bodies)),
+        "not json at all".to_owned(),
+        // A latency annotation's value of the wrong type; then good ones.
+        ev(
+            8,
+            r#""delete""#,
+            &format!(r#","responseObject":{body},"annotations":{{"apiserver.latency.k8s.io/etcd":5}}"#),
+        ),
+        ev(
+            9,
+            r#""create""#,
+            &format!(
+                r#","responseObject":{body},"annotations":{{"apiserver.latency.k8s.io/etcd":"1.5s","mutation.webhook.admission.k8s.io/round_0_index_0":"{{\"configuration\":\"c\",\"webhook\":\"m.example.io\",\"mutated\":true}}","failed-open.validating.webhook.admission.k8s.io/round_0_index_1":"v.example.io"}}"#
+            ),
+        ),
+    ]
+    .join("\n")
+}
+
+#[test]
+fn the_fast_path_gives_the_full_parse_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut logs = Vec::new();
+    logs_under(&fixture(""), &mut logs);
+    assert!(
+        logs.iter()
+            .filter(|p| p.to_string_lossy().contains("rules"))
+            .count()
+            >= 28,
+        "every rule's fixtures are there"
+    );
+    for (name, bodies, bytes) in [
+        ("metadata.jsonl", false, 3_000_000),
+        ("bodies.jsonl", true, 4_000_000),
+    ] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, generated(bodies, bytes)).unwrap();
+        logs.push(p);
+    }
+    let bad = dir.path().join("malformed.jsonl");
+    std::fs::write(&bad, malformed_lines()).unwrap();
+    logs.push(bad.clone());
+
+    for log in &logs {
+        let paths = std::slice::from_ref(log);
+        let reference = report_by(paths, DecodePath::SimdJson);
+        assert!(
+            reference["summary"]["lines"].as_u64().unwrap() > 0,
+            "{}",
+            log.display()
+        );
+        for path in [DecodePath::Routed, DecodePath::Skim] {
+            assert_eq!(
+                report_by(paths, path),
+                reference,
+                "{} read by {path:?}",
+                log.display()
+            );
+        }
+    }
+
+    // The malformed lines are counted and named by line, not lost.
+    let r = report_by(std::slice::from_ref(&bad), DecodePath::Routed);
+    let text = serde_json::to_string(&r["summary"]).unwrap();
+    let skipped: Vec<u64> = r["summary"]["skipped"]["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["line"].as_u64().unwrap())
+        .collect();
+    // The report keeps the first few examples; the count has them all.
+    assert!(skipped.len() >= 5, "{text}");
+    assert_eq!(skipped, [2, 3, 5, 6, 7, 8][..skipped.len()], "{text}");
+    assert_eq!(r["summary"]["skipped"]["total"], 6, "{text}");
+    assert_eq!(r["summary"]["requests"], 3, "{text}");
 }

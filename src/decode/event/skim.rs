@@ -9,6 +9,7 @@
 //! reference (a property test holds the two equal). Skipped values are matched, not validated:
 //! a body with a bad token inside is read as a body; the line's UTF-8 is still checked whole.
 
+use super::blocks;
 use super::{
     FirstStr, RawAnnotations, RawEvent, RawExtra, RawMeta, RawObjectHead, RawObjectRef, RawStatus,
     RawUser,
@@ -250,7 +251,7 @@ fn ws(b: &[u8], mut i: usize) -> usize {
 fn string_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     loop {
-        let j = i + memchr::memchr2(b'"', b'\\', b.get(i..)?)?;
+        let j = next_quote_or_backslash(b, i)?;
         if b[j] == b'"' {
             return Some((j, escaped));
         }
@@ -259,38 +260,31 @@ fn string_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
     }
 }
 
+/// Most strings of an event are short keys and names: a plain loop over their first bytes
+/// finds the end before a SIMD search would have set up.
+fn next_quote_or_backslash(b: &[u8], i: usize) -> Option<usize> {
+    const HEAD: usize = 24;
+    let rest = b.get(i..)?;
+    let head = &rest[..rest.len().min(HEAD)];
+    if let Some(k) = head.iter().position(|&c| c == b'"' || c == b'\\') {
+        return Some(i + k);
+    }
+    let k = memchr::memchr2(b'"', b'\\', &rest[head.len()..])?;
+    Some(i + head.len() + k)
+}
+
 /// The index just past the value that starts at `i`.
 fn skip_value(b: &[u8], i: usize) -> Option<usize> {
     match *b.get(i)? {
         b'"' => Some(string_end(b, i + 1)?.0 + 1),
-        b'{' => skip_nested(b, i, b'{', b'}'),
-        b'[' => skip_nested(b, i, b'[', b']'),
+        b'{' => blocks::skip_nested(b, i, b'{', b'}'),
+        b'[' => blocks::skip_nested(b, i, b'[', b']'),
         _ => {
             let n = b[i..]
                 .iter()
                 .position(|c| matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
                 .unwrap_or(b.len() - i);
             (n > 0).then_some(i + n)
-        }
-    }
-}
-
-/// Past the object or array at `i`: only its own kind of bracket and the quotes matter (the
-/// other kind is balanced inside it).
-fn skip_nested(b: &[u8], mut i: usize, open: u8, close: u8) -> Option<usize> {
-    let mut depth = 0usize;
-    loop {
-        let j = i + memchr::memchr3(b'"', open, close, b.get(i..)?)?;
-        i = j + 1;
-        match b[j] {
-            b'"' => i = string_end(b, i)?.0 + 1,
-            c if c == open => depth += 1,
-            _ => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
         }
     }
 }
@@ -605,6 +599,37 @@ mod tests {
             Some("41")
         );
         assert_eq!(raw.user.unwrap().username, Some("u"));
+    }
+
+    #[test]
+    fn bodies_with_look_alikes_inside_strings_are_stepped_over() {
+        let deep = format!("{}{}", "[{\"a\":".repeat(300), "1}]".repeat(300));
+        let tricky = r#""k":"x\"}]{[\\","\u007d\u005d":"\\\"","é😀\"":"]}""#;
+        let body = format!(
+            r#"{{"spec":{{{tricky},"deep":{deep}}},"metadata":{{"annotations":{{"last-applied":"{{\"a\":[\"}}\"]}}"}},"resourceVersion":"77"}},"status":{{"s":"{{"}}}}"#
+        );
+        let line = format!(
+            r#"{{"kind":"Event","stage":"ResponseComplete","verb":"update","requestObject":{body},"responseObject":{body},"user":{{"username":"u"}}}}"#
+        );
+        let f = scan(line.as_bytes()).expect("fast path");
+        assert_eq!(f.request_bytes, Some(body.len() as u32));
+        assert_eq!(f.response_bytes, Some(body.len() as u32));
+        let mut buf = line.into_bytes();
+        let raw = build(&f, &mut buf);
+        fn rv(o: Option<RawObjectHead<'_>>) -> Option<&str> {
+            o.and_then(|o| o.metadata?.resource_version)
+        }
+        assert_eq!(rv(raw.request_object), Some("77"));
+        assert_eq!(rv(raw.response_object), Some("77"));
+        assert_eq!(raw.user.unwrap().username, Some("u"));
+    }
+
+    #[test]
+    fn a_body_cut_short_is_left_to_simd_json() {
+        let line =
+            r#"{"kind":"Event","stage":"ResponseComplete","verb":"update","requestObject":{"a":"}"#;
+        assert!(scan(line.as_bytes()).is_none());
+        assert_eq!(body_lengths(line.as_bytes()), (None, None));
     }
 
     #[test]
