@@ -521,7 +521,8 @@ impl Aggregates {
         c.samples.offer(time, ev.audit_id);
 
         if let Some(t) = time {
-            self.client_minutes.add(client, t.div_euclid(MINUTE_US));
+            self.client_minutes
+                .add(client, t.div_euclid(MINUTE_US), failed, f.seat_us);
         }
 
         let resource = f.resource;

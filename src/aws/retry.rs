@@ -1,7 +1,11 @@
-//! Source/CloudWatch: what to do with a failed call — retry throttling, 5xx, timeouts and I/O
-//! with exponential backoff and full jitter; turn the rest into one line that says what to do.
+//! AWS: the one retry policy of every CloudWatch Logs call (the download's FilterLogEvents and
+//! DescribeLogStreams, Logs Insights' StartQuery, GetQueryResults and DescribeIndexPolicies):
+//! throttling, 5xx, timeouts and I/O are retried with exponential backoff and full jitter, up to
+//! an attempt cap and within the caller's budget ([`with_retries`]); the rest becomes one line
+//! that says what to do ([`classify`]).
 
-use std::time::Duration;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
 
@@ -118,6 +122,67 @@ where
     }
 }
 
+/// The first retry waits up to this long; each further one doubles it, up to a cap.
+pub const BASE: Duration = Duration::from_millis(100);
+/// The longest wait after a throttled call: the service asked to slow down.
+pub const THROTTLED_CAP: Duration = Duration::from_secs(20);
+/// The longest wait after a 5xx, a timeout or an I/O error.
+pub const OTHER_CAP: Duration = Duration::from_secs(5);
+
+/// How many times to try a call, and until when.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Attempts per call, the first included (`--max-attempts`); at least one is made.
+    pub max_attempts: u32,
+    /// No retry sleeps past this moment (a query's `--timeout`); `None`: no budget.
+    pub deadline: Option<Instant>,
+}
+
+/// Runs `call` until it succeeds, fails for good, or the policy gives up. Before each retry,
+/// `retried(throttled)` is told (the download counts them) and `sleep(wait)` waits; a sleep that
+/// answers `Err(why)` (Ctrl-C, another task's fatal error) ends the retrying with that line.
+///
+/// # Errors
+/// The classified failure, or why retrying stopped, in one line.
+pub async fn with_retries<T, E, F, Fut, S, SFut>(
+    policy: Policy,
+    target: &Target<'_>,
+    mut call: F,
+    mut retried: impl FnMut(bool),
+    mut sleep: S,
+) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    S: FnMut(Duration) -> SFut,
+    SFut: Future<Output = Result<(), String>>,
+{
+    let mut attempt = 0;
+    loop {
+        let (throttled, why) = match call().await {
+            Ok(v) => return Ok(v),
+            Err(e) => match classify(&e, target) {
+                Verdict::Fatal(m) => return Err(m),
+                Verdict::Retry { throttled, why } => (throttled, why),
+            },
+        };
+        attempt += 1;
+        if attempt >= policy.max_attempts {
+            return Err(format!("{why} (gave up after {attempt} attempts)"));
+        }
+        let cap = if throttled { THROTTLED_CAP } else { OTHER_CAP };
+        let wait = backoff(attempt, BASE, cap, crate::aws::client::jitter());
+        if policy.deadline.is_some_and(|d| Instant::now() + wait >= d) {
+            return Err(format!(
+                "{why} (gave up after {attempt} attempts: the time allowed ran out)"
+            ));
+        }
+        retried(throttled);
+        sleep(wait).await?;
+    }
+}
+
 /// Backoff before attempt `attempt` (1-based retry count): full jitter over
 /// `min(cap, base·2^attempt)`.
 #[must_use]
@@ -129,6 +194,70 @@ pub fn backoff(attempt: u32, base: Duration, cap: Duration, rand01: f64) -> Dura
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use aws_sdk_cloudwatchlogs::operation::get_query_results::GetQueryResultsError;
+    use std::cell::Cell;
+
+    /// Runs `with_retries` over a call that times out `fails` times, then answers 7; sleeps
+    /// are recorded, not slept.
+    fn attempt(fails: u32, policy: Policy) -> (Result<i32, String>, u32, Vec<Duration>) {
+        let t = Target {
+            log_group: "g",
+            region: "r",
+            endpoint: None,
+        };
+        let calls = Cell::new(0);
+        let mut retried = 0;
+        let mut slept = Vec::new();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let out = rt.block_on(with_retries(
+            policy,
+            &t,
+            || {
+                calls.set(calls.get() + 1);
+                let n = calls.get();
+                async move {
+                    if n <= fails {
+                        Err(SdkError::<GetQueryResultsError, HttpResponse>::timeout_error("slow"))
+                    } else {
+                        Ok(7)
+                    }
+                }
+            },
+            |throttled| {
+                assert!(!throttled);
+                retried += 1;
+            },
+            |d| {
+                slept.push(d);
+                async { Ok(()) }
+            },
+        ));
+        assert_eq!(calls.get(), retried + 1);
+        (out, retried, slept)
+    }
+
+    #[test]
+    fn retries_until_the_attempt_cap_or_the_budget() {
+        let policy = |max_attempts, deadline| Policy {
+            max_attempts,
+            deadline,
+        };
+        let (out, retried, slept) = attempt(2, policy(3, None));
+        assert_eq!((out, retried), (Ok(7), 2));
+        assert!(slept.iter().all(|d| *d <= OTHER_CAP));
+        let (out, retried, _) = attempt(5, policy(3, None));
+        assert_eq!(retried, 2);
+        assert!(out.unwrap_err().contains("gave up after 3 attempts"));
+        // No time left: the first failure is the last.
+        let (out, retried, _) = attempt(1, policy(3, Some(Instant::now())));
+        assert_eq!(retried, 0);
+        assert!(out.unwrap_err().contains("the time allowed ran out"));
+        let (out, retried, _) = attempt(0, policy(1, Some(Instant::now())));
+        assert_eq!((out, retried), (Ok(7), 0));
+    }
 
     #[test]
     fn backoff_grows_and_caps() {

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::aggregate::Aggregates;
+use crate::aggregate::client_minutes::Minute;
 use crate::aggregate::filter::Window;
 use crate::aggregate::sketch::Span;
 use crate::build::native::{
@@ -48,11 +49,12 @@ pub const COVERAGE: &[&str] = &[
 ];
 
 /// Rendered query bodies, one per [`TEMPLATES`] entry, every template's `limit` at `row_limit`
-/// (a result that long is capped and its sub-window split).
+/// (a result that long is capped and its sub-window split), through `filterIndex` where a
+/// template declares one when `field_indexes` (`--use-field-indexes`).
 ///
 /// # Errors
 /// A template that does not render (a bug).
-pub fn queries(row_limit: usize) -> Result<Vec<String>, String> {
+pub fn queries(row_limit: usize, field_indexes: bool) -> Result<Vec<String>, String> {
     TEMPLATES
         .iter()
         .map(|(name, _)| {
@@ -62,7 +64,7 @@ pub fn queries(row_limit: usize) -> Result<Vec<String>, String> {
             if t.params.iter().any(|p| p.name == "period") {
                 p.insert("period".to_owned(), "1h".to_owned());
             }
-            t.render(&p)
+            t.render_indexed(&p, field_indexes)
         })
         .collect()
 }
@@ -551,6 +553,22 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
                 cost_share: 0.0,
                 apf_seats: 0.0,
                 dominant_cost: None,
+                // The Insights rows count requests per minute only: episodes of rate.
+                episodes: crate::build::episodes::detect(
+                    &pts.iter()
+                        .map(|(m, n)| {
+                            let requests = *n;
+                            (
+                                *m,
+                                Minute {
+                                    requests,
+                                    ..Minute::default()
+                                },
+                            )
+                        })
+                        .collect::<Vec<_>>(),
+                    span,
+                ),
                 limit_minutes: limit_minutes(pts.iter().map(|(_, n)| *n)),
             };
             own_spans.push(own);

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 
 use super::series::sparse_stats;
+use crate::aggregate::client_minutes::Minute;
 use crate::aggregate::filter::{Filters, Window};
 use crate::aggregate::objects::{BUSY_LEVELS, MAX_MINUTES_PER_OBJECT, split_key};
 use crate::aggregate::sketch::{LatencySketch, Span};
@@ -524,6 +525,7 @@ fn client_row(
         cost_share: 0.0,
         apf_seats: 0.0,
         dominant_cost: None,
+        episodes: Vec::new(),
         limit_minutes: limit_minutes(points.iter().map(|(_, n)| *n)),
     }
 }
@@ -543,15 +545,24 @@ fn client_latency(a: &Aggregates, client: u32) -> LatencySketch {
 fn client_rows(a: &Aggregates, span: Span, span_s: f64) -> Vec<ClientRow> {
     // One pass over the (client, minute) counts, grouped by client.
     let mut points: FxHashMap<u32, Vec<(i64, u64)>> = FxHashMap::default();
-    for (c, m, n) in a.client_minutes.iter() {
-        points.entry(c).or_default().push((m, n));
+    let mut minutes: FxHashMap<u32, Vec<(i64, Minute)>> = FxHashMap::default();
+    for (c, m, n) in a.client_minutes.minutes() {
+        points.entry(c).or_default().push((m, n.requests));
+        minutes.entry(c).or_default().push((m, n));
     }
     let pts = |id: &u32| points.get(id).map_or(&[][..], Vec::as_slice);
     let (ids, mut rows): (Vec<u32>, Vec<ClientRow>) = a
         .clients
         .iter()
-        .map(|(id, c)| (*id, client_row(a, *id, c, pts(id), span, span_s)))
+        .map(|(id, c)| {
+            let mut row = client_row(a, *id, c, pts(id), span, span_s);
+            row.episodes = minutes
+                .get(id)
+                .map_or_else(Vec::new, |m| super::episodes::detect(m, span));
+            (*id, row)
+        })
         .unzip();
+    drop(minutes);
     // Dense series only for the clients that keep one: a week of 5,000 clients is 50 million
     // minutes, which no reader wants and the report must not hold.
     let own: Vec<Span> = ids.iter().map(|id| a.clients[id].span).collect();

@@ -24,6 +24,9 @@ pub enum Action {
         /// A parameter value (repeatable), e.g. `--param limit=50`.
         #[arg(long = "param", value_name = "NAME=VALUE")]
         params: Vec<String>,
+        /// Start with the template's `filterIndex` (templates that filter on `verb`).
+        #[arg(long)]
+        use_field_indexes: bool,
     },
     /// Run a template on local files (--local) or on CloudWatch Logs Insights (--cluster).
     Run(Box<RunArgs>),
@@ -43,6 +46,10 @@ pub struct RunArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = RowFormat::Table)]
     pub format: RowFormat,
+    /// Read through the log group's field indexes: a template that filters on `verb` starts
+    /// with `filterIndex` (fewer bytes scanned). Its index policy must cover the window.
+    #[arg(long)]
+    pub use_field_indexes: bool,
     /// Only records at or after this time: a duration back from now (7d, 36h) or RFC 3339.
     /// CloudWatch default: the last hour.
     #[arg(long, value_name = "TIME")]

@@ -267,6 +267,12 @@ pub struct EngineArgs {
     /// Longest sub-window; shorter ones are cut from each template's estimated rows.
     #[arg(long, default_value = "1d", value_name = "DURATION")]
     pub insights_slice: String,
+    /// Read through the log group's field indexes: templates that filter on `verb` start with
+    /// `filterIndex`, so only the matching events are scanned (and billed). The log group
+    /// needs an index policy on `verb` older than the window (checked first; see
+    /// docs/insights.md).
+    #[arg(long)]
+    pub use_field_indexes: bool,
     /// Rows per query treated as capped (the service returns at most 10,000).
     #[arg(long, hide = true, default_value_t = crate::insights::merge::ROW_CAP)]
     pub insights_row_limit: usize,

@@ -21,10 +21,15 @@ pub fn run(args: &QueriesArgs) -> Result<u8> {
     let mut out = Vec::new();
     match &args.action {
         Action::List => list(&mut out),
-        Action::Show { name, params } => {
+        Action::Show {
+            name,
+            params,
+            use_field_indexes,
+        } => {
             let t = template::find(name).map_err(fail)?;
             let params = template::parse_params(params).map_err(fail)?;
-            out.extend_from_slice(t.render(&params).map_err(fail)?.as_bytes());
+            let text = t.render_indexed(&params, *use_field_indexes);
+            out.extend_from_slice(text.map_err(fail)?.as_bytes());
             out.push(b'\n');
         }
         Action::Run(r) => run_query(r, &mut out)?,
@@ -74,7 +79,9 @@ fn window(args: &RunArgs) -> Result<(Option<i64>, Option<i64>)> {
 fn run_query(args: &RunArgs, out: &mut Vec<u8>) -> Result<()> {
     let t = template::find(&args.name).map_err(fail)?;
     let params = template::parse_params(&args.params).map_err(fail)?;
-    let text = t.render(&params).map_err(fail)?;
+    let text = t
+        .render_indexed(&params, args.use_field_indexes)
+        .map_err(fail)?;
     let (since, until) = window(args)?;
     let mut facts = serde_json::Map::new();
     facts.insert("template".into(), t.name.clone().into());
@@ -167,17 +174,25 @@ fn cloud(
         max_attempts: args.max_attempts.max(1),
         timeout: std::time::Duration::from_micros(u64::try_from(timeout).unwrap_or(0)),
     };
+    crate::insights::cloud::check_field_indexes(&spec, [text], start).map_err(fail)?;
     let o = crate::insights::cloud::run(&spec, text, start, end).map_err(fail)?;
     // Checked before printing: blank rows from a service that ignored `stats` would pass for
     // an answer (the engine fails the same way, in build::insights).
-    let aggregates = local::Query::new(text)
-        .map(|q| q.aggregates())
+    let query = local::Query::new(text).ok();
+    let aggregates = query
+        .as_ref()
+        .map(local::Query::aggregates)
         .unwrap_or_default();
     if let Some(detail) = crate::insights::merge::raw_records(&o.result, &aggregates) {
         bail!(fail(crate::insights::merge::raw_records_error(
             name, &detail
         )));
     }
+    // The template's columns, in its order, whatever the service left out.
+    let declared = query
+        .as_ref()
+        .map(local::Query::columns)
+        .unwrap_or_default();
     facts.insert("log_group".into(), spec.log_group.clone().into());
     facts.insert("region".into(), o.region.clone().into());
     facts.insert("query_id".into(), o.query_id.clone().into());
@@ -210,7 +225,7 @@ fn cloud(
             o.result.rows.len()
         );
     }
-    Ok(o.result)
+    Ok(o.result.conform(&declared))
 }
 
 #[cfg(not(feature = "cloudwatch"))]

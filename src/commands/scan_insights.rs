@@ -71,6 +71,7 @@ fn insights_cloud(
         concurrency: e.insights_concurrency.max(1),
         row_limit: e.insights_row_limit.max(1),
         min_window_ms: 1000,
+        field_indexes: e.use_field_indexes,
     };
     let runner = insights::engine::CloudRunner {
         spec: insights::cloud::Spec {
@@ -91,6 +92,15 @@ fn insights_cloud(
         .unwrap_or(now - 3_600_000_000)
         .div_euclid(1000);
     let end_ms = scope.window.until.unwrap_or(now).min(now).div_euclid(1000);
+    if limits.field_indexes && (e.engine != Engine::Download || e.dry_run) {
+        let queries = crate::build::insights::queries(limits.row_limit, true).map_err(fail)?;
+        insights::cloud::check_field_indexes(
+            &runner.spec,
+            queries.iter().map(String::as_str),
+            start_ms,
+        )
+        .map_err(fail)?;
+    }
     let slice_ms = (slice / 1000).max(1000);
     // One log-volume query with bin(1h) over the whole window sizes it (auto, --dry-run) and
     // plans the sub-windows (insights); its answers feed the report's summary.

@@ -1,6 +1,6 @@
 //! Insights: running a query on CloudWatch Logs Insights — StartQuery (whole seconds, so the
 //! query itself carries exact `@timestamp` bounds in ms), GetQueryResults polled with backoff
-//! until the query ends, throttling and 5xx retried ([`retry`]), the query stopped on Ctrl-C or
+//! until the query ends, throttling and 5xx retried under the one policy (`aws::retry`), the query stopped on Ctrl-C or
 //! when the wait times out. The statistics (bytes scanned: the bill) are returned with the rows.
 
 use std::time::{Duration, Instant};
@@ -9,9 +9,9 @@ use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::QueryStatus;
 use serde::Serialize;
 
-use super::interrupt;
 use super::output::{ResultSet, result_set};
-use crate::aws::retry::{Target, Verdict, backoff, classify};
+use super::{indexes, interrupt};
+use crate::aws::retry::{Policy, Target, with_retries};
 
 /// What to query, and how long to wait.
 #[derive(Debug, Clone)]
@@ -68,22 +68,34 @@ pub fn bounded_query(body: &str, start_ms: i64, end_ms: i64) -> String {
     )
 }
 
-fn jitter() -> f64 {
-    let n = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    f64::from(n % 1000) / 1000.0
-}
-
 struct Caller<'a> {
     client: Client,
     spec: &'a Spec,
     region: String,
     retries: u32,
+    /// The end of `--timeout`: no retry sleeps past it.
+    deadline: Instant,
 }
 
-impl Caller<'_> {
-    /// Runs `call`, retrying what [`classify`] says to retry, with backoff.
+impl<'a> Caller<'a> {
+    /// A client for `spec`; `--timeout` starts now.
+    async fn connect(spec: &'a Spec) -> Result<Self, String> {
+        let (client, region) = crate::aws::client::connect(
+            spec.region.as_deref(),
+            spec.profile.as_deref(),
+            spec.endpoint_url.as_deref(),
+        )
+        .await?;
+        Ok(Self {
+            client,
+            spec,
+            region,
+            retries: 0,
+            deadline: Instant::now() + spec.timeout,
+        })
+    }
+
+    /// Runs `call` under the one retry policy ([`with_retries`]); a Ctrl-C ends its sleeps.
     async fn call<T, E, F, Fut>(&mut self, mut call: F) -> Result<T, String>
     where
         F: FnMut(Client) -> Fut,
@@ -103,27 +115,26 @@ impl Caller<'_> {
             region: &self.region,
             endpoint: self.spec.endpoint_url.as_deref(),
         };
-        let mut attempt = 0;
-        loop {
-            match call(self.client.clone()).await {
-                Ok(v) => return Ok(v),
-                Err(e) => match classify(&e, &target) {
-                    Verdict::Fatal(m) => return Err(m),
-                    Verdict::Retry { throttled, why } => {
-                        attempt += 1;
-                        if attempt >= self.spec.max_attempts {
-                            return Err(format!("{why} (gave up after {attempt} attempts)"));
-                        }
-                        self.retries += 1;
-                        let cap = Duration::from_secs(if throttled { 20 } else { 5 });
-                        let wait = backoff(attempt, Duration::from_millis(100), cap, jitter());
-                        if sleep_or_interrupt(wait).await {
-                            return Err("interrupted while retrying a call".to_owned());
-                        }
-                    }
-                },
-            }
-        }
+        let policy = Policy {
+            max_attempts: self.spec.max_attempts,
+            deadline: Some(self.deadline),
+        };
+        let client = &self.client;
+        let retries = &mut self.retries;
+        with_retries(
+            policy,
+            &target,
+            || call(client.clone()),
+            |_| *retries += 1,
+            |wait| async move {
+                if sleep_or_interrupt(wait).await {
+                    Err("interrupted while retrying a call".to_owned())
+                } else {
+                    Ok(())
+                }
+            },
+        )
+        .await
     }
 }
 
@@ -220,18 +231,7 @@ async fn sleep_or_interrupt(d: Duration) -> bool {
 }
 
 async fn run_async(spec: &Spec, body: &str, start_ms: i64, end_ms: i64) -> Result<Outcome, String> {
-    let (client, region) = crate::aws::client::connect(
-        spec.region.as_deref(),
-        spec.profile.as_deref(),
-        spec.endpoint_url.as_deref(),
-    )
-    .await?;
-    let mut c = Caller {
-        client,
-        spec,
-        region,
-        retries: 0,
-    };
+    let mut c = Caller::connect(spec).await?;
     interrupt::install();
     if interrupt::requested() {
         return Err("interrupted: no query started".to_owned());
@@ -273,16 +273,55 @@ async fn run_async(spec: &Spec, body: &str, start_ms: i64, end_ms: i64) -> Resul
     }
 }
 
+async fn index_policy_async(spec: &Spec) -> Result<Option<indexes::Policy>, String> {
+    let mut c = Caller::connect(spec).await?;
+    let out = c
+        .call(|cl| {
+            cl.describe_index_policies()
+                .log_group_identifiers(&spec.log_group)
+                .send()
+        })
+        .await
+        .map_err(|e| {
+            format!("--use-field-indexes: cannot read the log group's field index policy (DescribeIndexPolicies): {e}")
+        })?;
+    Ok(out.index_policies().first().map(|p| indexes::Policy {
+        document: p.policy_document().unwrap_or_default().to_owned(),
+        last_update_ms: p.last_update_time(),
+    }))
+}
+
+/// Before `filterIndex` queries run over a window from `start_ms`: the log group's field index
+/// policy must index every field they read, for the whole window ([`indexes::check`]).
+///
+/// # Errors
+/// The policy cannot be read, or does not cover the queries: one line.
+pub fn check_field_indexes<'a>(
+    spec: &Spec,
+    queries: impl IntoIterator<Item = &'a str>,
+    start_ms: i64,
+) -> Result<(), String> {
+    let fields = indexes::fields(queries);
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let policy = runtime()?.block_on(index_policy_async(spec))?;
+    indexes::check(&spec.log_group, policy.as_ref(), &fields, start_ms)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
 /// Runs `body` over `[start_ms, end_ms)` and waits for its rows.
 ///
 /// # Errors
 /// One line saying what went wrong and what to do.
 pub fn run(spec: &Spec, body: &str, start_ms: i64, end_ms: i64) -> Result<Outcome, String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    rt.block_on(run_async(spec, body, start_ms, end_ms))
+    runtime()?.block_on(run_async(spec, body, start_ms, end_ms))
 }
 
 #[cfg(test)]

@@ -70,6 +70,8 @@ pub struct Limits {
     pub row_limit: usize,
     /// Shortest sub-window; a capped one this short is kept, marked cut.
     pub min_window_ms: i64,
+    /// `--use-field-indexes`: templates read through `filterIndex` where they declare one.
+    pub field_indexes: bool,
 }
 
 /// Cuts `[start, end)` in two at a whole second when it is at least 2 s long (StartQuery takes
@@ -614,6 +616,7 @@ mod tests {
             concurrency,
             row_limit,
             min_window_ms: 1000,
+            field_indexes: false,
         }
     }
 

@@ -13,7 +13,7 @@ use super::lang::{BinOp, Expr};
 use super::value::{Value, compare, equals};
 
 /// One log event as read: its JSON (null when the line is not JSON), text and time.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Event {
     /// The parsed message.
     pub json: Json,

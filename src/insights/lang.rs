@@ -1,5 +1,5 @@
 //! Insights: a parser for the subset of the Logs Insights query language the templates use —
-//! commands `fields`, `display`, `filter`, `parse`, `stats`, `sort`, `limit` joined by `|`, and
+//! commands `fields`, `display`, `filter`, `filterIndex`, `parse`, `stats`, `sort`, `limit` joined by `|`, and
 //! expressions with `and`/`or`/`not`, comparisons, `like`/`=~`, `in`, arithmetic and calls.
 
 use regex::Regex;
@@ -68,6 +68,29 @@ pub enum Expr {
     Call(String, Vec<Expr>),
 }
 
+/// What a `filterIndex` command asks the field index for.
+#[derive(Debug, Clone)]
+pub struct IndexFilter {
+    /// The indexed field.
+    pub field: String,
+    /// The values it may hold (literals).
+    pub values: Vec<Expr>,
+    /// The same test as a filter, `field in [values]`: what an event must pass.
+    pub test: Expr,
+}
+
+impl IndexFilter {
+    /// The `filterIndex` command for `field` and `values`.
+    fn command(field: String, values: Vec<Expr>) -> Command {
+        let test = Expr::In(Box::new(Expr::Field(field.clone())), values.clone(), false);
+        Command::FilterIndex(Self {
+            field,
+            values,
+            test,
+        })
+    }
+}
+
 /// An expression with the name of the column it makes.
 #[derive(Debug, Clone)]
 pub struct Named {
@@ -95,6 +118,9 @@ pub enum Command {
     Display(Vec<String>),
     /// `filter e`.
     Filter(Expr),
+    /// `filterIndex FIELD = value` or `filterIndex FIELD in [values]`: only events a field index
+    /// knows to hold one of the values (CWL_QuerySyntax-FilterIndex).
+    FilterIndex(IndexFilter),
     /// `parse FIELD PATTERN`.
     Parse(Expr, Pattern),
     /// `stats agg(…) [as n], … [by e [as n], …]`.
@@ -498,6 +524,7 @@ impl Parser<'_> {
                 Command::Display(v)
             }
             "filter" => Command::Filter(self.expr()?),
+            "filterindex" => self.filter_index()?,
             "parse" => self.parse_command()?,
             "stats" => {
                 let aggs = self.named_list()?;
@@ -528,10 +555,35 @@ impl Parser<'_> {
             },
             w => {
                 return Err(format!(
-                    "unsupported command '{w}': the local evaluator knows fields, display, filter, parse, stats, sort and limit"
+                    "unsupported command '{w}': the local evaluator knows fields, display, filter, filterIndex, parse, stats, sort and limit"
                 ));
             }
         })
+    }
+
+    /// The two documented forms only: `FIELD = literal`, `FIELD in [literal, …]`.
+    fn filter_index(&mut self) -> Result<Command, String> {
+        let literal = |e: &Expr| matches!(e, Expr::Str(_) | Expr::Num(_));
+        match self.expr()? {
+            Expr::Bin(BinOp::Eq, f, v) if literal(&v) => match *f {
+                Expr::Field(name) => Ok(IndexFilter::command(name, vec![*v])),
+                _ => Err(format!(
+                    "filterIndex takes a field on the left {}",
+                    self.here()
+                )),
+            },
+            Expr::In(f, values, false) if values.iter().all(literal) => match *f {
+                Expr::Field(name) => Ok(IndexFilter::command(name, values)),
+                _ => Err(format!(
+                    "filterIndex takes a field on the left {}",
+                    self.here()
+                )),
+            },
+            _ => Err(format!(
+                "filterIndex takes FIELD = \"value\" or FIELD in [\"value\", …] {}",
+                self.here()
+            )),
+        }
     }
 
     fn parse_command(&mut self) -> Result<Command, String> {
@@ -602,6 +654,26 @@ mod tests {
         for t in super::super::template::all() {
             let q = t.render(&std::collections::BTreeMap::new()).unwrap();
             parse(&q).unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        }
+    }
+
+    #[test]
+    fn filter_index_takes_the_documented_forms_only() {
+        let c = parse(r#"filterIndex verb in ["create", "patch"] | filterIndex stage = "Panic""#)
+            .unwrap();
+        let Command::FilterIndex(f) = &c[0] else {
+            panic!("{c:?}")
+        };
+        assert_eq!((f.field.as_str(), f.values.len()), ("verb", 2));
+        assert!(matches!(&c[1], Command::FilterIndex(f) if f.field == "stage"));
+        for bad in [
+            r#"filterIndex verb like /list/"#,
+            r#"filterIndex verb != "list""#,
+            r#"filterIndex verb not in ["list"]"#,
+            r#"filterIndex "list" = verb"#,
+            r#"filterIndex verb = userAgent"#,
+        ] {
+            assert!(parse(bad).unwrap_err().contains("filterIndex"), "{bad}");
         }
     }
 

@@ -47,6 +47,7 @@ impl Query {
             match c {
                 Command::Fields(f) => f.iter().try_for_each(|n| check(&n.expr))?,
                 Command::Filter(e) => check(e)?,
+                Command::FilterIndex(f) => check(&f.test)?,
                 Command::Sort(keys) => keys.iter().try_for_each(|(e, _)| check(e))?,
                 Command::Stats(aggs, by) => {
                     by.iter().try_for_each(|n| check(&n.expr))?;
@@ -75,6 +76,20 @@ impl Query {
             }
         }
         Ok(Self { commands })
+    }
+
+    /// The columns the query answers with, in order (what it gives over no records).
+    #[must_use]
+    pub fn columns(&self) -> Vec<String> {
+        run(self, std::iter::empty()).0.columns
+    }
+
+    /// The query's `filterIndex` commands.
+    pub fn index_filters(&self) -> impl Iterator<Item = &super::lang::IndexFilter> {
+        self.commands.iter().filter_map(|c| match c {
+            Command::FilterIndex(f) => Some(f),
+            _ => None,
+        })
     }
 
     /// The output names of the first `stats` command's aggregates (none without `stats`).
@@ -108,6 +123,9 @@ impl Acc {
             return Self::Count(0);
         };
         match name.as_str() {
+            // Exact here. The service's "stats" page ("Aggregation functions in the stats
+            // command") documents count_distinct as approximate at high cardinality and
+            // promises no rounding for pct (docs/insights.md lists the columns they feed).
             "count_distinct" => Self::Distinct(HashSet::new()),
             "sum" => Self::Sum(None),
             "avg" => Self::Avg(0.0, 0),
@@ -245,6 +263,10 @@ impl Run {
     fn step(&mut self, c: &Command, mut row: Row) -> Option<Row> {
         match c {
             Command::Filter(e) => eval(e, &row).truthy().then_some(row),
+            // A file has no field index: every event is looked at, and those whose field holds
+            // one of the values pass, which is what the service returns from an index that
+            // covers the events (CWL_QuerySyntax-FilterIndex).
+            Command::FilterIndex(f) => eval(&f.test, &row).truthy().then_some(row),
             Command::Fields(fields) => {
                 for f in fields {
                     let v = eval(&f.expr, &row);

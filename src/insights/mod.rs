@@ -7,6 +7,7 @@
 pub mod cloud;
 pub mod engine;
 pub mod eval;
+pub mod indexes;
 #[cfg(feature = "cloudwatch")]
 pub mod interrupt;
 pub mod lang;

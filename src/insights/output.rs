@@ -28,6 +28,31 @@ pub enum RowFormat {
 }
 
 impl ResultSet {
+    /// The rows with the query's own columns, in its order: GetQueryResults carries no column
+    /// list, and leaves out a field that is null (so a column null in every row, or every
+    /// column of an empty answer, is absent). Declared columns absent here are null; columns
+    /// the query did not declare stay, after them.
+    #[must_use]
+    pub fn conform(self, declared: &[String]) -> Self {
+        let mut columns: Vec<String> = declared.to_vec();
+        columns.extend(
+            self.columns
+                .iter()
+                .filter(|c| !declared.contains(c))
+                .cloned(),
+        );
+        let at: Vec<Option<usize>> = columns
+            .iter()
+            .map(|c| self.columns.iter().position(|x| x == c))
+            .collect();
+        let rows = self
+            .rows
+            .into_iter()
+            .map(|r| at.iter().map(|i| i.and_then(|i| r[i].clone())).collect())
+            .collect();
+        Self { columns, rows }
+    }
+
     /// Rows as objects keyed by column (values stay text, as AWS returns them).
     #[must_use]
     pub fn objects(&self) -> Vec<serde_json::Map<String, serde_json::Value>> {
@@ -181,6 +206,28 @@ fn table(rs: &ResultSet, w: &mut dyn Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_takes_the_query_columns_in_their_order() {
+        let s = |v: &str| Some(v.to_owned());
+        let declared: Vec<String> = ["a", "b", "c"].map(str::to_owned).to_vec();
+        // The service saw `c` before `a` and `b` never; `x` the query did not declare.
+        let rs = ResultSet {
+            columns: vec!["c".into(), "x".into(), "a".into()],
+            rows: vec![vec![s("3"), s("9"), None], vec![None, None, s("1")]],
+        }
+        .conform(&declared);
+        assert_eq!(rs.columns, ["a", "b", "c", "x"]);
+        assert_eq!(
+            rs.rows,
+            [
+                vec![None, None, s("3"), s("9")],
+                vec![s("1"), None, None, None]
+            ]
+        );
+        let empty = ResultSet::default().conform(&declared);
+        assert_eq!((empty.columns, empty.rows.len()), (declared, 0));
+    }
 
     #[test]
     fn csv_quotes_and_table_aligns() {

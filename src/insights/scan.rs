@@ -111,7 +111,8 @@ pub fn profile(
     end_ms: i64,
     limits: &Limits,
 ) -> Result<Profile, String> {
-    let query = report::queries(limits.row_limit)?.swap_remove(log_volume_index());
+    let query =
+        report::queries(limits.row_limit, limits.field_indexes)?.swap_remove(log_volume_index());
     let job = Job {
         template: 0,
         start_ms,
@@ -284,7 +285,7 @@ pub fn execute_report(
         Some(p) => p,
         None => self::profile(runner, start_ms, end_ms, limits)?,
     };
-    let queries = report::queries(limits.row_limit)?;
+    let queries = report::queries(limits.row_limit, limits.field_indexes)?;
     let (jobs, sizing) = plan(start_ms, end_ms, slice_ms, Some(profile.volume.clone()));
     let mut run = engine::execute_sized(&queries, jobs, sizing, runner, limits)?;
     run.done.extend(profile.run.done);
@@ -365,6 +366,7 @@ mod tests {
             concurrency: 4,
             row_limit: 10_000,
             min_window_ms: 1000,
+            field_indexes: false,
         };
         let day = 86_400_000;
         let est = Estimate {

@@ -76,6 +76,9 @@ pub struct Template {
     pub params: Vec<Param>,
     /// `# columns:` the output columns, if declared.
     pub columns: Vec<String>,
+    /// `# index:` the `filterIndex` condition (`verb = "list"`) `--use-field-indexes` puts
+    /// first: one of the template's own filters, so it only skips events the template drops.
+    pub index: Option<String>,
     /// Free comment lines of the header (why the query is written as it is).
     pub notes: Vec<String>,
     /// The query text with placeholders.
@@ -94,6 +97,7 @@ impl Template {
             feeds: String::new(),
             params: Vec::new(),
             columns: Vec::new(),
+            index: None,
             notes: Vec::new(),
             body: String::new(),
         };
@@ -108,6 +112,7 @@ impl Template {
                 "feeds" => value.clone_into(&mut t.feeds),
                 "columns" => t.columns = value.split(',').map(|c| c.trim().to_owned()).collect(),
                 "param" => t.params.push(parse_param(file, value)?),
+                "index" => t.index = Some(value.to_owned()),
                 _ => t.notes.push(line.to_owned()),
             }
         }
@@ -118,6 +123,23 @@ impl Template {
             ));
         }
         Ok(t)
+    }
+
+    /// As [`Template::render`]; with `field_indexes`, a template that declares `# index:` reads
+    /// through `filterIndex` first (only events a field index knows to match are scanned).
+    ///
+    /// # Errors
+    /// As [`Template::render`].
+    pub fn render_indexed(
+        &self,
+        given: &BTreeMap<String, String>,
+        field_indexes: bool,
+    ) -> Result<String, String> {
+        let body = self.render(given)?;
+        Ok(match (&self.index, field_indexes) {
+            (Some(index), true) => format!("filterIndex {index}\n| {body}"),
+            _ => body,
+        })
     }
 
     /// The query with every `{{param}}` replaced by the given value or its default.
@@ -277,6 +299,45 @@ mod tests {
     }
 
     #[test]
+    fn a_field_index_only_skips_what_the_template_filters_out() {
+        let mut indexed = Vec::new();
+        for t in all() {
+            let plain = t.render(&BTreeMap::new()).unwrap();
+            let with = t.render_indexed(&BTreeMap::new(), true).unwrap();
+            assert_eq!(t.render_indexed(&BTreeMap::new(), false).unwrap(), plain);
+            // Every template whose filter on verb is an equality or a list declares the index.
+            let verb_filter = plain.lines().find_map(|l| {
+                let f = l.trim_start_matches("| ").strip_prefix("filter verb ")?;
+                let cond = if f.starts_with("= ") {
+                    f.split(" and ").next()?
+                } else {
+                    f.strip_prefix("in ")?;
+                    &f[..=f.find(']')?]
+                };
+                Some(format!("verb {cond}"))
+            });
+            assert_eq!(t.index, verb_filter, "{}", t.name);
+            match &t.index {
+                Some(index) => {
+                    assert_eq!(with, format!("filterIndex {index}\n| {plain}"));
+                    indexed.push(t.name.clone());
+                }
+                None => assert_eq!(with, plain),
+            }
+        }
+        indexed.sort();
+        assert_eq!(
+            indexed,
+            [
+                "list-latency",
+                "list-latency-histogram",
+                "most-written-objects",
+                "write-load"
+            ]
+        );
+    }
+
+    #[test]
     fn render_substitutes_and_rejects_injection() {
         let t = find("slow-requests").unwrap();
         let mut p = BTreeMap::new();
@@ -307,6 +368,8 @@ mod tests {
     const DOCUMENTED: &[&str] = &[
         "command:fields",
         "command:filter",
+        // CWL_QuerySyntax-FilterIndex: `filterIndex FIELD = value | FIELD in [...]`.
+        "command:filterIndex",
         "command:parse-regex",
         "command:stats",
         "command:sort",
@@ -430,7 +493,7 @@ mod tests {
             .collect();
         let mut all_used = BTreeSet::new();
         for t in all() {
-            let commands = parse(&t.render(&BTreeMap::new()).unwrap()).unwrap();
+            let commands = parse(&t.render_indexed(&BTreeMap::new(), true).unwrap()).unwrap();
             let (mut used, mut bad) = (BTreeSet::new(), Vec::new());
             // Names a `fields` item set to coalesce(…, literal) or bin(): never null, fit as a key.
             let mut never_null: Vec<String> =
@@ -465,6 +528,10 @@ mod tests {
                     Command::Filter(e) => {
                         used.insert("command:filter".into());
                         walk(e, &mut used, &mut bad, false);
+                    }
+                    Command::FilterIndex(f) => {
+                        used.insert("command:filterIndex".into());
+                        walk(&f.test, &mut used, &mut bad, false);
                     }
                     Command::Parse(field, pattern) => {
                         walk(field, &mut used, &mut bad, false);

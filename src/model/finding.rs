@@ -83,6 +83,52 @@ pub struct Evidence {
     pub sample_audit_ids: Vec<String>,
     /// Other numbers behind the finding.
     pub details: BTreeMap<String, serde_json::Value>,
+    /// The client's requests per second over the finding's episodes (its active span), when
+    /// it has any: beside [`Evidence::window_per_second`], what the incident looked like.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_per_second: Option<f64>,
+    /// The client's requests per second averaged over the report's whole span.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_per_second: Option<f64>,
+}
+
+/// A span of minutes in which one client's behaviour departs from its own baseline: its
+/// requests, errors (answers ≥ 400) or APF seat time (latency × width) in a minute well above
+/// its typical minute of the report's window. Detected from the per-client per-minute table
+/// (`build::episodes`); the clients table lists each client's, a finding those of its client
+/// that overlap what it counted. Times are minute boundaries (RFC 3339, UTC).
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Episode {
+    /// Start of the first minute.
+    pub start: String,
+    /// End of the last minute (exclusive: the start of the minute after it).
+    pub end: String,
+    /// The minute with the most requests.
+    pub peak_minute: String,
+    /// Requests per second in that minute.
+    pub peak_per_second: f64,
+    /// The client's requests in the episode.
+    pub requests: u64,
+    /// Its requests per second over the episode.
+    pub per_second: f64,
+    /// Its typical requests per second: its median minute over the report's window (zeros
+    /// included).
+    pub baseline_per_second: f64,
+    /// What departed from the baseline in some minute of it: `rate`, `errors`, `seats`.
+    pub signals: Vec<&'static str>,
+}
+
+/// Where a finding sits in time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Temporal {
+    /// Throughout what it counted: no episode of its client bounds it.
+    #[default]
+    Chronic,
+    /// Bounded: its window is its client's episodes (`episodes`), not the whole log.
+    Episode,
+    /// Last seen long before the window's end (`stopped_at`): it has stopped.
+    Ended,
 }
 
 /// One finding.
@@ -117,6 +163,16 @@ pub struct Finding {
     /// report's "upgrade blockers" group, whatever `--top` says.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub upgrade_blocker: bool,
+    /// Chronic, an episode, or ended ([`Temporal`]).
+    #[serde(default)]
+    pub temporal: Temporal,
+    /// Its client's episodes that overlap what it counted (start, end, peak minute, peak rate);
+    /// when `temporal` is `episode`, `evidence.first`/`last` are theirs.
+    #[serde(default)]
+    pub episodes: Vec<Episode>,
+    /// When `temporal` is `ended`: the last time it was seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<String>,
     /// The least severity the rule gives it whatever its score ([`Finding::at_least`]).
     #[serde(skip)]
     pub floor: Severity,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::finding::Finding;
+use super::finding::{Episode, Finding};
 use super::health::{Health, Sizing, SloRow};
 use super::rows::{LatencyRow, NameCount};
 
@@ -523,6 +523,9 @@ pub struct ClientRow {
     pub apf_seats: f64,
     /// The verb × resource that costs it most (`list pods`).
     pub dominant_cost: Option<String>,
+    /// The spans in which it departs from its own baseline (rate, errors, seats), earliest
+    /// first; empty for a report of less than an hour.
+    pub episodes: Vec<Episode>,
     /// AS302's minutes at/above each known client rate limit, from every minute of the client
     /// (kept or omitted series alike); not serialized.
     #[serde(skip)]

@@ -279,6 +279,9 @@ mod tests {
             remediation: String::new(),
             suppressed: None,
             upgrade_blocker: false,
+            temporal: crate::model::finding::Temporal::default(),
+            episodes: Vec::new(),
+            stopped_at: None,
             floor: crate::model::finding::Severity::Info,
         }
     }

@@ -57,7 +57,6 @@ impl Rule for ConflictStorm {
     }
 
     fn check(&self, r: &Report, t: &Thresholds, out: &mut Vec<Finding>) {
-        let hours = r.summary.span_seconds.max(60.0) / 3600.0;
         let mut seen = std::collections::BTreeMap::<
             (&str, &str),
             (u64, Vec<String>, Option<String>, Option<String>),
@@ -77,6 +76,7 @@ impl Rule for ConflictStorm {
                 .map(|v| calls(r, client, v, resource))
                 .sum();
             let share = n as f64 / writes.max(1) as f64;
+            let hours = super::window::judged_hours(r, client, first.as_deref(), last.as_deref());
             if (n as f64 / hours) < t.get("conflicts_per_hour") || share < t.get("share") {
                 continue;
             }

@@ -91,12 +91,13 @@ impl Rule for ExpensiveList {
     }
 
     fn check(&self, r: &Report, t: &Thresholds, out: &mut Vec<Finding>) {
-        let hours = r.summary.span_seconds.max(60.0) / 3600.0;
         let from_cache = r.summary.consistent_list_from_cache;
         for l in &r.lists {
             if (l.count as f64) < t.get("min_lists") {
                 continue;
             }
+            let hours =
+                super::window::judged_hours(r, &l.client, l.first.as_deref(), l.last.as_deref());
             let cluster = l.cluster_scope >= l.namespaced;
             // Unpaginated cluster-wide LISTs that reach etcd (a cache read ignores limit anyway).
             let unpaged_cluster = l

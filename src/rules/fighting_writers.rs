@@ -1,7 +1,11 @@
 //! AS205 `fighting-writers`: two clients take turns rewriting one object.
 
+use std::collections::BTreeMap;
+
 use crate::model::cost;
 use crate::model::finding::{Evidence, Finding};
+use crate::model::report::ObjectRow;
+use crate::rules::object_group;
 use crate::rules::{Report, Rule, Threshold, Thresholds, client_mean_ms, object_name, qualified};
 
 /// # What it does
@@ -59,6 +63,8 @@ impl Rule for FightingWriters {
     }
 
     fn check(&self, r: &Report, t: &Thresholds, out: &mut Vec<Finding>) {
+        // One finding per first writer × resource, over the objects it fights on.
+        let mut groups: BTreeMap<(&str, String), Vec<&ObjectRow>> = BTreeMap::new();
         for o in &r.objects {
             if o.writers.len() < 2
                 || (o.multi_writer_minutes as f64) < t.get("multi_writer_minutes")
@@ -69,13 +75,31 @@ impl Rule for FightingWriters {
             if second < t.get("minor_share") {
                 continue;
             }
-            let (a, b) = (&o.writers[0].name, &o.writers[1].name);
+            groups
+                .entry((o.writers[0].name.as_str(), qualified(o)))
+                .or_default()
+                .push(o);
+        }
+        for ((a, resource), mut objs) in groups {
+            objs.sort_by(|x, y| {
+                y.writes
+                    .cmp(&x.writes)
+                    .then_with(|| object_name(x).cmp(&object_name(y)))
+            });
+            let o = objs[0];
+            let b = &o.writers[1].name;
+            let minutes = objs
+                .iter()
+                .map(|o| o.multi_writer_minutes)
+                .max()
+                .unwrap_or(0);
+            let writes: u64 = objs.iter().map(|o| o.writes).sum();
             let mut ev = Evidence {
                 metric: "multi_writer_minutes".into(),
-                value: o.multi_writer_minutes as f64,
+                value: minutes as f64,
                 threshold: t.get("multi_writer_minutes"),
-                first: o.first.clone(),
-                last: o.last.clone(),
+                first: objs.iter().filter_map(|o| o.first.clone()).min(),
+                last: objs.iter().filter_map(|o| o.last.clone()).max(),
                 sample_audit_ids: o.sample_audit_ids.clone(),
                 busiest_minute: o.peak_minute.clone(),
                 ..Evidence::default()
@@ -84,20 +108,26 @@ impl Rule for FightingWriters {
                 "writers".into(),
                 serde_json::to_value(&o.writers).unwrap_or_default(),
             );
-            ev.details.insert("writes".into(), o.writes.into());
-            ev.details.insert("conflicts".into(), o.conflicts.into());
-            out.push(
-                crate::rules::finding(
-                    self,
-                    a,
-                    cost::writes(o.writes, client_mean_ms(r, a), r.summary.span_seconds),
-                    format!("{a} and {b} both write {} {} in {} minutes ({} writes)", qualified(o), object_name(o), o.multi_writer_minutes, o.writes),
-                    ev,
-                    format!("Give each field one owner: exclude this object (or field) from {b} or {a}, use server-side apply field managers, or drop the controller that undoes the other's change."),
-                )
-                .resource(&qualified(o))
-                .object(object_name(o)),
+            ev.details.insert("writes".into(), writes.into());
+            ev.details.insert(
+                "conflicts".into(),
+                objs.iter().map(|o| o.conflicts).sum::<u64>().into(),
             );
+            let members = object_group::members(
+                objs.iter().map(|o| (object_name(o), o.writes)),
+                &mut ev.details,
+            );
+            let what = object_group::phrase(&members);
+            let f = crate::rules::finding(
+                self,
+                a,
+                cost::writes(writes, client_mean_ms(r, a), r.summary.span_seconds),
+                format!("{a} and {b} both write {resource} {what} in {minutes} minutes ({writes} writes)"),
+                ev,
+                format!("Give each field one owner: exclude this object (or field) from {b} or {a}, use server-side apply field managers, or drop the controller that undoes the other's change."),
+            )
+            .resource(&resource);
+            out.push(object_group::named(f, &members));
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::model::cost;
 use crate::model::finding::{Evidence, Finding};
+use crate::rules::window::judged_hours;
 use crate::rules::{Report, Rule, Threshold, Thresholds, calls, client_mean_ms};
 
 /// # What it does
@@ -55,12 +56,12 @@ impl Rule for MissingObjectLoop {
     }
 
     fn check(&self, r: &Report, t: &Thresholds, out: &mut Vec<Finding>) {
-        let hours = r.summary.span_seconds.max(60.0) / 3600.0;
         for e in r
             .errors
             .iter()
             .filter(|e| e.kind == "not_found" && e.verb == "get")
         {
+            let hours = judged_hours(r, &e.client, e.first.as_deref(), e.last.as_deref());
             let gets = calls(r, &e.client, "get", &e.resource);
             let share = e.count as f64 / gets.max(1) as f64;
             if (e.count as f64 / hours) < t.get("per_hour") || share < t.get("share") {

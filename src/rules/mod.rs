@@ -18,6 +18,7 @@ mod expensive_list;
 mod fighting_writers;
 mod missing_object_loop;
 mod noop_updates;
+mod object_group;
 mod reconcile_loop;
 mod slow_requests;
 mod slow_webhook;
@@ -59,6 +60,9 @@ pub fn finding(
         remediation,
         suppressed: None,
         upgrade_blocker: false,
+        temporal: crate::model::finding::Temporal::default(),
+        episodes: Vec::new(),
+        stopped_at: None,
         floor: Severity::Info,
     }
 }

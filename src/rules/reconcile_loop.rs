@@ -1,9 +1,13 @@
 //! AS201 `tight-reconcile-loop`: one client writes the same object many times a minute, minute
 //! after minute.
 
+use std::collections::BTreeMap;
+
 use crate::model::cost;
 use crate::model::finding::{Evidence, Finding};
-use crate::rules::{Report, Rule, Threshold, Thresholds, client_mean_ms};
+use crate::model::report::ObjectRow;
+use crate::rules::object_group;
+use crate::rules::{Report, Rule, Threshold, Thresholds, client_mean_ms, object_name, qualified};
 
 /// # What it does
 /// Flags an object written at least `writes_per_minute` times in a minute, in at least
@@ -14,7 +18,9 @@ use crate::rules::{Report, Rule, Threshold, Thresholds, client_mean_ms};
 /// apiserver's quota admission) is accounting, not a loop, while its writes stay within twice
 /// the cluster's pod creates and deletes: upstream, quota admission charges each create and the
 /// controller recalculates usage on each pod deletion, so churn alone writes it that often.
-/// TokenRequests, reviews and dry runs never reach this table (they store nothing).
+/// TokenRequests, reviews and dry runs never reach this table (they store nothing). The objects
+/// one client loops on in one resource are one finding: their count, the busiest, the pattern
+/// their names share and the complete list are its evidence.
 ///
 /// # Why is this bad?
 /// Every write is an etcd commit, a new resourceVersion, and an event to every watcher of the
@@ -90,7 +96,7 @@ fn pod_churn(r: &Report) -> u64 {
 
 /// A ResourceQuota's status written only by the quota system, no more often than pod churn
 /// explains (see the rule's docs).
-fn quota_accounting(o: &crate::model::report::ObjectRow, churn: u64) -> bool {
+fn quota_accounting(o: &ObjectRow, churn: u64) -> bool {
     o.resource == "resourcequotas"
         && o.group.is_empty()
         && o.status_writes == o.writes
@@ -99,6 +105,9 @@ fn quota_accounting(o: &crate::model::report::ObjectRow, churn: u64) -> bool {
             .all(|w| w.name.ends_with("/resourcequota-controller") || w.name == "kube-apiserver")
         && o.writes <= 2 * churn
 }
+
+/// One looped object of a writer × resource group: the object, its level, minutes at it.
+type Looped<'a> = (&'a ObjectRow, &'static str, u64);
 
 impl Rule for ReconcileLoop {
     fn code(&self) -> &'static str {
@@ -120,6 +129,7 @@ impl Rule for ReconcileLoop {
     fn check(&self, r: &Report, t: &Thresholds, out: &mut Vec<Finding>) {
         let span = r.summary.span_seconds;
         let churn = pod_churn(r);
+        let mut groups: BTreeMap<(&str, String), Vec<Looped>> = BTreeMap::new();
         for o in &r.objects {
             if quota_accounting(o, churn) {
                 continue;
@@ -137,53 +147,71 @@ impl Rule for ReconcileLoop {
             let Some(top) = o.writers.first() else {
                 continue;
             };
-            let object = if o.namespace.is_empty() {
-                o.name.clone()
-            } else {
-                format!("{}/{}", o.namespace, o.name)
-            };
-            let resource = if o.group.is_empty() {
-                o.resource.clone()
-            } else {
-                format!("{}.{}", o.resource, o.group)
-            };
-            let score = cost::writes(o.writes, client_mean_ms(r, &top.name), span);
+            groups
+                .entry((top.name.as_str(), qualified(o)))
+                .or_default()
+                .push((o, key, hot));
+        }
+        for ((writer, resource), mut objs) in groups {
+            objs.sort_by(|a, b| {
+                b.0.writes
+                    .cmp(&a.0.writes)
+                    .then_with(|| object_name(a.0).cmp(&object_name(b.0)))
+            });
+            let (o, key, _) = objs[0];
+            let hot = objs.iter().map(|x| x.2).max().unwrap_or(0);
+            let writes: u64 = objs.iter().map(|x| x.0.writes).sum();
+            let peak = objs
+                .iter()
+                .map(|x| x.0)
+                .max_by(|a, b| {
+                    a.peak_writes
+                        .cmp(&b.peak_writes)
+                        .then_with(|| b.peak_minute.cmp(&a.peak_minute))
+                })
+                .unwrap_or(o);
+            let score = cost::writes(writes, client_mean_ms(r, writer), span);
             let mut ev = Evidence {
                 metric: "minutes_at_or_above_writes_per_minute".into(),
                 value: hot as f64,
                 threshold: t.get("sustained_minutes"),
-                first: o.first.clone(),
-                last: o.last.clone(),
+                first: objs.iter().filter_map(|x| x.0.first.clone()).min(),
+                last: objs.iter().filter_map(|x| x.0.last.clone()).max(),
                 sample_audit_ids: o.sample_audit_ids.clone(),
-                busiest_minute: o.peak_minute.clone(),
+                busiest_minute: peak.peak_minute.clone(),
                 ..Evidence::default()
             };
-            ev.details.insert("writes".into(), o.writes.into());
+            let sum = |f: fn(&ObjectRow) -> u64| objs.iter().map(|x| f(x.0)).sum::<u64>();
+            ev.details.insert("writes".into(), writes.into());
             ev.details
-                .insert("peak_writes_per_minute".into(), o.peak_writes.into());
+                .insert("peak_writes_per_minute".into(), peak.peak_writes.into());
             ev.details
-                .insert("peak_minute".into(), o.peak_minute.clone().into());
+                .insert("peak_minute".into(), peak.peak_minute.clone().into());
             ev.details
                 .insert("writes_per_minute_level".into(), key.into());
             ev.details
-                .insert("status_writes".into(), o.status_writes.into());
-            ev.details.insert("noop_writes".into(), o.noop.into());
+                .insert("status_writes".into(), sum(|o| o.status_writes).into());
+            ev.details
+                .insert("noop_writes".into(), sum(|o| o.noop).into());
             ev.details.insert(
                 "writers".into(),
                 serde_json::to_value(&o.writers).unwrap_or_default(),
             );
-            out.push(
-                crate::rules::finding(
-                    self,
-                    &top.name,
-                    score,
-                    format!("{} writes {resource} {object} ≥{key} times a minute in {hot} minutes ({} writes, peak {}/min)", top.name, o.writes, o.peak_writes),
-                    ev,
-                    "Write only when desired and observed state differ; patch the changed fields (status via the status subresource); don't stamp times or counters into status each reconcile; requeue with RequeueAfter/backoff instead of writing to trigger reconciles; ignore your own updates with GenerationChangedPredicate.".into(),
-                )
-                .resource(&resource)
-                .object(object),
+            let members = object_group::members(
+                objs.iter().map(|x| (object_name(x.0), x.0.writes)),
+                &mut ev.details,
             );
+            let what = object_group::phrase(&members);
+            let f = crate::rules::finding(
+                self,
+                writer,
+                score,
+                format!("{writer} writes {resource} {what} ≥{key} times a minute in {hot} minutes ({writes} writes, peak {}/min)", peak.peak_writes),
+                ev,
+                "Write only when desired and observed state differ; patch the changed fields (status via the status subresource); don't stamp times or counters into status each reconcile; requeue with RequeueAfter/backoff instead of writing to trigger reconciles; ignore your own updates with GenerationChangedPredicate.".into(),
+            )
+            .resource(&resource);
+            out.push(object_group::named(f, &members));
         }
     }
 }

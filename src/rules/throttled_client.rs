@@ -56,7 +56,6 @@ impl Rule for ThrottledClient {
     }
 
     fn check(&self, r: &Report, t: &Thresholds, out: &mut Vec<Finding>) {
-        let hours = r.summary.span_seconds.max(60.0) / 3600.0;
         for c in &r.clients {
             let rows: Vec<_> = r
                 .errors
@@ -65,6 +64,12 @@ impl Rule for ThrottledClient {
                 .collect();
             let n: u64 = rows.iter().map(|e| e.count).sum();
             let share = n as f64 / c.requests.max(1) as f64;
+            let hours = super::window::judged_hours(
+                r,
+                &c.client,
+                rows.iter().filter_map(|e| e.first.as_deref()).min(),
+                rows.iter().filter_map(|e| e.last.as_deref()).max(),
+            );
             if n == 0 || (n as f64 / hours) < t.get("per_hour") || share < t.get("share") {
                 continue;
             }

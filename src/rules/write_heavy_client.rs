@@ -59,7 +59,6 @@ impl Rule for WriteHeavyClient {
     }
 
     fn check(&self, r: &Report, t: &Thresholds, out: &mut Vec<Finding>) {
-        let span = r.summary.span_seconds.max(60.0);
         let rows: Vec<_> = r
             .writes
             .iter()
@@ -76,6 +75,13 @@ impl Rule for WriteHeavyClient {
         }
         for (client, ws) in by_client {
             let n: u64 = ws.iter().map(|w| w.count).sum();
+            let span = 3600.0
+                * super::window::judged_hours(
+                    r,
+                    client,
+                    ws.iter().filter_map(|w| w.first.as_deref()).min(),
+                    ws.iter().filter_map(|w| w.last.as_deref()).max(),
+                );
             let (rate, share) = (n as f64 / span, n as f64 / total as f64);
             if rate < t.get("writes_per_second") || share < t.get("share") {
                 continue;
@@ -120,7 +126,7 @@ impl Rule for WriteHeavyClient {
             out.push(crate::rules::finding(
                 self,
                 client,
-                cost::writes(n, client_mean_ms(r, client), span),
+                cost::writes(n, client_mean_ms(r, client), r.summary.span_seconds),
                 format!("{client} writes {:.1}/s, {:.0}% of the cluster's non-heartbeat writes (most: {})", rate, share * 100.0, top.unwrap_or_default()),
                 ev,
                 "Write status only on change and debounce bursts; lower the reconcile rate (resync period, workers); keep high-churn data (metrics, progress) out of API objects.".into(),

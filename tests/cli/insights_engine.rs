@@ -52,6 +52,7 @@ fn insights_report(
         concurrency: 3,
         row_limit,
         min_window_ms: 1000,
+        field_indexes: false,
     };
     run_report(
         &runner,

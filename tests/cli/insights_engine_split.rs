@@ -54,6 +54,7 @@ fn capped_sub_windows_are_split_and_rerun_on_the_service() {
         concurrency: 2,
         row_limit: 8,
         min_window_ms: 1000,
+        field_indexes: false,
     };
     let jobs = vec![Job {
         template: 0,

@@ -7,6 +7,8 @@
 //! sub-windows halved after every capped answer — is measured alongside; the numbers are
 //! printed (`--nocapture`) and recorded in docs/insights.md.
 
+use crate::common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use audit_scan::build::insights::{TEMPLATES, queries};
@@ -105,7 +107,7 @@ fn cluster() -> (Service, i64) {
 /// The previous policy: every template over 1 d sub-windows, a capped answer dropped and its
 /// sub-window halved, level by level. Returns (queries, bytes scanned, shortest sub-window).
 fn halving(service: &Service, start: i64, end: i64) -> (usize, usize, i64) {
-    let qs = queries(ROW_CAP).unwrap();
+    let qs = queries(ROW_CAP, false).unwrap();
     let (before_q, before_b) = (
         service.queries.load(Ordering::SeqCst),
         service.scanned.load(Ordering::SeqCst),
@@ -137,6 +139,7 @@ fn a_thousand_nodes_over_six_hours_stay_under_the_row_cap_in_hour_long_sub_windo
         concurrency: 2,
         row_limit: ROW_CAP,
         min_window_ms: 1000,
+        field_indexes: false,
     };
 
     // The plan --dry-run prints: one profile query, and what it says.
@@ -258,6 +261,35 @@ fn a_thousand_nodes_over_six_hours_stay_under_the_row_cap_in_hour_long_sub_windo
         run.bytes_scanned,
         Some((window_bytes * TEMPLATES.len()) as f64)
     );
+
+    // The numbers: the report from these answers against the native engine on the same
+    // records (counts equal, LIST percentiles within the bins' documented error).
+    let facts = audit_scan::build::insights::RunFacts {
+        log_group: "g".into(),
+        queries: run.queries,
+        sub_windows: std::collections::BTreeMap::new(),
+        bytes_scanned: run.bytes_scanned,
+        cut: 0,
+    };
+    let window = audit_scan::aggregate::filter::Window {
+        since: Some(start * 1000),
+        until: Some(end * 1000),
+    };
+    let ins = serde_json::to_value(
+        audit_scan::build::insights::build_report(&run.done, window, &facts).unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cluster.jsonl");
+    let lines: Vec<&str> = service.records.iter().map(|(_, l)| l.as_str()).collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let (since, until) = (
+        audit_scan::timefmt::format_rfc3339(start * 1000),
+        audit_scan::timefmt::format_rfc3339(end * 1000),
+    );
+    let nat = common::report(&[file.to_str().unwrap(), "--since", &since, "--until", &until]);
+    let compared = common::compare::reports(&ins, &nat, "1,000 nodes", true);
+    assert!(compared >= 2, "only {compared} LIST latencies compared");
     assert!(
         old_bytes >= window_bytes * TEMPLATES.len(),
         "the old policy scans at least as much"

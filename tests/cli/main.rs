@@ -30,9 +30,13 @@ mod insights_engine;
 mod insights_engine_cloud;
 #[cfg(feature = "cloudwatch")]
 mod insights_engine_split;
+#[cfg(feature = "cloudwatch")]
+mod insights_field_indexes;
 mod insights_scale;
 #[cfg(feature = "cloudwatch")]
 mod insights_service;
+#[cfg(feature = "cloudwatch")]
+mod insights_smoke;
 #[cfg(feature = "cloudwatch")]
 mod nightly;
 mod numbers;
@@ -45,3 +49,4 @@ mod selection;
 mod skim;
 mod snapshots;
 mod terminal;
+mod week_episodes;

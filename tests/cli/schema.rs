@@ -140,6 +140,7 @@ fn insights_engine_reports_of_every_fixture_validate() {
             concurrency: 2,
             row_limit: 10_000,
             min_window_ms: 1000,
+            field_indexes: false,
         };
         let mut r = audit_scan::insights::scan::run_report(
             &runner,

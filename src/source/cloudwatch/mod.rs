@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use aws_sdk_cloudwatchlogs::Client;
 
 use super::Chunk;
-use crate::aws::client::{connect, jitter};
-use crate::aws::retry::{Target, Verdict, backoff, classify};
+use crate::aws::client::connect;
+use crate::aws::retry::{self, Policy, Target};
 use dedup::Dedup;
 use slices::Slice;
 
@@ -219,12 +219,9 @@ async fn client(spec: &Spec) -> Result<(Client, String), String> {
     .await
 }
 
-/// Runs `call` with retries per the classification; counts retries and throttles.
-async fn with_retries<T, E, F, Fut>(
-    sh: &Shared<'_>,
-    attempts: u32,
-    mut call: F,
-) -> Result<T, String>
+/// Runs `call` under the one retry policy (`aws::retry::with_retries`), counting retries and
+/// throttles; once another task failed (`stop`), a failed call is not retried.
+async fn with_retries<T, E, F, Fut>(sh: &Shared<'_>, attempts: u32, call: F) -> Result<T, String>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<
@@ -238,32 +235,29 @@ where
         >,
     E: aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let mut attempt = 0;
-    loop {
-        match call().await {
-            Ok(v) => return Ok(v),
-            Err(e) => match classify(&e, &sh.target()) {
-                Verdict::Fatal(m) => return Err(m),
-                Verdict::Retry { throttled, why } => {
-                    attempt += 1;
-                    if attempt >= attempts || sh.stop.load(Ordering::Relaxed) {
-                        return Err(format!("{why} (gave up after {attempt} attempts)"));
-                    }
-                    sh.counters.retries.fetch_add(1, Ordering::Relaxed);
-                    if throttled {
-                        sh.counters.throttles.fetch_add(1, Ordering::Relaxed);
-                    }
-                    let cap = if throttled {
-                        Duration::from_secs(20)
-                    } else {
-                        Duration::from_secs(5)
-                    };
-                    tokio::time::sleep(backoff(attempt, Duration::from_millis(100), cap, jitter()))
-                        .await;
-                }
-            },
-        }
-    }
+    let policy = Policy {
+        max_attempts: attempts,
+        deadline: None,
+    };
+    retry::with_retries(
+        policy,
+        &sh.target(),
+        call,
+        |throttled| {
+            sh.counters.retries.fetch_add(1, Ordering::Relaxed);
+            if throttled {
+                sh.counters.throttles.fetch_add(1, Ordering::Relaxed);
+            }
+        },
+        |wait| async move {
+            if sh.stop.load(Ordering::Relaxed) {
+                return Err("stopped: another slice failed".to_owned());
+            }
+            tokio::time::sleep(wait).await;
+            Ok(())
+        },
+    )
+    .await
 }
 
 async fn discover(sh: &Shared<'_>) -> Result<Vec<String>, String> {

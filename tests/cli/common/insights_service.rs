@@ -11,7 +11,12 @@
 //! - `statistics` with `recordsMatched`, `recordsScanned`, `bytesScanned`;
 //! - at most 10,000 rows (or StartQuery's `limit`);
 //! - `Timeout` for a query whose text holds a marker the test chose; StopQuery → Cancelled;
-//! - a query the evaluator cannot parse → MalformedQueryException, as StartQuery does.
+//! - a query the evaluator cannot parse → MalformedQueryException, as StartQuery does;
+//! - field indexes (CloudWatchLogs-Field-Indexing, CWL_QuerySyntax-FilterIndex): PutIndexPolicy
+//!   and DescribeIndexPolicies keep one policy per log group (moto has neither); a query with
+//!   `filterIndex` skips a log group not indexed on its field (nothing scanned, no rows), and
+//!   in an indexed one scans only the events ingested after the policy whose field holds one of
+//!   the values, and bills only those.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
@@ -60,9 +65,19 @@ struct Query {
     bytes: u64,
 }
 
+/// A log group's field index policy.
+#[derive(Debug, Clone)]
+struct IndexPolicy {
+    document: String,
+    fields: BTreeSet<String>,
+    /// When it was put (epoch ms): events ingested earlier are not indexed.
+    at_ms: i64,
+}
+
 #[derive(Default)]
 struct State {
     queries: Mutex<HashMap<String, Query>>,
+    policies: Mutex<HashMap<String, IndexPolicy>>,
     answered: Mutex<Vec<Answered>>,
     next_id: AtomicU64,
     timeout_marker: Option<String>,
@@ -118,6 +133,8 @@ fn serve(mut conn: TcpStream, up: &str, moto: &str, st: &State) -> std::io::Resu
         "StartQuery" => start_query(&req, moto, st),
         "GetQueryResults" => get_query_results(&req, st),
         "StopQuery" => stop_query(&req, st),
+        "PutIndexPolicy" => put_index_policy(&req, st),
+        "DescribeIndexPolicies" => describe_index_policies(&req, st),
         _ => {
             let (rhead, rbody) = forward(up, &head, &body)?;
             conn.write_all(rhead.as_bytes())?;
@@ -157,9 +174,99 @@ fn group_of(req: &Value) -> Option<String> {
     })
 }
 
+fn policy_json(group: &str, p: &IndexPolicy) -> Value {
+    json!({
+        "logGroupIdentifier": group,
+        "lastUpdateTime": p.at_ms,
+        "policyDocument": p.document,
+        "policyName": "audit-scan-test",
+        "source": "LOG_GROUP",
+    })
+}
+
+fn put_index_policy(req: &Value, st: &State) -> Answer {
+    let group = req["logGroupIdentifier"].as_str().unwrap_or_default();
+    let document = req["policyDocument"].as_str().unwrap_or_default();
+    let fields: BTreeSet<String> = serde_json::from_str::<Value>(document)
+        .ok()
+        .and_then(|d| {
+            d["Fields"].as_array().map(|a| {
+                a.iter()
+                    .filter_map(|f| f.as_str().map(str::to_owned))
+                    .collect()
+            })
+        })
+        .filter(|f: &BTreeSet<String>| !f.is_empty())
+        .ok_or((
+            "InvalidParameterException",
+            "the policy document must name at least one field in \"Fields\"".to_owned(),
+        ))?;
+    let p = IndexPolicy {
+        document: document.to_owned(),
+        fields,
+        at_ms: chrono::Utc::now().timestamp_millis(),
+    };
+    let doc = json!({ "indexPolicy": policy_json(group, &p) });
+    st.policies.lock().unwrap().insert(group.to_owned(), p);
+    Ok(doc)
+}
+
+fn describe_index_policies(req: &Value, st: &State) -> Answer {
+    let policies = st.policies.lock().unwrap();
+    let found: Vec<Value> = req["logGroupIdentifiers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|g| {
+            let g = g.as_str()?;
+            Some(policy_json(g, policies.get(g)?))
+        })
+        .collect();
+    Ok(json!({ "indexPolicies": found }))
+}
+
+/// The events a query reads: all of them, or with `filterIndex` those the log group's index
+/// holds (ingested after its policy, the field holding one of the values); none when the log
+/// group is not indexed on the field.
+fn indexed(
+    text: &str,
+    query: &local::Query,
+    policy: Option<IndexPolicy>,
+    events: Vec<(i64, Event)>,
+) -> Result<Vec<Event>, (&'static str, String)> {
+    let fields: BTreeSet<&str> = query.index_filters().map(|f| f.field.as_str()).collect();
+    if fields.is_empty() {
+        return Ok(events.into_iter().map(|(_, e)| e).collect());
+    }
+    let Some(p) = policy.filter(|p| fields.iter().all(|f| p.fields.contains(*f))) else {
+        return Ok(Vec::new());
+    };
+    // The query's filterIndex commands alone decide what the index holds.
+    let only: Vec<&str> = text
+        .lines()
+        .map(|l| l.trim().trim_start_matches('|').trim())
+        .filter(|l| l.starts_with("filterIndex"))
+        .collect();
+    let lookup =
+        local::Query::new(&only.join("\n| ")).map_err(|e| ("MalformedQueryException", e))?;
+    Ok(events
+        .into_iter()
+        .filter(|(ingested, e)| {
+            *ingested >= p.at_ms && local::run(&lookup, std::iter::once(e.clone())).2 == 1
+        })
+        .map(|(_, e)| e)
+        .collect())
+}
+
 /// Every event of `group` with CloudWatch time in `[start_ms, end_ms]` (FilterLogEvents' bounds
-/// are inclusive), as the evaluator's events: JSON, message, CloudWatch time, stream.
-fn events_in(moto: &str, group: &str, start_ms: i64, end_ms: i64) -> Result<Vec<Event>, String> {
+/// are inclusive), with its ingestion time, as the evaluator's events: JSON, message,
+/// CloudWatch time, stream.
+fn events_in(
+    moto: &str,
+    group: &str,
+    start_ms: i64,
+    end_ms: i64,
+) -> Result<Vec<(i64, Event)>, String> {
     let c = client(moto);
     runtime().block_on(async {
         let mut out = Vec::new();
@@ -176,12 +283,15 @@ fn events_in(moto: &str, group: &str, start_ms: i64, end_ms: i64) -> Result<Vec<
                 .map_err(|e| format!("{e:?}"))?;
             for e in page.events() {
                 let message = e.message().unwrap_or_default().to_owned();
-                out.push(Event {
-                    json: serde_json::from_str(&message).unwrap_or(Value::Null),
-                    message,
-                    timestamp: e.timestamp(),
-                    log_stream: e.log_stream_name().map(str::to_owned),
-                });
+                out.push((
+                    e.ingestion_time().unwrap_or(0),
+                    Event {
+                        json: serde_json::from_str(&message).unwrap_or(Value::Null),
+                        message,
+                        timestamp: e.timestamp(),
+                        log_stream: e.log_stream_name().map(str::to_owned),
+                    },
+                ));
             }
             match page.next_token() {
                 Some(t) if Some(t) != token.as_deref() => token = Some(t.to_owned()),
@@ -208,6 +318,8 @@ fn start_query(req: &Value, moto: &str, st: &State) -> Answer {
     let query = local::Query::new(&text).map_err(|e| ("MalformedQueryException", e))?;
     let events = events_in(moto, &group, start_s * 1000, end_s * 1000)
         .map_err(|e| ("ResourceNotFoundException", e))?;
+    let policy = st.policies.lock().unwrap().get(&group).cloned();
+    let events = indexed(&text, &query, policy, events)?;
     let bytes: u64 = events.iter().map(|e| e.message.len() as u64).sum();
     let (result, scanned, matched) = local::run(&query, events.into_iter());
     let id = format!(

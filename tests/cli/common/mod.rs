@@ -32,6 +32,17 @@ pub fn external(var: &str, hint: &str) -> Option<String> {
     }
 }
 
+/// A test whose tools (`what`) the machine lacks: fails naming them, unless
+/// `AUDIT_SCAN_SKIP_EXTERNAL=1` asks for the skip (printed; the test then returns early).
+#[allow(clippy::print_stderr, reason = "a skipped test says so on stderr")]
+pub fn lacking(what: &str) {
+    assert!(
+        skip_external(),
+        "{what}: install it (or set AUDIT_SCAN_SKIP_EXTERNAL=1 to skip the tests that need it)"
+    );
+    eprintln!("\n*** SKIPPED (AUDIT_SCAN_SKIP_EXTERNAL=1): {what} ***\n");
+}
+
 /// Whether the user asked to skip the tests that need moto or a browser.
 fn skip_external() -> bool {
     std::env::var("AUDIT_SCAN_SKIP_EXTERNAL").is_ok_and(|v| v == "1")
@@ -97,6 +108,16 @@ pub fn report_in_process(paths: &[PathBuf], opts: &audit_scan::pipeline::Options
         cloudwatch: None,
     });
     serde_json::to_value(&r).unwrap()
+}
+
+/// The JSON on stdout of a run that must succeed (`what` names it in the panic).
+pub fn ok_json(out: &Output, what: &str) -> Value {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{what}: {e}"))
 }
 
 /// Runs with `--format json` and parses the report; panics with stderr on failure.

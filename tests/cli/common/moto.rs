@@ -41,6 +41,17 @@ pub fn aws_env(cmd: &mut Command) -> &mut Command {
         .env_remove("KUBECONFIG")
 }
 
+/// Runs audit-scan with the test credentials against `endpoint` (`--endpoint-url`).
+pub fn cli(endpoint: &str, args: &[&str]) -> std::process::Output {
+    let mut cmd = super::bin();
+    aws_env(&mut cmd)
+        .args(args)
+        .args(["--endpoint-url", endpoint])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}
+
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

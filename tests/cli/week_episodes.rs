@@ -1,0 +1,385 @@
+//! A week in one screen (#20, the findings half): a loop on many objects is one finding, each
+//! finding carries its client's episodes (start and end within a minute of the planted ones,
+//! not diluted by the client's normal hourly writes), the rate during the episode sits beside
+//! the week's average, and a caller that stopped says when. The week-long logs are written here
+//! from a known plan at a few events a minute; every expected value is computed from that plan.
+
+use crate::common;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+/// 2024-05-06T00:00:00Z (a Monday) in µs.
+const T0: i64 = 1_714_953_600_000_000;
+const SEC: i64 = 1_000_000;
+const MIN: i64 = 60 * SEC;
+const HOUR: i64 = 60 * MIN;
+const DAY: i64 = 24 * HOUR;
+
+const OPERATOR_SA: &str = "system:serviceaccount:payments:op-controller-manager";
+const OPERATOR_UA: &str = "manager/v0.0.0 (linux/amd64) kubernetes/$Format";
+const STEADY_SA: &str = "system:serviceaccount:kube-system:config-reader";
+const OLD_SA: &str = "system:serviceaccount:ci:helm-deployer";
+
+/// One request of the plan.
+struct Req {
+    at: i64,
+    verb: &'static str,
+    user: &'static str,
+    ua: &'static str,
+    /// `(group, version)`.
+    api: (&'static str, &'static str),
+    resource: &'static str,
+    ns: &'static str,
+    name: String,
+    deprecated_in: Option<&'static str>,
+}
+
+impl Req {
+    fn json(&self, id: usize) -> Value {
+        let ts = |us: i64| {
+            chrono::DateTime::from_timestamp_micros(us)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                .to_string()
+        };
+        let (group, version) = self.api;
+        let mut uri = if group.is_empty() {
+            format!("/api/{version}")
+        } else {
+            format!("/apis/{group}/{version}")
+        };
+        if !self.ns.is_empty() {
+            let _ = write!(uri, "/namespaces/{}", self.ns);
+        }
+        let _ = write!(uri, "/{}", self.resource);
+        if !self.name.is_empty() {
+            let _ = write!(uri, "/{}", self.name);
+        }
+        let mut obj = json!({"resource": self.resource, "apiVersion": version});
+        for (k, v) in [
+            ("namespace", self.ns),
+            ("name", &self.name),
+            ("apiGroup", group),
+        ] {
+            if !v.is_empty() {
+                obj[k] = json!(v);
+            }
+        }
+        let mut annotations = json!({});
+        if let Some(rel) = self.deprecated_in {
+            annotations = json!({"k8s.io/deprecated": "true", "k8s.io/removed-release": rel});
+        }
+        json!({
+            "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
+            "auditID": format!("week-{id:08}"), "stage": "ResponseComplete",
+            "requestURI": uri, "verb": self.verb, "user": {"username": self.user},
+            "userAgent": self.ua, "objectRef": obj,
+            "responseStatus": {"metadata": {}, "code": 200},
+            "requestReceivedTimestamp": ts(self.at),
+            "stageTimestamp": ts(self.at + 4_000),
+            "annotations": annotations,
+        })
+    }
+}
+
+fn req(at: i64, verb: &'static str, user: &'static str, ua: &'static str) -> Req {
+    Req {
+        at,
+        verb,
+        user,
+        ua,
+        api: ("", "v1"),
+        resource: "configmaps",
+        ns: "",
+        name: String::new(),
+        deprecated_in: None,
+    }
+}
+
+/// The plan: what was written, and the numbers the assertions need.
+struct Week {
+    path: PathBuf,
+    /// The loop: `[start, end)` of its minutes.
+    incident: (i64, i64),
+    /// Objects the loop wrote at least 10 times in at least 3 minutes (AS201's defaults).
+    looped_objects: usize,
+    /// The operator's requests inside the incident.
+    incident_requests: u64,
+    /// The operator's requests over the week.
+    operator_requests: u64,
+    /// The last call of the stopped caller.
+    stopped: i64,
+    /// The log's span, s.
+    span_s: f64,
+}
+
+/// Writes a week: the apiserver's own GET every minute (the server version, 1.29), a steady
+/// reader every minute, the operator's hourly writes to 40 ConfigMaps all week, its
+/// 30-minute loop on day 4 (each of the 40 objects every 5 s), and a removed-API caller every
+/// 10 minutes until day 2, 13:00.
+fn write_week(dir: &Path) -> Week {
+    let mut v: Vec<Req> = Vec::new();
+    let minutes = 7 * 24 * 60;
+    for m in 0..minutes {
+        let t = T0 + m * MIN;
+        let mut own = req(
+            t,
+            "get",
+            "system:apiserver",
+            "kube-apiserver/v1.29.3 (linux/amd64) kubernetes/6813625",
+        );
+        own.resource = "namespaces";
+        own.name = "default".into();
+        v.push(own);
+        let mut steady = req(t + 20 * SEC, "get", STEADY_SA, "config-reader/1.0");
+        steady.ns = "kube-system";
+        steady.name = "cluster-info".into();
+        v.push(steady);
+    }
+    let object = |i: usize| format!("app-state-{i:02}");
+    let op = |at: i64, i: usize| {
+        let mut r = req(at, "update", OPERATOR_SA, OPERATOR_UA);
+        r.ns = "payments";
+        r.name = object(i);
+        r
+    };
+    for h in 0..7 * 24 {
+        for i in 0..40 {
+            v.push(op(T0 + h * HOUR + 35 * MIN + i as i64 * SEC, i));
+        }
+    }
+    let start = T0 + 3 * DAY + 2 * HOUR + 11 * MIN;
+    let end = start + 30 * MIN;
+    let mut per_object_minute: BTreeMap<(usize, i64), u64> = BTreeMap::new();
+    let mut t = start;
+    while t < end {
+        for i in 0..40 {
+            let at = t + i as i64 * 100_000;
+            v.push(op(at, i));
+            *per_object_minute
+                .entry((i, at.div_euclid(MIN)))
+                .or_default() += 1;
+        }
+        t += 5 * SEC;
+    }
+    let stopped_at = T0 + DAY + 13 * HOUR;
+    let mut t = T0 + 3 * MIN;
+    let mut stopped = t;
+    while t <= stopped_at {
+        let mut r = req(t, "get", OLD_SA, "Helm/3.9.0");
+        r.api = ("flowcontrol.apiserver.k8s.io", "v1beta2");
+        r.resource = "flowschemas";
+        r.name = "global-default".into();
+        r.deprecated_in = Some("1.29");
+        v.push(r);
+        stopped = t;
+        t += 10 * MIN;
+    }
+    v.sort_by_key(|r| r.at);
+    // The expected values, from the plan (the hourly writes add one a minute per object at most).
+    for r in v.iter().filter(|r| r.user == OPERATOR_SA) {
+        let i: usize = r.name["app-state-".len()..].parse().unwrap();
+        if !(start..end).contains(&r.at) {
+            *per_object_minute
+                .entry((i, r.at.div_euclid(MIN)))
+                .or_default() += 1;
+        }
+    }
+    let mut hot: BTreeMap<usize, u64> = BTreeMap::new();
+    for ((i, _), n) in &per_object_minute {
+        if *n >= 10 {
+            *hot.entry(*i).or_default() += 1;
+        }
+    }
+    let operator = v.iter().filter(|r| r.user == OPERATOR_SA);
+    let incident_requests = operator
+        .clone()
+        .filter(|r| (start..end).contains(&r.at))
+        .count() as u64;
+    let span_s = (v.last().unwrap().at + 4_000 - v[0].at) as f64 / 1e6;
+    let week = Week {
+        path: dir.join("week.jsonl"),
+        incident: (start, end),
+        looped_objects: hot.values().filter(|m| **m >= 3).count(),
+        incident_requests,
+        operator_requests: operator.count() as u64,
+        stopped,
+        span_s,
+    };
+    let mut text = String::new();
+    for (i, r) in v.iter().enumerate() {
+        text.push_str(&r.json(i).to_string());
+        text.push('\n');
+    }
+    std::fs::write(&week.path, text).unwrap();
+    week
+}
+
+fn us(t: &Value) -> i64 {
+    let s = t.as_str().unwrap_or_else(|| panic!("a time, got {t}"));
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .timestamp_micros()
+}
+
+fn findings<'a>(r: &'a Value, rule: &str) -> Vec<&'a Value> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .collect()
+}
+
+fn within_a_minute(got: i64, want: i64, what: &str) {
+    assert!(
+        (got - want).abs() <= MIN,
+        "{what}: {} is not within a minute of {}",
+        got,
+        want
+    );
+}
+
+#[test]
+fn a_week_with_one_incident_reads_as_one_episode_per_client_and_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let week = write_week(dir.path());
+    let r = common::report(&[week.path.to_str().unwrap(), "--top", "50"]);
+    let operator = "manager@payments/op-controller-manager";
+
+    // One AS201 finding for the loop on 40 objects, with all of them as evidence.
+    let loops = findings(&r, "AS201");
+    assert_eq!(loops.len(), 1, "{loops:#?}");
+    let f = loops[0];
+    assert_eq!(f["client"], operator);
+    assert_eq!(f["resource"], "configmaps");
+    assert_eq!(week.looped_objects, 40);
+    let d = &f["evidence"]["details"];
+    assert_eq!(d["objects"], week.looped_objects, "{d:#}");
+    assert_eq!(
+        d["all_objects"].as_array().unwrap().len(),
+        week.looped_objects
+    );
+    assert_eq!(d["object_pattern"], "payments/app-state-*");
+    assert!(f["object"].is_null(), "a group names no single object");
+
+    // Its episode is the planted loop, and its window is the episode's, not Monday to Sunday.
+    assert_eq!(f["temporal"], "episode", "{f:#}");
+    let eps = f["episodes"].as_array().unwrap();
+    assert_eq!(eps.len(), 1, "{eps:#?}");
+    let (start, end) = week.incident;
+    within_a_minute(us(&eps[0]["start"]), start, "episode start");
+    within_a_minute(us(&eps[0]["end"]), end, "episode end");
+    let peak = us(&eps[0]["peak_minute"]);
+    assert!(
+        (start - MIN..end).contains(&peak),
+        "peak minute in the loop"
+    );
+    within_a_minute(us(&f["evidence"]["first"]), start, "finding first");
+    within_a_minute(us(&f["evidence"]["last"]), end, "finding last");
+
+    // The rate during the episode beside the week's average, in the evidence and the headline.
+    let episode_s = (us(&eps[0]["end"]) - us(&eps[0]["start"])) as f64 / 1e6;
+    let active = week.incident_requests as f64 / episode_s;
+    let got = f["evidence"]["active_per_second"].as_f64().unwrap();
+    assert!(
+        (got - active).abs() <= 0.1 * active,
+        "active rate {got} vs {active}"
+    );
+    let avg = week.operator_requests as f64 / week.span_s;
+    let got_avg = f["evidence"]["window_per_second"].as_f64().unwrap();
+    assert!(
+        (got_avg - avg).abs() < 0.01,
+        "window rate {got_avg} vs {avg}"
+    );
+    let h = f["headline"].as_str().unwrap();
+    assert!(h.contains("/s during 2024-05-09 02:1"), "{h}");
+    let said = h
+        .split("/s over the 7-day window")
+        .next()
+        .and_then(|p| p.rsplit(' ').next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no window rate in {h}"));
+    assert!((said - avg).abs() <= 0.006, "{said} vs {avg} in {h}");
+
+    // The steady reader has no episode; the removed-API caller stopped on day 2 and says when.
+    let steady = r["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["user"] == STEADY_SA)
+        .unwrap();
+    assert_eq!(steady["episodes"], json!([]));
+    let old = findings(&r, "AS401");
+    assert_eq!(old.len(), 1, "{old:#?}");
+    assert_eq!(old[0]["temporal"], "ended");
+    within_a_minute(us(&old[0]["stopped_at"]), week.stopped, "stopped at");
+    let stop = chrono::DateTime::from_timestamp_micros(week.stopped).unwrap();
+    let said = format!("stopped at {} UTC", stop.format("%Y-%m-%d %H:%M"));
+    assert!(
+        old[0]["headline"].as_str().unwrap().contains(&said),
+        "{}",
+        old[0]["headline"]
+    );
+}
+
+#[test]
+fn a_loop_on_40_objects_is_one_finding_with_them_as_evidence() {
+    // One hour: the same operator writes each of 40 Secrets 12 times a minute for 5 minutes.
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = Vec::new();
+    let mut expected: BTreeMap<String, u64> = BTreeMap::new();
+    for m in 0..60 {
+        v.push(req(T0 + m * MIN, "get", STEADY_SA, "config-reader/1.0"));
+    }
+    for s in 0..5 * 12 {
+        for i in 0..40 {
+            let mut r = req(
+                T0 + 10 * MIN + s * 5 * SEC + i,
+                "update",
+                OPERATOR_SA,
+                OPERATOR_UA,
+            );
+            r.resource = "secrets";
+            r.ns = if i % 2 == 0 { "team-a" } else { "team-b" };
+            r.name = format!("token-{i}");
+            *expected.entry(format!("{}/{}", r.ns, r.name)).or_default() += 1;
+            v.push(r);
+        }
+    }
+    v.sort_by_key(|r| r.at);
+    let path = dir.path().join("loop.jsonl");
+    let text: String = v
+        .iter()
+        .enumerate()
+        .map(|(i, r)| r.json(i).to_string() + "\n")
+        .collect();
+    std::fs::write(&path, text).unwrap();
+    let r = common::report(&[path.to_str().unwrap(), "--top", "50"]);
+    let loops = findings(&r, "AS201");
+    assert_eq!(loops.len(), 1, "{loops:#?}");
+    let d = &loops[0]["evidence"]["details"];
+    assert_eq!(d["objects"], expected.len());
+    assert_eq!(d["writes"], expected.values().sum::<u64>());
+    assert_eq!(d["object_pattern"], "*/token-*");
+    let mut all: Vec<String> = d["all_objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_str().unwrap().to_owned())
+        .collect();
+    all.sort();
+    assert_eq!(all, expected.keys().cloned().collect::<Vec<_>>());
+    assert!(
+        loops[0]["headline"]
+            .as_str()
+            .unwrap()
+            .contains("40 objects */token-*"),
+        "{}",
+        loops[0]["headline"]
+    );
+}
