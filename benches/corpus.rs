@@ -3,13 +3,32 @@
 
 use audit_scan::synth::{SynthConfig, generate};
 
-/// `bytes` of generated audit log, always the same for the same size.
+/// `bytes` of generated audit log at Metadata level, always the same for the same size.
 pub fn corpus(bytes: u64) -> Vec<u8> {
+    generated(bytes, false)
+}
+
+/// `bytes` of generated audit log whose writes are logged at RequestResponse level with whole
+/// objects as bodies (`generate --bodies`, EKS' policy).
+pub fn corpus_bodies(bytes: u64) -> Vec<u8> {
+    generated(bytes, true)
+}
+
+/// The two shapes the benches measure: (name, bytes).
+pub fn shapes(bytes: u64) -> [(&'static str, Vec<u8>); 2] {
+    [
+        ("metadata", corpus(bytes)),
+        ("bodies", corpus_bodies(bytes)),
+    ]
+}
+
+fn generated(bytes: u64, bodies: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes as usize + 4096);
     generate(
         &SynthConfig {
             bytes,
             seed: 5,
+            bodies,
             ..SynthConfig::default()
         },
         &mut out,

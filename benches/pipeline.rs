@@ -1,6 +1,6 @@
 //! End to end: source (a page-cached file) → decode → aggregate → report → a null writer, with 1
-//! and 2 threads, on the same bytes as `benches/decode.rs`; and per-event throughput on seeded
-//! 10k and 100k event corpora.
+//! and 2 threads, on the same bytes as `benches/decode.rs` (a Metadata-level log and one with
+//! bodies); and per-event throughput on seeded 10k and 100k event corpora.
 
 use std::io::Write;
 
@@ -50,21 +50,22 @@ fn write_corpus(dir: &tempfile::TempDir, data: &[u8], name: &str) -> Input {
 
 fn pipeline_bytes(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let data = corpus::corpus(64 << 20);
-    let input = write_corpus(&dir, &data, "corpus.jsonl");
-    let mut g = c.benchmark_group("pipeline");
-    g.throughput(Throughput::Bytes(data.len() as u64));
-    g.sample_size(10);
-    for threads in [1, 2] {
-        g.bench_with_input(
-            BenchmarkId::new("full_aggregation", threads),
-            &input,
-            |b, input| {
-                b.iter(|| scan(input, threads));
-            },
-        );
+    for (shape, data) in corpus::shapes(64 << 20) {
+        let input = write_corpus(&dir, &data, &format!("{shape}.jsonl"));
+        let mut g = c.benchmark_group(format!("pipeline_{shape}"));
+        g.throughput(Throughput::Bytes(data.len() as u64));
+        g.sample_size(10);
+        for threads in [1, 2] {
+            g.bench_with_input(
+                BenchmarkId::new("full_aggregation", threads),
+                &input,
+                |b, input| {
+                    b.iter(|| scan(input, threads));
+                },
+            );
+        }
+        g.finish();
     }
-    g.finish();
 }
 
 fn pipeline_events(c: &mut Criterion) {

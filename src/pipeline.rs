@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use crate::aggregate::summary::Position;
 use crate::aggregate::{Aggregates, Scope};
 use crate::decode::DecodeFailure;
-use crate::decode::event::{Decoded, LINE_PADDING, LineDecoder, decode_document};
+use crate::decode::event::{DecodePath, Decoded, LINE_PADDING, LineDecoder, decode_document};
 use crate::decode::frame::{decode_framed, frame};
 use crate::model::report::InputRow;
 use crate::source::chunk::{CHUNK_SIZE, ReadOutcome};
@@ -32,6 +32,8 @@ pub struct Options {
     pub progress: bool,
     /// Chunk size (tests make it small to exercise chunk edges).
     pub chunk_size: usize,
+    /// How lines are decoded (tests hold the fast path equal to the simd-json path).
+    pub decoder: DecodePath,
 }
 
 impl Default for Options {
@@ -41,6 +43,7 @@ impl Default for Options {
             strict: false,
             progress: false,
             chunk_size: CHUNK_SIZE,
+            decoder: DecodePath::default(),
         }
     }
 }
@@ -65,10 +68,10 @@ struct Worker {
 }
 
 impl Worker {
-    fn new() -> Self {
+    fn new(path: DecodePath) -> Self {
         Self {
             agg: Aggregates::default(),
-            decoder: LineDecoder::default(),
+            decoder: LineDecoder::new(path),
             buffers: simd_json::Buffers::new(1024),
             scratch: Vec::new(),
         }
@@ -333,7 +336,7 @@ pub fn run_source(source: Source, scope: &Scope, opts: &Options) -> Result<Outpu
             drop(tx);
             stats
         });
-        let agg = pool.install(|| fold(rx, scope, opts.strict, stop, &ret_tx));
+        let agg = pool.install(|| fold(rx, scope, opts, stop, &ret_tx));
         (agg, reader.join())
     });
     pb.finish_and_clear();
@@ -359,28 +362,32 @@ pub fn run_source(source: Source, scope: &Scope, opts: &Options) -> Result<Outpu
 fn fold(
     rx: std::sync::mpsc::Receiver<Chunk>,
     scope: &Scope,
-    strict: bool,
+    opts: &Options,
     stop: &AtomicBool,
     ret: &Sender<Vec<u8>>,
 ) -> Aggregates {
+    let strict = opts.strict;
     rx.into_iter()
         .par_bridge()
-        .fold(Worker::new, |mut w, mut chunk| {
-            if stop.load(Ordering::Relaxed) {
-                // Not read, but its lines still count, so later line numbers stay exact.
-                let d = &chunk.data;
-                let lines = memchr::memchr_iter(b'\n', d).count() as u64
-                    + u64::from(d.last().is_some_and(|b| *b != b'\n'));
-                w.agg
-                    .summary
-                    .chunk_lines
-                    .push((chunk.origin, chunk.seq, lines));
-            } else {
-                w.process(&mut chunk, scope, strict, stop);
-            }
-            let _ = ret.send(chunk.data);
-            w
-        })
+        .fold(
+            || Worker::new(opts.decoder),
+            |mut w, mut chunk| {
+                if stop.load(Ordering::Relaxed) {
+                    // Not read, but its lines still count, so later line numbers stay exact.
+                    let d = &chunk.data;
+                    let lines = memchr::memchr_iter(b'\n', d).count() as u64
+                        + u64::from(d.last().is_some_and(|b| *b != b'\n'));
+                    w.agg
+                        .summary
+                        .chunk_lines
+                        .push((chunk.origin, chunk.seq, lines));
+                } else {
+                    w.process(&mut chunk, scope, strict, stop);
+                }
+                let _ = ret.send(chunk.data);
+                w
+            },
+        )
         .map(|w| w.agg)
         .reduce(Aggregates::default, |mut a, b| {
             if a.summary.events < b.summary.events {

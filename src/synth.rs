@@ -10,6 +10,8 @@ use std::io::{self, Write};
 
 use crate::timefmt::{Micros, format_rfc3339, parse_rfc3339};
 
+mod bodies;
+
 /// Generator settings.
 #[derive(Debug, Clone)]
 pub struct SynthConfig {
@@ -25,6 +27,8 @@ pub struct SynthConfig {
     pub rate: f64,
     /// Problems to plant in the background traffic.
     pub plants: Vec<Plant>,
+    /// Log writes to built-in groups at RequestResponse level with whole bodies (EKS' policy).
+    pub bodies: bool,
 }
 
 impl Default for SynthConfig {
@@ -36,6 +40,7 @@ impl Default for SynthConfig {
             start: parse_rfc3339("2024-05-01T10:00:00Z").unwrap_or(0),
             rate: 300.0,
             plants: Vec::new(),
+            bodies: false,
         }
     }
 }
@@ -350,6 +355,8 @@ struct Req<'a> {
     annotations: &'a str,
     /// Status message (JSON-escaped), if not the default.
     message: &'a str,
+    /// Whole objects as bodies (`--bodies`), on success.
+    full_bodies: bool,
 }
 
 impl Default for Req<'_> {
@@ -373,6 +380,7 @@ impl Default for Req<'_> {
             bodies: None,
             annotations: "",
             message: "",
+            full_bodies: false,
         }
     }
 }
@@ -732,6 +740,18 @@ fn request<'a>(r: &mut Rng, nodes: u64) -> Req<'a> {
     q
 }
 
+/// `--bodies`: a write to a built-in group is logged at RequestResponse level, as EKS' policy
+/// does (planted no-op bodies keep their own).
+fn log_bodies(q: &mut Req) {
+    if crate::aggregate::is_write_verb(q.verb)
+        && crate::aggregate::is_builtin_group(q.group)
+        && q.bodies.is_none()
+    {
+        q.level = "RequestResponse";
+        q.full_bodies = true;
+    }
+}
+
 /// Query string, errors and reasons.
 fn finish(r: &mut Rng, q: &mut Req) {
     let mut uri = path(q.group, q.version, &q.ns, q.resource, &q.name, q.sub);
@@ -846,6 +866,9 @@ fn write_event(
             r#","requestObject":{{"kind":"ConfigMap","apiVersion":"v1","metadata":{{"name":"{}","resourceVersion":"{req_rv}"}},"data":{{"k":"v"}}}},"responseObject":{{"kind":"ConfigMap","apiVersion":"v1","metadata":{{"name":"{}","resourceVersion":"{resp_rv}"}},"data":{{"k":"v"}}}}"#,
             q.name, q.name
         );
+    } else if q.full_bodies && stage == "ResponseComplete" && q.code < 400 {
+        let rv = 10_000_000 + r.below(90_000_000);
+        out.push_str(&bodies::members(r, q, rv));
     }
     let extra = if q.annotations.is_empty() {
         String::new()
@@ -887,7 +910,10 @@ pub fn generate(cfg: &SynthConfig, out: &mut impl Write) -> io::Result<(u64, u64
         now += (r.below(2 * step.max(1)) + 1) as Micros;
         for (plant, next, n) in &mut planted {
             while *next <= now {
-                let q = plant.request(&mut r, *n);
+                let mut q = plant.request(&mut r, *n);
+                if cfg.bodies {
+                    log_bodies(&mut q);
+                }
                 let id = uuid(&mut r);
                 line.clear();
                 if q.verb == "watch" {
@@ -919,7 +945,10 @@ pub fn generate(cfg: &SynthConfig, out: &mut impl Write) -> io::Result<(u64, u64
                 *n += 1;
             }
         }
-        let q = request(&mut r, u64::from(cfg.nodes.max(1)));
+        let mut q = request(&mut r, u64::from(cfg.nodes.max(1)));
+        if cfg.bodies {
+            log_bodies(&mut q);
+        }
         let id = uuid(&mut r);
         line.clear();
         if q.verb == "watch" {

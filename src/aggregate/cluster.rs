@@ -81,6 +81,57 @@ pub struct RequestFacts {
     pub verb: u32,
     /// Lacks a userAgent.
     pub no_user_agent: bool,
+    /// A successful create of an object (1) or delete (-1), else 0: what the etcd growth
+    /// estimate counts.
+    pub growth: i8,
+    /// The bytes of its `responseObject`, when logged.
+    pub response_bytes: Option<u32>,
+}
+
+/// Creates and deletes of objects, and the bytes of the objects they returned where the log has
+/// them: the etcd growth estimate of `sizing`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GrowthAcc {
+    /// Successful creates of objects (not subresources).
+    pub creates: u64,
+    /// Of which with the created object logged.
+    pub creates_measured: u64,
+    /// Their bytes.
+    pub created_bytes: u64,
+    /// Successful deletes (and deletecollections).
+    pub deletes: u64,
+    /// Of which with the deleted object logged.
+    pub deletes_measured: u64,
+    /// Their bytes.
+    pub deleted_bytes: u64,
+}
+
+impl GrowthAcc {
+    fn observe(&mut self, f: &RequestFacts) {
+        let bytes = f.response_bytes.map(u64::from);
+        match f.growth {
+            1 => {
+                self.creates += 1;
+                self.creates_measured += u64::from(bytes.is_some());
+                self.created_bytes += bytes.unwrap_or(0);
+            }
+            -1 => {
+                self.deletes += 1;
+                self.deletes_measured += u64::from(bytes.is_some());
+                self.deleted_bytes += bytes.unwrap_or(0);
+            }
+            _ => {}
+        }
+    }
+
+    fn merge(&mut self, o: &Self) {
+        self.creates += o.creates;
+        self.creates_measured += o.creates_measured;
+        self.created_bytes += o.created_bytes;
+        self.deletes += o.deletes;
+        self.deletes_measured += o.deletes_measured;
+        self.deleted_bytes += o.deleted_bytes;
+    }
 }
 
 /// The cluster scope's tables.
@@ -108,6 +159,8 @@ pub struct ClusterAcc {
     pub clients: FxHashMap<ClientId, ClusterClient>,
     /// Successful writes per resource × subresource.
     pub writes: FxHashMap<(ResourceId, u32), u64>,
+    /// Creates and deletes, with their objects' bytes.
+    pub growth: GrowthAcc,
 }
 
 impl ClusterAcc {
@@ -127,6 +180,7 @@ impl ClusterAcc {
         c.seat_us += f.seat_us;
         if f.is_write {
             *self.writes.entry((f.resource, f.subresource)).or_default() += 1;
+            self.growth.observe(f);
         }
         let Some(t) = f.time else { return };
         let minute = t.div_euclid(MINUTE_US);
@@ -198,6 +252,7 @@ impl ClusterAcc {
         self.health.merge(&o.health, r);
         merge_map(&mut self.clients, &o.clients, r, |c| c.remap(r));
         merge_map(&mut self.writes, &o.writes, r, |(a, b)| (a.remap(r), m(b)));
+        self.growth.merge(&o.growth);
     }
 
     /// Successful writes in the window.

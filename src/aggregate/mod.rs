@@ -481,6 +481,13 @@ impl Aggregates {
             subresource: self.sub_id(ev.subresource),
             verb: self.verb_id(verb),
             no_user_agent: ev.user_agent.is_none_or(str::is_empty),
+            growth: match verb {
+                _ if !is_write || !ev.subresource.is_empty() => 0,
+                "create" => 1,
+                "delete" | "deletecollection" => -1,
+                _ => 0,
+            },
+            response_bytes: ev.response_bytes,
         }
     }
 
@@ -569,6 +576,7 @@ impl Aggregates {
 
     /// A successful write, in the writes table and its object's row.
     fn write(&mut self, ev: &AuditEvent, f: &RequestFacts) {
+        let bodies = tables::BodyBytes::of(ev);
         let noop = self
             .writes
             .entry((f.client, f.resource, f.verb, f.subresource))
@@ -584,6 +592,7 @@ impl Aggregates {
                 status: ev.subresource == "status",
                 noop,
                 audit_id: ev.audit_id,
+                bodies,
             });
             self.key_buf = key;
         }

@@ -9,6 +9,7 @@ use rustc_hash::FxHashMap;
 
 use super::interner::{Key, KeyBuf};
 use super::sketch::{Samples, Span};
+use super::tables::BodyBytes;
 use crate::timefmt::Micros;
 
 /// The most objects one accumulator tracks before pruning: just under 7/8 of 32,768, hashbrown's
@@ -116,6 +117,8 @@ pub struct ObjectStats {
     pub span: Span,
     /// Sample auditIDs.
     pub samples: Samples,
+    /// Bytes of the bodies logged with its writes.
+    pub bodies: BodyBytes,
 }
 
 impl ObjectStats {
@@ -247,6 +250,8 @@ pub struct ObjectWrite<'a> {
     pub noop: bool,
     /// auditID.
     pub audit_id: &'a str,
+    /// Its bodies' bytes.
+    pub bodies: BodyBytes,
 }
 
 /// Builds the object key into `buf`.
@@ -283,6 +288,7 @@ impl ObjectTable {
             o.count += 1;
             o.status_writes += u64::from(w.status);
             o.noop += u64::from(w.noop);
+            o.bodies.add(w.bodies);
             let writer = o.writer_index(w.client, 1);
             if let Some(t) = w.time {
                 let minute = u32::try_from(t.div_euclid(crate::timefmt::MINUTE_US)).unwrap_or(0);
@@ -338,6 +344,7 @@ impl ObjectTable {
             dst.count += o.count;
             dst.status_writes += o.status_writes;
             dst.noop += o.noop;
+            dst.bodies.add(o.bodies);
             dst.conflicts += o.conflicts;
             // `o` folded: a minute split between the two tables may now be in both.
             // (A minute of `o`'s list that lands on `dst`'s folded minutes is caught by
@@ -377,6 +384,7 @@ mod tests {
             time: Some(minute * crate::timefmt::MINUTE_US),
             status: false,
             noop: false,
+            bodies: BodyBytes::default(),
             audit_id: "x",
         });
     }
@@ -405,6 +413,7 @@ mod tests {
                 time: Some(minute * crate::timefmt::MINUTE_US),
                 status: true,
                 noop: false,
+                bodies: BodyBytes::default(),
                 audit_id: "x",
             });
         };

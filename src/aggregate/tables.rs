@@ -241,6 +241,38 @@ impl CallStats {
     }
 }
 
+/// Bytes of the bodies logged with writes (Request/RequestResponse level), as the log holds
+/// them: measured while the decoder skips them, never parsed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BodyBytes {
+    /// Writes with a body logged.
+    pub writes: u64,
+    /// Bytes of their `requestObject`s.
+    pub request: u64,
+    /// Bytes of their `responseObject`s.
+    pub response: u64,
+}
+
+impl BodyBytes {
+    /// What one event logged.
+    #[must_use]
+    pub fn of(ev: &crate::decode::AuditEvent) -> Self {
+        let (rq, rs) = (ev.request_bytes, ev.response_bytes);
+        Self {
+            writes: u64::from(rq.is_some() || rs.is_some()),
+            request: rq.map_or(0, u64::from),
+            response: rs.map_or(0, u64::from),
+        }
+    }
+
+    /// Adds another count in.
+    pub fn add(&mut self, o: Self) {
+        self.writes += o.writes;
+        self.request += o.request;
+        self.response += o.response;
+    }
+}
+
 /// Successful writes of a client × resource × verb × subresource.
 #[derive(Debug, Clone, Default)]
 pub struct WriteStats {
@@ -256,6 +288,8 @@ pub struct WriteStats {
     pub samples: Samples,
     /// Sample auditIDs of the no-op writes.
     pub noop_samples: Samples,
+    /// Bytes of the bodies logged.
+    pub bodies: BodyBytes,
 }
 
 impl WriteStats {
@@ -269,6 +303,7 @@ impl WriteStats {
             && ev.response_rv.is_some()
             && ev.request_rv.is_some();
         let noop = judged && ev.request_rv == ev.response_rv;
+        self.bodies.add(BodyBytes::of(ev));
         self.count += 1;
         self.judged += u64::from(judged);
         self.noop += u64::from(noop);
@@ -282,6 +317,7 @@ impl WriteStats {
 
     /// Merges another row in.
     pub fn merge(&mut self, o: &Self) {
+        self.bodies.add(o.bodies);
         self.count += o.count;
         self.noop += o.noop;
         self.judged += o.judged;

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::aggregate::{Aggregates, SLO_CLASSES};
 use crate::model::health::{
-    ClassMinute, Health, Sizing, SloRow, SloViolation, SuccessMinute, Tier, TierChoice,
+    ClassMinute, EtcdGrowth, Health, Sizing, SloRow, SloViolation, SuccessMinute, Tier, TierChoice,
 };
 use crate::model::rows::NameCount;
 use crate::timefmt::{MINUTE_US, format_minute, format_rfc3339};
@@ -21,6 +21,30 @@ struct TierTable {
 
 /// The tier table, embedded from `data/eks-tiers.toml`.
 pub const TIERS_TOML: &str = include_str!("../../data/eks-tiers.toml");
+
+/// The etcd growth estimate, when the log has the objects to measure.
+fn etcd_growth(a: &Aggregates) -> Option<EtcdGrowth> {
+    let g = a.cluster.growth;
+    if g.creates_measured == 0 && g.deletes_measured == 0 {
+        return None;
+    }
+    let covered = a.cluster.covered;
+    let span_s = match (covered.first, covered.last) {
+        (Some(f), Some(l)) if l > f => Some((l - f) as f64 / 1e6),
+        _ => None,
+    };
+    let net = g.created_bytes as f64 - g.deleted_bytes as f64;
+    Some(EtcdGrowth {
+        method: "JSON bytes of the objects returned by successful creates minus those returned by successful deletes, per hour of the span. Only creates and deletes with their responseObject logged count; updates are taken to keep an object's size. etcd stores built-in objects as protobuf (smaller than JSON) and keeps old revisions until compaction, so this is the trend of the live data, not the database file.",
+        creates: g.creates,
+        creates_measured: g.creates_measured,
+        created_bytes: g.created_bytes,
+        deletes: g.deletes,
+        deletes_measured: g.deletes_measured,
+        deleted_bytes: g.deleted_bytes,
+        net_bytes_per_hour: span_s.map(|s| (net / s * 3600.0).round()),
+    })
+}
 
 /// Chooses a tier for `seats` and `pods_per_s` with the table's headroom.
 #[must_use]
@@ -208,6 +232,7 @@ pub fn sizing(a: &Aggregates) -> Sizing {
         peak_pod_bindings_per_second: bindings,
         peak_writes_per_second: round(writes),
         tier: choose_tier(peak, bindings as f64, TIERS_TOML),
+        etcd_growth: etcd_growth(a),
     }
 }
 

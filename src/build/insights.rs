@@ -398,6 +398,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
             last: None,
             sample_audit_ids: Vec::new(),
             noop_sample_audit_ids: Vec::new(),
+            body_bytes: None,
         })
         .collect();
     crate::build::native::order::writes(&mut report.writes);
@@ -432,6 +433,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
             first: None,
             last: None,
             sample_audit_ids: Vec::new(),
+            body_bytes: None,
         })
         .collect();
     object_rows.sort_by(|x, y| {

@@ -18,9 +18,9 @@ use crate::decode::{Level, Stage};
 use crate::model::health::SloRow;
 use crate::model::limits::limit_minutes;
 use crate::model::report::{
-    CallRow, ClientRow, CrdRow, DeprecatedRow, ErrorRow, InputRow, LatencyBreakdownRow, ListRow,
-    MinuteRow, ObjectRow, ObjectTableRow, Report, RvRow, SCHEMA, Series, SkipRow, Skipped, Summary,
-    Tool, WatchRow, WebhookRow, WindowRow, WriteRow,
+    BodyBytesRow, CallRow, ClientRow, CrdRow, DeprecatedRow, ErrorRow, InputRow,
+    LatencyBreakdownRow, ListRow, MinuteRow, ObjectRow, ObjectTableRow, Report, RvRow, SCHEMA,
+    Series, SkipRow, Skipped, Summary, Tool, WatchRow, WebhookRow, WindowRow, WriteRow,
 };
 use crate::model::rows::{LatencyRow, NameCount};
 use crate::timefmt::{MINUTE_US, format_minute, format_rfc3339};
@@ -612,6 +612,7 @@ fn write_rows(a: &Aggregates, span_s: f64) -> Vec<WriteRow> {
             last: time(w.span.last),
             sample_audit_ids: w.samples.ids(),
             noop_sample_audit_ids: w.noop_samples.ids(),
+            body_bytes: BodyBytesRow::of(w.bodies),
         })
         .collect();
     order::writes(&mut rows);
@@ -658,6 +659,7 @@ fn object_rows(a: &Aggregates) -> Vec<ObjectRow> {
                 first: time(o.span.first),
                 last: time(o.span.last),
                 sample_audit_ids: o.samples.ids(),
+                body_bytes: BodyBytesRow::of(o.bodies),
             }
         })
         .collect()

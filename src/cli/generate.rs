@@ -28,4 +28,8 @@ pub struct GenerateArgs {
     /// Plant a problem in the traffic (repeatable): each is one rule's pattern.
     #[arg(long, value_enum)]
     pub plant: Vec<crate::synth::Plant>,
+    /// Log writes to built-in API groups at RequestResponse level with whole objects as bodies
+    /// (labels, last-applied annotation, managedFields), as EKS' audit policy does.
+    #[arg(long)]
+    pub bodies: bool,
 }

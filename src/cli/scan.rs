@@ -93,6 +93,10 @@ pub struct ScanArgs {
     /// merge of many partial tables).
     #[arg(long, hide = true, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1024..))]
     pub chunk_size: Option<u32>,
+    /// How lines are decoded: `simd-json` parses every line whole, the reference the fast path
+    /// is tested against (testing).
+    #[arg(long, hide = true, value_enum, default_value_t = Decoder::Fast)]
+    pub decoder: Decoder,
 
     /// Rule thresholds and suppressions (TOML; see `audit-scan rules`). Without it:
     /// $AUDIT_SCAN_CONFIG, else ./audit-scan.toml (or one in a parent directory up to the
@@ -272,4 +276,13 @@ pub struct EngineArgs {
     /// Rows per query treated as capped (the service returns at most 10,000).
     #[arg(long, hide = true, default_value_t = crate::insights::merge::ROW_CAP)]
     pub insights_row_limit: usize,
+}
+
+/// `--decoder` (hidden): the line decoder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Decoder {
+    /// Bodies stepped over by the skim, other lines parsed by simd-json.
+    Fast,
+    /// Every line parsed whole by simd-json.
+    SimdJson,
 }

@@ -23,6 +23,7 @@ pub fn run(g: &GenerateArgs) -> Result<u8> {
             .with_context(|| format!("invalid --start '{}': use RFC 3339", g.start))?,
         rate: g.rate,
         plants: g.plant.clone(),
+        bodies: g.bodies,
     };
     let name = g.output.to_string_lossy().to_string();
     if name == "-" {

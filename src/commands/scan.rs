@@ -6,7 +6,8 @@ use anyhow::{Context, Result, bail};
 
 use super::plan::{self, Plan, now_micros};
 use super::scan_insights::{self, Outcome};
-use crate::cli::scan::ScanArgs;
+use crate::cli::scan::{Decoder, ScanArgs};
+use crate::decode::event::DecodePath;
 use crate::error::{EXIT_FINDINGS, EXIT_OK, fail};
 use crate::model::report::Report;
 use crate::render::{Format, TextStyle};
@@ -174,6 +175,10 @@ fn native_report(
         chunk_size: args
             .chunk_size
             .map_or(source::chunk::CHUNK_SIZE, |b| b as usize),
+        decoder: match args.decoder {
+            Decoder::Fast => DecodePath::Routed,
+            Decoder::SimdJson => DecodePath::SimdJson,
+        },
     };
     let out = match plan {
         Plan::Files(inputs) => pipeline::run(inputs, scope, &opts)?,

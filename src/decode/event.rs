@@ -10,6 +10,9 @@ use serde::{Deserialize, Deserializer};
 use super::latency::{self, LatencyParts, Names};
 use crate::timefmt::{Micros, parse_go_duration, parse_rfc3339};
 
+mod blocks;
+mod skim;
+
 /// The audit stage of an event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Stage {
@@ -257,6 +260,58 @@ struct RawAnnotations<'a> {
     failed_open: Names<'a>,
 }
 
+impl<'a> RawAnnotations<'a> {
+    /// Whether `key` is an annotation audit-scan reads (its value is then a string or null).
+    fn reads(key: &str) -> bool {
+        matches!(key, "k8s.io/deprecated" | "k8s.io/removed-release")
+            || key
+                .strip_prefix("apiserver.latency.k8s.io/")
+                .and_then(latency::part_index)
+                .is_some()
+            || Self::is_webhook_key(key)
+            || Self::is_failed_open(key)
+    }
+
+    fn is_webhook_key(key: &str) -> bool {
+        key.starts_with("mutation.webhook.admission.k8s.io/")
+            || key.starts_with("patch.webhook.admission.k8s.io/")
+    }
+
+    fn is_failed_open(key: &str) -> bool {
+        key.starts_with("failed-open.") && key.contains("webhook")
+    }
+
+    /// Reads the value of an annotation it [`reads`](Self::reads), in the map's order (a
+    /// repeated key: the last one wins, as with any map member).
+    fn take(&mut self, key: &str, value: &'a str) {
+        match key {
+            "k8s.io/deprecated" => self.deprecated = Some(value),
+            "k8s.io/removed-release" => self.removed_release = Some(value),
+            _ if Self::is_webhook_key(key) => {
+                if let Some(name) = latency::webhook_in(value) {
+                    self.mutating.push(name);
+                }
+            }
+            _ if Self::is_failed_open(key) => {
+                self.failed_open.push(value);
+                if key.contains("validating") {
+                    self.validating.push(value);
+                } else {
+                    self.mutating.push(value);
+                }
+            }
+            _ => {
+                if let Some(i) = key
+                    .strip_prefix("apiserver.latency.k8s.io/")
+                    .and_then(latency::part_index)
+                {
+                    self.latency[i] = parse_go_duration(value);
+                }
+            }
+        }
+    }
+}
+
 impl<'de: 'a, 'a> Deserialize<'de> for RawAnnotations<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -274,44 +329,12 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawAnnotations<'a> {
             ) -> Result<Self::Value, A::Error> {
                 let mut a = RawAnnotations::default();
                 while let Some(key) = map.next_key::<&'de str>()? {
-                    let known = key
-                        .strip_prefix("apiserver.latency.k8s.io/")
-                        .and_then(latency::part_index);
-                    let webhook_key = key.starts_with("mutation.webhook.admission.k8s.io/")
-                        || key.starts_with("patch.webhook.admission.k8s.io/");
-                    let failed_open = key.starts_with("failed-open.") && key.contains("webhook");
-                    if known.is_none()
-                        && !webhook_key
-                        && !failed_open
-                        && !matches!(key, "k8s.io/deprecated" | "k8s.io/removed-release")
-                    {
+                    if !RawAnnotations::reads(key) {
                         map.next_value::<IgnoredAny>()?;
                         continue;
                     }
-                    let Some(value) = map.next_value::<Option<&'de str>>()? else {
-                        continue;
-                    };
-                    match key {
-                        "k8s.io/deprecated" => a.deprecated = Some(value),
-                        "k8s.io/removed-release" => a.removed_release = Some(value),
-                        _ if webhook_key => {
-                            if let Some(name) = latency::webhook_in(value) {
-                                a.mutating.push(name);
-                            }
-                        }
-                        _ if failed_open => {
-                            a.failed_open.push(value);
-                            if key.contains("validating") {
-                                a.validating.push(value);
-                            } else {
-                                a.mutating.push(value);
-                            }
-                        }
-                        _ => {
-                            if let Some(i) = known {
-                                a.latency[i] = parse_go_duration(value);
-                            }
-                        }
+                    if let Some(value) = map.next_value::<Option<&'de str>>()? {
+                        a.take(key, value);
                     }
                 }
                 Ok(a)
@@ -360,6 +383,12 @@ pub(crate) struct RawEvent<'a> {
     /// Kept as JSON values and decoded one by one, so one malformed item costs only itself.
     #[serde(borrow, default)]
     items: Option<Vec<RawItem<'a>>>,
+    /// The bytes of `requestObject` as logged (measured on the line, not parsed).
+    #[serde(skip)]
+    request_bytes: Option<u32>,
+    /// The bytes of `responseObject` as logged.
+    #[serde(skip)]
+    response_bytes: Option<u32>,
 }
 
 /// One item of an `EventList`, held as a JSON value until it is decoded on its own.
@@ -418,6 +447,11 @@ pub struct AuditEvent<'a> {
     pub request_rv: Option<&'a str>,
     /// `responseObject.metadata.resourceVersion` (RequestResponse level).
     pub response_rv: Option<&'a str>,
+    /// The bytes of `requestObject` as logged, when it is logged and not null (none for the
+    /// items of an `EventList`, which are decoded from a parsed value).
+    pub request_bytes: Option<u32>,
+    /// The bytes of `responseObject` as logged, likewise.
+    pub response_bytes: Option<u32>,
     /// The `apiserver.latency.k8s.io/*` annotations (logged for requests slower than 500 ms),
     /// µs, indexed like [`latency::LATENCY_PARTS`].
     pub latency_parts: LatencyParts,
@@ -485,6 +519,8 @@ impl<'a> AuditEvent<'a> {
             record_time: None,
             request_rv: rv(raw.request_object),
             response_rv: rv(raw.response_object),
+            request_bytes: raw.request_bytes,
+            response_bytes: raw.response_bytes,
             latency_parts: ann.latency,
             deprecated: ann.deprecated == Some("true"),
             removed_release: ann.removed_release,
@@ -648,44 +684,118 @@ impl BadItem {
     }
 }
 
-/// Decodes one line (or document) in place, calling `sink` once per event (an `EventList` yields
-/// each item). `buffers` are simd-json's scratch buffers, reused across lines.
+/// Decodes one line (or document) in place with simd-json, calling `sink` once per event (an
+/// `EventList` yields each item). `buffers` are simd-json's scratch buffers, reused across lines.
 ///
 /// # Errors
 /// A [`DecodeFailure`] when the bytes are not an audit event.
 pub fn decode_in_place<'a>(
     line: &'a mut [u8],
     buffers: &mut simd_json::Buffers,
+    sink: impl FnMut(AuditEvent<'a>),
+) -> Result<Decoded, DecodeFailure> {
+    let lengths = skim::body_lengths(line);
+    simd_json_path(line, buffers, lengths, sink)
+}
+
+/// The typed simd-json parse alone, without measuring the bodies: the bare parse that
+/// `benches/decode.rs` compares the fast path with.
+///
+/// # Errors
+/// A [`DecodeFailure`] when the bytes are not an audit event.
+#[doc(hidden)]
+pub fn decode_simd_json_only<'a>(
+    line: &'a mut [u8],
+    buffers: &mut simd_json::Buffers,
+    sink: impl FnMut(AuditEvent<'a>),
+) -> Result<Decoded, DecodeFailure> {
+    simd_json_path(line, buffers, (None, None), sink)
+}
+
+fn simd_json_path<'a>(
+    line: &'a mut [u8],
+    buffers: &mut simd_json::Buffers,
+    (request_bytes, response_bytes): (Option<u32>, Option<u32>),
     mut sink: impl FnMut(AuditEvent<'a>),
 ) -> Result<Decoded, DecodeFailure> {
     let shape = Shape::of(line);
-    let raw: RawEvent<'a> = simd_json::serde::from_slice_with_buffers(line, buffers)
+    let mut raw: RawEvent<'a> = simd_json::serde::from_slice_with_buffers(line, buffers)
         .map_err(|e| DecodeFailure::invalid_json(shape, &e))?;
+    (raw.request_bytes, raw.response_bytes) = (request_bytes, response_bytes);
     emit(raw, &mut sink)
+}
+
+/// Reads one line with the fast path ([`skim`]), or returns `None` (nothing changed) when the
+/// simd-json path must read it. No padding needed.
+#[doc(hidden)]
+pub fn decode_skim<'a>(
+    line: &'a mut [u8],
+    mut sink: impl FnMut(AuditEvent<'a>),
+) -> Option<Result<Decoded, DecodeFailure>> {
+    let found = skim::scan(line)?;
+    Some(emit(skim::build(&found, line), &mut sink))
 }
 
 /// Padding a [`LineDecoder`] needs after the last line of a buffer (simd-json reads ahead in
 /// 64-byte blocks; the bytes are left as they are).
 pub const LINE_PADDING: usize = simd_json::INPUT_PADDING;
 
-/// The hot-path decoder: parses a line where it lies in the chunk buffer — the lines after it
-/// serve as simd-json's read-ahead padding, so nothing is copied — and reuses simd-json's
-/// buffers and tape across lines, so steady-state decoding allocates nothing.
+/// Which path a [`LineDecoder`] reads lines with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DecodePath {
+    /// A line with a body (`requestObject`/`responseObject`) takes the skim, which steps over
+    /// the body; a line without one takes simd-json, which reads such lines faster
+    /// (docs/performance.md has the measurements).
+    #[default]
+    Routed,
+    /// Every line tries the skim first.
+    Skim,
+    /// Every line through simd-json, the bodies measured by a walk of the line's top level: the
+    /// reference the fast paths are held equal to.
+    SimdJson,
+    /// Every line through simd-json, no body measured: the decoder before the skim (benches).
+    SimdJsonBare,
+}
+
+/// The hot-path decoder: reads a line with a body by the skim ([`skim`]: the members the tables
+/// use, the rest stepped over); any other line, and a line the skim leaves alone, is parsed by
+/// simd-json where it lies in the chunk buffer — the lines after it serve as simd-json's
+/// read-ahead padding, so nothing is copied — reusing simd-json's buffers and tape across lines,
+/// so steady-state decoding allocates nothing.
 pub struct LineDecoder {
     buffers: simd_json::Buffers,
     tape: Option<simd_json::Tape<'static>>,
+    path: DecodePath,
+    /// Finds `Object"`, the tail of both body keys: a line without it has no body.
+    body_key: memchr::memmem::Finder<'static>,
 }
 
 impl Default for LineDecoder {
     fn default() -> Self {
-        Self {
-            buffers: simd_json::Buffers::new(64 * 1024),
-            tape: Some(simd_json::Tape(Vec::new())),
-        }
+        Self::new(DecodePath::default())
     }
 }
 
 impl LineDecoder {
+    /// A decoder that reads lines by `path`.
+    #[must_use]
+    pub fn new(path: DecodePath) -> Self {
+        Self {
+            buffers: simd_json::Buffers::new(64 * 1024),
+            tape: Some(simd_json::Tape(Vec::new())),
+            path,
+            body_key: memchr::memmem::Finder::new(b"Object\""),
+        }
+    }
+
+    /// A decoder that parses every line with simd-json and measures no body (the decoder before
+    /// the fast path): the baseline of `benches/decode.rs`.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn simd_json_only() -> Self {
+        Self::new(DecodePath::SimdJsonBare)
+    }
+
     /// Decodes `buf[..len]`, calling `sink` per event; `buf` must extend at least
     /// [`LINE_PADDING`] bytes past `len` (with any content).
     ///
@@ -697,6 +807,19 @@ impl LineDecoder {
         len: usize,
         mut sink: impl FnMut(AuditEvent<'a>),
     ) -> Result<Decoded, DecodeFailure> {
+        let line = &buf[..len];
+        let lengths = match self.path {
+            DecodePath::SimdJsonBare => (None, None),
+            DecodePath::SimdJson => skim::body_lengths(line),
+            // No `Object"` anywhere: no body key, so no body to measure or step over.
+            DecodePath::Routed if self.body_key.find(line).is_none() => (None, None),
+            DecodePath::Routed | DecodePath::Skim => {
+                if let Some(found) = skim::scan(line) {
+                    return emit(skim::build(&found, &mut buf[..len]), &mut sink);
+                }
+                skim::body_lengths(line)
+            }
+        };
         let mut tape: simd_json::Tape<'a> = self
             .tape
             .take()
@@ -710,7 +833,10 @@ impl LineDecoder {
         let mut de = simd_json::Deserializer::from_tape(tape);
         let raw = RawEvent::deserialize(&mut de);
         let result = match raw {
-            Ok(raw) => emit(raw, &mut sink),
+            Ok(mut raw) => {
+                (raw.request_bytes, raw.response_bytes) = lengths;
+                emit(raw, &mut sink)
+            }
             Err(e) => Err(DecodeFailure::invalid_json(shape, &e)),
         };
         self.tape = Some(de.into_tape().reset());

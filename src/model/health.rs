@@ -126,4 +126,30 @@ pub struct Sizing {
     pub peak_writes_per_second: f64,
     /// The EKS tier.
     pub tier: TierChoice,
+    /// How fast etcd grows, from the objects that creates and deletes returned (absent when no
+    /// create or delete had its object logged: Metadata-level logs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etcd_growth: Option<EtcdGrowth>,
+}
+
+/// `sizing.etcd_growth`: bytes created minus bytes deleted, from the `responseObject` of each
+/// successful create and delete that has one logged (Request/RequestResponse level).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct EtcdGrowth {
+    /// How the estimate was made.
+    pub method: &'static str,
+    /// Successful creates of objects.
+    pub creates: u64,
+    /// Of which with the created object logged.
+    pub creates_measured: u64,
+    /// Bytes of those objects.
+    pub created_bytes: u64,
+    /// Successful deletes and deletecollections.
+    pub deletes: u64,
+    /// Of which with the deleted object (or list) logged.
+    pub deletes_measured: u64,
+    /// Bytes of those objects.
+    pub deleted_bytes: u64,
+    /// (created − deleted bytes) per hour of the report's span; absent for a span of zero.
+    pub net_bytes_per_hour: Option<f64>,
 }

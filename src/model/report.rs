@@ -582,6 +582,33 @@ pub struct WriteRow {
     pub sample_audit_ids: Vec<String>,
     /// Earliest auditIDs of the no-op updates.
     pub noop_sample_audit_ids: Vec<String>,
+    /// Bytes of the bodies logged with these writes (absent when none was logged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_bytes: Option<BodyBytesRow>,
+}
+
+/// Bytes of the request and response bodies logged with writes (Request/RequestResponse
+/// level), as the log holds them: measured while the decoder skips them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct BodyBytesRow {
+    /// Writes with a body logged (writes logged at Metadata level add nothing).
+    pub writes: u64,
+    /// Bytes of their `requestObject`s.
+    pub request: u64,
+    /// Bytes of their `responseObject`s (for a create or update, the object as stored).
+    pub response: u64,
+}
+
+impl BodyBytesRow {
+    /// The row, when any body was logged.
+    #[must_use]
+    pub fn of(b: crate::aggregate::tables::BodyBytes) -> Option<Self> {
+        (b.writes > 0).then_some(Self {
+            writes: b.writes,
+            request: b.request,
+            response: b.response,
+        })
+    }
 }
 
 impl WriteRow {
@@ -644,6 +671,9 @@ pub struct ObjectRow {
     pub last: Option<String>,
     /// Earliest auditIDs.
     pub sample_audit_ids: Vec<String>,
+    /// Bytes of the bodies logged with its writes (absent when none was logged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_bytes: Option<BodyBytesRow>,
 }
 
 /// One error row.

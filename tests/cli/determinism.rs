@@ -5,30 +5,17 @@ use crate::common;
 
 use std::path::{Path, PathBuf};
 
-use audit_scan::aggregate::Scope;
 use audit_scan::aggregate::objects::MAX_MINUTES_PER_OBJECT;
-use audit_scan::build::native::{Inputs, build};
-use audit_scan::pipeline::{self, Options};
-use audit_scan::source::Input;
+use audit_scan::pipeline::Options;
 use serde_json::Value;
 
 fn scan(paths: &[std::path::PathBuf], threads: usize, chunk_size: usize) -> Value {
-    let inputs: Vec<Input> = paths.iter().map(|p| Input::file(p)).collect();
     let opts = Options {
         threads,
         chunk_size,
         ..Options::default()
     };
-    let out = pipeline::run(&inputs, &Scope::default(), &opts).unwrap();
-    let r = build(&Inputs {
-        aggregates: &out.aggregates,
-        inputs: &out.inputs,
-        window: Default::default(),
-        filters: &Default::default(),
-        warnings: vec![],
-        cloudwatch: None,
-    });
-    let mut v = serde_json::to_value(&r).unwrap();
+    let mut v = common::report_in_process(paths, &opts);
     v["summary"]["inputs"] = Value::Null;
     v
 }

@@ -75,6 +75,7 @@ fn cluster() -> (Service, i64) {
         start: start_us,
         rate: RATE,
         plants: Vec::new(),
+        bodies: false,
     };
     let mut out = Vec::new();
     audit_scan::synth::generate(&cfg, &mut out).unwrap();

@@ -46,6 +46,7 @@ mod rule_fixtures;
 mod rules;
 mod schema;
 mod selection;
+mod skim;
 mod snapshots;
 mod terminal;
 mod week_episodes;

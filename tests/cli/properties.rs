@@ -6,7 +6,8 @@
 use audit_scan::aggregate::filter::{Filters, Patterns};
 use audit_scan::aggregate::{Aggregates, Scope};
 use audit_scan::build::native::{Inputs, build};
-use audit_scan::decode::event::{LINE_PADDING, LineDecoder};
+use audit_scan::decode::decode_in_place;
+use audit_scan::decode::event::{LINE_PADDING, LineDecoder, decode_skim};
 use audit_scan::decode::salvage::salvage;
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -140,8 +141,66 @@ fn mutated(line: &[u8], field: &str, value: Option<Value>) -> Vec<u8> {
     serde_json::to_vec(&ev).unwrap()
 }
 
+/// Generated lines whose writes carry whole bodies (`generate --bodies`), no-op bodies too.
+fn body_lines() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let cfg = audit_scan::synth::SynthConfig {
+        bytes: 300_000,
+        seed: 4,
+        rate: 5.0,
+        bodies: true,
+        plants: vec![audit_scan::synth::Plant::NoopUpdates],
+        ..Default::default()
+    };
+    audit_scan::synth::generate(&cfg, &mut out).unwrap();
+    out.split(|&b| b == b'\n')
+        .filter(|l| {
+            l.starts_with(
+                br#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse""#,
+            )
+        })
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// Members inside the bodies the decoder reads or skips.
+const BODY_FIELDS: &[&str] = &[
+    "/requestObject/metadata",
+    "/requestObject/metadata/resourceVersion",
+    "/requestObject/metadata/managedFields",
+    "/responseObject/metadata",
+    "/responseObject/metadata/resourceVersion",
+    "/responseObject/spec",
+    "/responseObject/kind",
+];
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A real event with a member retyped or removed (still JSON): when the fast path reads
+    /// it, it reads what simd-json reads — the same event, or the same error.
+    #[test]
+    fn the_fast_path_reads_mutated_events_as_simd_json_does(
+        pick in any::<usize>(),
+        field in proptest::sample::select([FIELDS, BODY_FIELDS].concat()),
+        value in proptest::option::weighted(0.85, any_value()),
+        bodies in any::<bool>(),
+    ) {
+        let lines = if bodies { body_lines() } else { sample_lines() };
+        let line = mutated(&lines[pick % lines.len()], field, value);
+        let mut a = line.clone();
+        let mut fast = Vec::new();
+        let got = decode_skim(&mut a, |e| fast.push(format!("{e:?}")));
+        let mut b = line.clone();
+        let mut slow = Vec::new();
+        let want = decode_in_place(&mut b, &mut simd_json::Buffers::default(), |e| {
+            slow.push(format!("{e:?}"));
+        });
+        if let Some(got) = got {
+            prop_assert_eq!(format!("{:?}", got.map(|d| d.events)), format!("{:?}", want.map(|d| d.events)));
+            prop_assert_eq!(fast, slow, "{}", field);
+        }
+    }
 
     /// Structure-aware: a real event with a member retyped or removed, whole or cut at any
     /// byte, through the decoder, the aggregation, the report and the rules. Whole, it is

@@ -89,6 +89,27 @@ pub fn run_stdin(args: &[&str], input: &[u8]) -> Output {
     out
 }
 
+/// The JSON report of `paths` built in this process (pipeline and report builder, no binary):
+/// for tests that vary the pipeline's options.
+pub fn report_in_process(paths: &[PathBuf], opts: &audit_scan::pipeline::Options) -> Value {
+    use audit_scan::build::native::{Inputs, build};
+    let inputs: Vec<audit_scan::source::Input> = paths
+        .iter()
+        .map(|p| audit_scan::source::Input::file(p))
+        .collect();
+    let scope = audit_scan::aggregate::Scope::default();
+    let out = audit_scan::pipeline::run(&inputs, &scope, opts).unwrap();
+    let r = build(&Inputs {
+        aggregates: &out.aggregates,
+        inputs: &out.inputs,
+        window: Default::default(),
+        filters: &Default::default(),
+        warnings: vec![],
+        cloudwatch: None,
+    });
+    serde_json::to_value(&r).unwrap()
+}
+
 /// The JSON on stdout of a run that must succeed (`what` names it in the panic).
 pub fn ok_json(out: &Output, what: &str) -> Value {
     assert!(
