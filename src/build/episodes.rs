@@ -116,6 +116,7 @@ pub fn detect(points: &[(i64, Minute)], span: Span) -> Vec<Episode> {
             Episode {
                 start: format_minute(start),
                 end: format_minute(end),
+                minutes: (end - start) as u64,
                 peak_minute: format_minute(peak_at),
                 peak_per_second: round3(peak as f64 / 60.0),
                 requests,

@@ -103,6 +103,8 @@ pub struct Episode {
     pub start: String,
     /// End of the last minute (exclusive: the start of the minute after it).
     pub end: String,
+    /// Its length, minutes (`end − start`).
+    pub minutes: u64,
     /// The minute with the most requests.
     pub peak_minute: String,
     /// Requests per second in that minute.
@@ -116,6 +118,15 @@ pub struct Episode {
     pub baseline_per_second: f64,
     /// What departed from the baseline in some minute of it: `rate`, `errors`, `seats`.
     pub signals: Vec<&'static str>,
+}
+
+/// The requests per second over `episodes` (their requests over their minutes), if any: the
+/// rate of the active span, beside the window's average.
+#[must_use]
+pub fn active_per_second(episodes: &[Episode]) -> Option<f64> {
+    let minutes: u64 = episodes.iter().map(|e| e.minutes).sum();
+    let requests: u64 = episodes.iter().map(|e| e.requests).sum();
+    (minutes > 0).then(|| (requests as f64 / (minutes * 60) as f64 * 100.0).round() / 100.0)
 }
 
 /// Where a finding sits in time.

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use super::sanitize::{self, Cap};
+use crate::model::finding::active_per_second;
 use crate::model::report::Report;
 
 /// Escapes one name or value from the log for a Markdown table cell or paragraph
@@ -159,7 +160,15 @@ pub fn render(r: &Report, top: usize) -> String {
         &mut out,
         "Clients",
         &[
-            "client", "requests", "reads", "writes", "errors", "peak/min", "p99 ms",
+            "client",
+            "requests",
+            "reads",
+            "writes",
+            "errors",
+            "qps",
+            "qps in episodes",
+            "peak/min",
+            "p99 ms",
         ],
         &r.clients,
         top,
@@ -170,6 +179,9 @@ pub fn render(r: &Report, top: usize) -> String {
                 c.reads.to_string(),
                 c.writes.to_string(),
                 c.errors.to_string(),
+                format!("{:.2}", c.mean_qps),
+                active_per_second(&c.episodes)
+                    .map_or_else(|| "-".to_owned(), |q| format!("{q:.2}")),
                 c.peak_qpm.to_string(),
                 c.latency_ms
                     .map_or_else(|| "-".into(), |l| format!("{:.0}", l.p99)),

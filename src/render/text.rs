@@ -6,6 +6,7 @@ use super::TextStyle;
 use super::format::num;
 use super::sanitize::{self, Cap};
 use super::table::{Align, Table, sanitize};
+use crate::model::finding::active_per_second;
 use crate::model::report::Report;
 use crate::model::rows::LatencyRow;
 
@@ -82,6 +83,7 @@ pub fn render(r: &Report, style: TextStyle) -> String {
         ("WATCHES", Align::Right),
         ("ERRORS", Align::Right),
         ("QPS", Align::Right),
+        ("ACTIVE", Align::Right),
         ("PEAK/MIN", Align::Right),
         ("AT", Align::Left),
         ("P99/MIN", Align::Right),
@@ -100,6 +102,7 @@ pub fn render(r: &Report, style: TextStyle) -> String {
             num(c.watches),
             num(c.errors),
             format!("{:.2}", c.mean_qps),
+            active_per_second(&c.episodes).map_or_else(|| "-".to_owned(), |q| format!("{q:.2}")),
             num(c.peak_qpm),
             hhmm(c.peak_minute.as_ref()),
             num(c.p99_qpm),

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use crate::model::cost;
-use crate::model::finding::{Episode, Finding, Severity, Temporal};
+use crate::model::finding::{Episode, Finding, Severity, Temporal, active_per_second};
 use crate::model::report::{ClientRow, Report};
 use crate::timefmt::{MINUTE_US, parse_rfc3339};
 
@@ -66,9 +66,7 @@ pub(crate) fn place(f: &mut Finding, r: &Report) {
             .filter(|m| within(m, first, last));
     }
     if let Some(c) = client.filter(|_| bounded) {
-        let requests: u64 = f.episodes.iter().map(|e| e.requests).sum();
-        let secs = episode_us(&f.episodes) as f64 / 1e6;
-        ev.active_per_second = Some(round2(requests as f64 / secs.max(60.0)));
+        ev.active_per_second = active_per_second(&f.episodes);
         ev.window_per_second = Some(c.mean_qps);
     }
     if let Some(w) = window_s {
@@ -149,9 +147,7 @@ fn overlapping(c: &ClientRow, first: Option<i64>, last: Option<i64>) -> Vec<Epis
 
 /// The minutes the episodes cover, µs.
 fn episode_us(eps: &[Episode]) -> i64 {
-    eps.iter()
-        .filter_map(|e| Some(parse_rfc3339(&e.end)? - parse_rfc3339(&e.start)?))
-        .sum()
+    eps.iter().map(|e| e.minutes as i64 * MINUTE_US).sum()
 }
 
 /// Whether a finding last seen at `last` stopped long before the report's end (see
@@ -207,10 +203,6 @@ fn span_words(s: f64) -> String {
     } else {
         format!("{:.0}-minute window", (s / 60.0).max(1.0))
     }
-}
-
-fn round2(v: f64) -> f64 {
-    (v * 100.0).round() / 100.0
 }
 
 /// Whether the minute starting at `m` overlaps `[first, last]`.

@@ -36,6 +36,7 @@ struct Req {
     ns: &'static str,
     name: String,
     deprecated_in: Option<&'static str>,
+    code: u16,
 }
 
 impl Req {
@@ -78,7 +79,7 @@ impl Req {
             "auditID": format!("week-{id:08}"), "stage": "ResponseComplete",
             "requestURI": uri, "verb": self.verb, "user": {"username": self.user},
             "userAgent": self.ua, "objectRef": obj,
-            "responseStatus": {"metadata": {}, "code": 200},
+            "responseStatus": {"metadata": {}, "code": self.code},
             "requestReceivedTimestamp": ts(self.at),
             "stageTimestamp": ts(self.at + 4_000),
             "annotations": annotations,
@@ -97,7 +98,19 @@ fn req(at: i64, verb: &'static str, user: &'static str, ua: &'static str) -> Req
         ns: "",
         name: String::new(),
         deprecated_in: None,
+        code: 200,
     }
+}
+
+/// Writes `v` (sorted here) as JSON lines.
+fn write_lines(path: &Path, mut v: Vec<Req>) {
+    v.sort_by_key(|r| r.at);
+    let text: String = v
+        .iter()
+        .enumerate()
+        .map(|(i, r)| r.json(i).to_string() + "\n")
+        .collect();
+    std::fs::write(path, text).unwrap();
 }
 
 /// The plan: what was written, and the numbers the assertions need.
@@ -210,12 +223,7 @@ fn write_week(dir: &Path) -> Week {
         stopped,
         span_s,
     };
-    let mut text = String::new();
-    for (i, r) in v.iter().enumerate() {
-        text.push_str(&r.json(i).to_string());
-        text.push('\n');
-    }
-    std::fs::write(&week.path, text).unwrap();
+    write_lines(&week.path, v);
     week
 }
 
@@ -351,14 +359,8 @@ fn a_loop_on_40_objects_is_one_finding_with_them_as_evidence() {
             v.push(r);
         }
     }
-    v.sort_by_key(|r| r.at);
     let path = dir.path().join("loop.jsonl");
-    let text: String = v
-        .iter()
-        .enumerate()
-        .map(|(i, r)| r.json(i).to_string() + "\n")
-        .collect();
-    std::fs::write(&path, text).unwrap();
+    write_lines(&path, v);
     let r = common::report(&[path.to_str().unwrap(), "--top", "50"]);
     let loops = findings(&r, "AS201");
     assert_eq!(loops.len(), 1, "{loops:#?}");
@@ -381,5 +383,47 @@ fn a_loop_on_40_objects_is_one_finding_with_them_as_evidence() {
             .contains("40 objects */token-*"),
         "{}",
         loops[0]["headline"]
+    );
+}
+
+#[test]
+fn a_rule_threshold_is_judged_over_the_finding_s_own_window() {
+    // 25 hours; in hour 12 a poller GETs a missing ConfigMap every 8 s for 20 minutes: 6 an hour
+    // over the log, far more over the 20 minutes it ran (judged over at least an hour).
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = Vec::new();
+    for m in 0..25 * 60 {
+        v.push(req(T0 + m * MIN, "get", STEADY_SA, "config-reader/1.0"));
+    }
+    let start = T0 + 12 * HOUR;
+    let misses: Vec<i64> = (0..150).map(|i| start + i * 8 * SEC).collect();
+    for &at in &misses {
+        let mut r = req(
+            at,
+            "get",
+            "system:serviceaccount:team-x:cfg-watcher",
+            "cfg-watcher/2.1",
+        );
+        r.ns = "team-x";
+        r.name = "feature-flags".into();
+        r.code = 404;
+        v.push(r);
+    }
+    let path = dir.path().join("poller.jsonl");
+    write_lines(&path, v);
+    let r = common::report(&[path.to_str().unwrap(), "--top", "50"]);
+    let f = findings(&r, "AS303");
+    assert_eq!(f.len(), 1, "{:#?}", r["findings"]);
+    let window_s = (misses[misses.len() - 1] - misses[0]) as f64 / 1e6;
+    let per_hour = misses.len() as f64 / (window_s.max(3600.0) / 3600.0);
+    assert!(
+        (f[0]["evidence"]["value"].as_f64().unwrap() - per_hour).abs() < 0.1,
+        "{} vs {per_hour}",
+        f[0]["evidence"]["value"]
+    );
+    let over_the_log = misses.len() as f64 / 25.0;
+    assert!(
+        over_the_log < 120.0,
+        "the whole log's rate alone stays under the default"
     );
 }
