@@ -558,7 +558,7 @@ fn client_rows(a: &Aggregates, span: Span, span_s: f64) -> Vec<ClientRow> {
         .map(|(id, c)| {
             let mut row = client_row(a, *id, c, pts(id), span, span_s);
             row.episodes = minutes
-                .get(id)
+                .get(&id.0)
                 .map_or_else(Vec::new, |m| super::episodes::detect(m, span));
             (*id, row)
         })
