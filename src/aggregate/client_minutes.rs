@@ -3,44 +3,42 @@
 //! A week-long window has ~10,000 minutes; a `(client, minute) → count` hash map costs ~27 bytes
 //! per busy minute, so a few hundred steady clients held over 100 MB per worker. A block of
 //! 16 counters costs ~5 bytes a minute for a steady client and at most one block (~90 bytes)
-//! for a minute alone, which keeps a week of a big cluster in a few MB per worker.
+//! for a minute alone, which keeps a week of a big cluster in a few MB per worker. The failed
+//! short requests (429 and 5xx, the incident timeline's attribution) are kept the same way in
+//! their own blocks, which exist only where a client failed: bounded by clients × minutes / 16
+//! like the requests, and in practice far smaller.
 
 use rustc_hash::FxHashMap;
 
 /// Minutes per block.
 pub const BLOCK: i64 = 16;
 
-/// Requests per (client, epoch minute); clients are interned ids.
+/// Counts per (client, epoch minute) in blocks of [`BLOCK`] minutes.
 #[derive(Debug, Default, Clone)]
-pub struct ClientMinutes {
-    blocks: FxHashMap<(u32, i64), [u32; BLOCK as usize]>,
-}
+struct Blocks(FxHashMap<(u32, i64), [u32; BLOCK as usize]>);
 
-impl ClientMinutes {
-    /// Counts one request of `client` in `minute`.
+impl Blocks {
     #[inline]
-    pub fn add(&mut self, client: u32, minute: i64) {
+    fn add(&mut self, client: u32, minute: i64) {
         let slot = &mut self
-            .blocks
+            .0
             .entry((client, minute.div_euclid(BLOCK)))
             .or_default()[minute.rem_euclid(BLOCK) as usize];
         // A u32 per minute: 4 billion requests in a minute from one client is not a real log.
         *slot = slot.saturating_add(1);
     }
 
-    /// Adds another worker's counts, its client ids mapped through `client`.
-    pub fn merge(&mut self, other: &Self, client: impl Fn(u32) -> u32) {
-        for ((c, b), counts) in &other.blocks {
-            let dst = self.blocks.entry((client(*c), *b)).or_default();
+    fn merge(&mut self, other: &Self, client: &impl Fn(u32) -> u32) {
+        for ((c, b), counts) in &other.0 {
+            let dst = self.0.entry((client(*c), *b)).or_default();
             for (d, s) in dst.iter_mut().zip(counts) {
                 *d = d.saturating_add(*s);
             }
         }
     }
 
-    /// Every (client, minute, requests) with requests > 0, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (u32, i64, u64)> + '_ {
-        self.blocks.iter().flat_map(|((c, b), counts)| {
+    fn iter(&self) -> impl Iterator<Item = (u32, i64, u64)> + '_ {
+        self.0.iter().flat_map(|((c, b), counts)| {
             counts
                 .iter()
                 .enumerate()
@@ -48,11 +46,66 @@ impl ClientMinutes {
                 .map(move |(i, n)| (*c, b * BLOCK + i as i64, u64::from(*n)))
         })
     }
+}
+
+/// Requests (and failed short requests) per (client, epoch minute); clients are interned ids.
+#[derive(Debug, Default, Clone)]
+pub struct ClientMinutes {
+    requests: Blocks,
+    throttled: Blocks,
+    server_errors: Blocks,
+}
+
+/// How a short request failed, for [`ClientMinutes::add_failed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Answered 429.
+    Throttled,
+    /// Answered 5xx (or a Panic).
+    ServerError,
+}
+
+impl ClientMinutes {
+    /// Counts one request of `client` in `minute`.
+    #[inline]
+    pub fn add(&mut self, client: u32, minute: i64) {
+        self.requests.add(client, minute);
+    }
+
+    /// Counts one failed short request of `client` in `minute` (besides [`Self::add`]).
+    #[inline]
+    pub fn add_failed(&mut self, client: u32, minute: i64, how: Failure) {
+        match how {
+            Failure::Throttled => self.throttled.add(client, minute),
+            Failure::ServerError => self.server_errors.add(client, minute),
+        }
+    }
+
+    /// Adds another worker's counts, its client ids mapped through `client`.
+    pub fn merge(&mut self, other: &Self, client: impl Fn(u32) -> u32) {
+        self.requests.merge(&other.requests, &client);
+        self.throttled.merge(&other.throttled, &client);
+        self.server_errors.merge(&other.server_errors, &client);
+    }
+
+    /// Every (client, minute, requests) with requests > 0, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, i64, u64)> + '_ {
+        self.requests.iter()
+    }
+
+    /// Every (client, minute, failed short requests) of one kind with a count > 0, in no
+    /// particular order.
+    pub fn failed(&self, how: Failure) -> impl Iterator<Item = (u32, i64, u64)> + '_ {
+        match how {
+            Failure::Throttled => self.throttled.iter(),
+            Failure::ServerError => self.server_errors.iter(),
+        }
+    }
 
     /// Blocks held (for memory accounting in tests and benches).
     #[must_use]
     pub fn blocks(&self) -> usize {
-        self.blocks.len()
+        self.requests.0.len() + self.throttled.0.len() + self.server_errors.0.len()
     }
 }
 
@@ -101,5 +154,22 @@ mod tests {
             sorted(&a),
             [(0, 100, 1), (10, 100, 1), (11, 100, 1), (11, 200, 1)]
         );
+    }
+
+    #[test]
+    fn failures_are_kept_apart_by_kind_and_merge() {
+        let (mut a, mut b) = (ClientMinutes::default(), ClientMinutes::default());
+        a.add_failed(0, 5, Failure::Throttled);
+        b.add_failed(0, 5, Failure::Throttled);
+        b.add_failed(1, 6, Failure::ServerError);
+        a.merge(&b, |c| c + 1);
+        let mut t: Vec<_> = a.failed(Failure::Throttled).collect();
+        t.sort_unstable();
+        assert_eq!(t, [(0, 5, 1), (1, 5, 1)]);
+        assert_eq!(
+            a.failed(Failure::ServerError).collect::<Vec<_>>(),
+            [(2, 6, 1)]
+        );
+        assert_eq!(a.iter().count(), 0, "failures are not requests");
     }
 }

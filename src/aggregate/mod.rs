@@ -467,6 +467,7 @@ impl Aggregates {
             over_slo: slo_class
                 .zip(latency)
                 .is_some_and(|(c, l)| l > (SLO_CLASSES[usize::from(c)].1 * 1e6) as Micros),
+            apf_rejected: code == 429 && ev.reason.is_empty(),
             binding: is_write
                 && ev.resource == "pods"
                 && ev.subresource == "binding"
@@ -514,7 +515,17 @@ impl Aggregates {
         c.samples.offer(time, ev.audit_id);
 
         if let Some(t) = time {
-            self.client_minutes.add(client, t.div_euclid(MINUTE_US));
+            let minute = t.div_euclid(MINUTE_US);
+            self.client_minutes.add(client, minute);
+            // The same failures the success rate counts (short requests, 429 and 5xx).
+            if !long_running && (code >= 500 || code == 429) {
+                let how = if code == 429 {
+                    client_minutes::Failure::Throttled
+                } else {
+                    client_minutes::Failure::ServerError
+                };
+                self.client_minutes.add_failed(client, minute, how);
+            }
         }
 
         let resource = f.resource;

@@ -6,3 +6,4 @@ pub mod insights;
 pub mod native;
 pub mod selection;
 pub mod series;
+pub mod timeline;

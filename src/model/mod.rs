@@ -7,3 +7,4 @@ pub mod finding;
 pub mod health;
 pub mod report;
 pub mod rows;
+pub mod timeline;

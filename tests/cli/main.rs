@@ -44,3 +44,4 @@ mod schema;
 mod selection;
 mod snapshots;
 mod terminal;
+mod timeline;
