@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::common;
 
 /// Epoch minute of 2024-05-01T00:00Z, the log's first minute.
-const DAY0: i64 = 28_577_280;
+const DAY0: i64 = 28_575_360;
 /// Minutes in the log: two days.
 const MINUTES: i64 = 2 * 24 * 60;
 /// The merge gap the report documents (`merge_gap_minutes`).
