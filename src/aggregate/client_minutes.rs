@@ -6,7 +6,9 @@
 //! 16 minutes × 3 counters costs ~13 bytes a minute for a steady client and at most one block
 //! (~220 bytes) for a minute alone. What bounds it is the number of (client, 16-minute block)
 //! pairs — client cardinality × minutes of the window / 16 at most — never the log's length:
-//! a week of a big cluster stays in a few MB per worker.
+//! a week of a big cluster stays in a few MB per worker. The failed short requests (429 and
+//! 5xx, the incident timeline's attribution) are kept in sparse blocks of their own, which
+//! exist only where a client failed: bounded the same way, and in practice far smaller.
 
 use rustc_hash::FxHashMap;
 
@@ -33,10 +35,55 @@ struct Block {
     seat_ms: [u32; BLOCK as usize],
 }
 
+/// How a short request failed, for [`ClientMinutes::add_failed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Answered 429.
+    Throttled,
+    /// Answered 5xx (or a Panic).
+    ServerError,
+}
+
+/// One count per (client, epoch minute) in blocks of [`BLOCK`] minutes.
+#[derive(Debug, Default, Clone)]
+struct Sparse(FxHashMap<(u32, i64), [u32; BLOCK as usize]>);
+
+impl Sparse {
+    #[inline]
+    fn add(&mut self, client: u32, minute: i64) {
+        let slot = &mut self
+            .0
+            .entry((client, minute.div_euclid(BLOCK)))
+            .or_default()[minute.rem_euclid(BLOCK) as usize];
+        *slot = slot.saturating_add(1);
+    }
+
+    fn merge(&mut self, other: &Self, client: &impl Fn(u32) -> u32) {
+        for ((c, b), counts) in &other.0 {
+            let dst = self.0.entry((client(*c), *b)).or_default();
+            for (d, s) in dst.iter_mut().zip(counts) {
+                *d = d.saturating_add(*s);
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u32, i64, u64)> + '_ {
+        self.0.iter().flat_map(|((c, b), counts)| {
+            counts
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(move |(i, n)| (*c, b * BLOCK + i as i64, u64::from(*n)))
+        })
+    }
+}
+
 /// Requests, errors and seat time per (client, epoch minute); clients are interned ids.
 #[derive(Debug, Default, Clone)]
 pub struct ClientMinutes {
     blocks: FxHashMap<(u32, i64), Block>,
+    throttled: Sparse,
+    server_errors: Sparse,
 }
 
 fn add_to(slot: &mut u32, n: u64) {
@@ -71,6 +118,26 @@ impl ClientMinutes {
                 }
             }
         }
+        self.throttled.merge(&other.throttled, &client);
+        self.server_errors.merge(&other.server_errors, &client);
+    }
+
+    /// Counts one failed short request of `client` in `minute` (besides [`Self::add`]).
+    #[inline]
+    pub fn add_failed(&mut self, client: u32, minute: i64, how: Failure) {
+        match how {
+            Failure::Throttled => self.throttled.add(client, minute),
+            Failure::ServerError => self.server_errors.add(client, minute),
+        }
+    }
+
+    /// Every (client, minute, failed short requests) of one kind with a count > 0, in no
+    /// particular order.
+    pub fn failed(&self, how: Failure) -> impl Iterator<Item = (u32, i64, u64)> + '_ {
+        match how {
+            Failure::Throttled => self.throttled.iter(),
+            Failure::ServerError => self.server_errors.iter(),
+        }
     }
 
     /// Every (client, minute, requests) with requests > 0, in no particular order.
@@ -100,7 +167,7 @@ impl ClientMinutes {
     /// Blocks held (for memory accounting in tests and benches).
     #[must_use]
     pub fn blocks(&self) -> usize {
-        self.blocks.len()
+        self.blocks.len() + self.throttled.0.len() + self.server_errors.0.len()
     }
 }
 
@@ -149,5 +216,22 @@ mod tests {
             sorted(&a),
             [(0, 100, 1), (10, 100, 1), (11, 100, 1), (11, 200, 1)]
         );
+    }
+
+    #[test]
+    fn failures_are_kept_apart_by_kind_and_merge() {
+        let (mut a, mut b) = (ClientMinutes::default(), ClientMinutes::default());
+        a.add_failed(0, 5, Failure::Throttled);
+        b.add_failed(0, 5, Failure::Throttled);
+        b.add_failed(1, 6, Failure::ServerError);
+        a.merge(&b, |c| c + 1);
+        let mut t: Vec<_> = a.failed(Failure::Throttled).collect();
+        t.sort_unstable();
+        assert_eq!(t, [(0, 5, 1), (1, 5, 1)]);
+        assert_eq!(
+            a.failed(Failure::ServerError).collect::<Vec<_>>(),
+            [(2, 6, 1)]
+        );
+        assert_eq!(a.iter().count(), 0, "failures are not requests");
     }
 }

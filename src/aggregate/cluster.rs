@@ -59,6 +59,15 @@ pub struct RequestFacts {
     pub over_slo: bool,
     /// A successful `pods/binding` create.
     pub binding: bool,
+    /// Rejected by API Priority and Fairness: a 429 with no reason. APF runs in the handler
+    /// chain before authorization and the API handlers, and rejects with `http.Error` (plain
+    /// text), so the audit event carries only the code: kubernetes
+    /// `staging/src/k8s.io/apiserver/pkg/server/filters/priority-and-fairness.go`
+    /// (`tooManyRequests`), `pkg/endpoints/filters/audit.go` (the audit response writer records
+    /// the status code alone when no Status object is written) and `pkg/server/config.go`
+    /// (`DefaultBuildHandlerChain` wraps authorization inside APF). A 429 a handler answers (a
+    /// PodDisruptionBudget refusing an eviction) is a Status with reason `TooManyRequests`.
+    pub apf_rejected: bool,
     /// Sent by a system component.
     pub system: bool,
     /// Its epoch minute, if it has a time.
@@ -281,5 +290,6 @@ impl MinuteTotals {
             self.workload += u64::from(!f.system);
             self.workload_failed += u64::from(!f.system && hard);
         }
+        self.apf_rejected += u64::from(f.apf_rejected);
     }
 }

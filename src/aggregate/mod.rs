@@ -466,6 +466,7 @@ impl Aggregates {
             over_slo: slo_class
                 .zip(latency)
                 .is_some_and(|(c, l)| l > (SLO_CLASSES[usize::from(c)].1 * 1e6) as Micros),
+            apf_rejected: code == 429 && ev.reason.is_empty(),
             binding: is_write
                 && ev.resource == "pods"
                 && ev.subresource == "binding"
@@ -503,6 +504,15 @@ impl Aggregates {
         if let Some(minute) = f.minute {
             self.client_minutes
                 .add(f.client.into(), minute, f.failed, f.seat_us);
+            // The same failures the success rate counts (short requests, 429 and 5xx).
+            if !f.long_running && (f.code >= 500 || f.code == 429) {
+                let how = if f.code == 429 {
+                    client_minutes::Failure::Throttled
+                } else {
+                    client_minutes::Failure::ServerError
+                };
+                self.client_minutes.add_failed(f.client.into(), minute, how);
+            }
         }
         if f.is_list {
             self.list(ev, q, f);

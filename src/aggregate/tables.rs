@@ -437,6 +437,8 @@ pub struct MinuteTotals {
     pub workload_failed: u64,
     /// APF seat-µs in flight in this minute.
     pub seat_us: u64,
+    /// Requests API Priority and Fairness rejected (see `RequestFacts::apf_rejected`).
+    pub apf_rejected: u64,
 }
 
 impl MinuteTotals {
@@ -450,6 +452,7 @@ impl MinuteTotals {
         self.workload += o.workload;
         self.workload_failed += o.workload_failed;
         self.seat_us += o.seat_us;
+        self.apf_rejected += o.apf_rejected;
     }
 }
 

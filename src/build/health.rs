@@ -3,9 +3,11 @@
 
 use serde::Deserialize;
 
+use crate::aggregate::tables::MinuteTotals;
 use crate::aggregate::{Aggregates, SLO_CLASSES};
 use crate::model::health::{
-    ClassMinute, EtcdGrowth, Health, Sizing, SloRow, SloViolation, SuccessMinute, Tier, TierChoice,
+    ClassMinute, EtcdGrowth, EtcdRevisions, Health, MAX_REJECTED_MINUTES, RejectedMinute, Sizing,
+    SloRow, SloViolation, SuccessMinute, Tier, TierChoice,
 };
 use crate::model::rows::NameCount;
 use crate::timefmt::{MINUTE_US, format_minute, format_rfc3339};
@@ -95,6 +97,8 @@ pub fn choose_tier(seats: f64, pods_per_s: f64, toml_text: &str) -> TierChoice {
                 recommended: tier.name.clone(),
                 exceeds_largest: false,
                 arithmetic,
+                rejected_minutes: 0,
+                fits_rejected_minutes: true,
             };
         }
     }
@@ -102,7 +106,38 @@ pub fn choose_tier(seats: f64, pods_per_s: f64, toml_text: &str) -> TierChoice {
         recommended: t.tier.last().map_or_else(String::new, |x| x.name.clone()),
         exceeds_largest: true,
         arithmetic,
+        rejected_minutes: 0,
+        fits_rejected_minutes: true,
     }
+}
+
+/// A minute's (short requests, failed) of the system and the workload class.
+fn class_counts(t: &MinuteTotals) -> [(u64, u64); 2] {
+    let (wn, wf) = (t.workload, t.workload_failed);
+    [
+        (
+            t.short - wn,
+            (t.server_errors + t.throttled).saturating_sub(wf),
+        ),
+        (wn, wf),
+    ]
+}
+
+/// The lower success rate of a minute's two classes (unrounded), if it had short requests.
+#[must_use]
+pub fn worst_success(t: &MinuteTotals) -> Option<f64> {
+    class_counts(t)
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, f)| 1.0 - *f as f64 / *n as f64)
+        .reduce(f64::min)
+}
+
+/// Whether either class of a minute fell below [`SUCCESS_THRESHOLD`]. Compared unrounded:
+/// 0.98996 is below 99% even though it prints as 0.99.
+#[must_use]
+pub fn below_slo(t: &MinuteTotals) -> bool {
+    worst_success(t).is_some_and(|r| r < SUCCESS_THRESHOLD)
 }
 
 /// Builds `health`, from the cluster scope (a filtered scan's health is the cluster's).
@@ -122,21 +157,14 @@ pub fn health(a: &Aggregates, slo: &[SloRow]) -> Health {
             success_rate: ((1.0 - f as f64 / n as f64) * 10_000.0).round() / 10_000.0,
         })
     };
-    let mut below = Vec::new();
+    let (mut below, mut below_minutes) = (Vec::new(), Vec::new());
     let rows: Vec<SuccessMinute> = minutes
         .iter()
         .map(|(m, t)| {
-            let (wn, wf) = (t.workload, t.workload_failed);
-            let (sn, sf) = (
-                t.short - wn,
-                (t.server_errors + t.throttled).saturating_sub(wf),
-            );
-            // Compared unrounded: 0.98996 is below 99% even though it prints as 0.99.
-            if [(sn, sf), (wn, wf)]
-                .iter()
-                .any(|(n, f)| *n > 0 && 1.0 - *f as f64 / (*n as f64) < SUCCESS_THRESHOLD)
-            {
+            let [(sn, sf), (wn, wf)] = class_counts(t);
+            if below_slo(t) {
                 below.push(format_minute(**m));
+                below_minutes.push(**m);
             }
             SuccessMinute {
                 minute: format_minute(**m),
@@ -167,6 +195,7 @@ pub fn health(a: &Aggregates, slo: &[SloRow]) -> Health {
         success_threshold: SUCCESS_THRESHOLD,
         minutes: rows,
         below_threshold: below,
+        dips: super::timeline::runs(below_minutes).len() as u64,
         slo_windows_checked: a.cluster.health.slo_windows.len() as u64,
         slo_violations: violations,
         slo_clients_over: slo.iter().filter(|s| s.over).cloned().collect(),
@@ -223,6 +252,22 @@ pub fn sizing(a: &Aggregates) -> Sizing {
         .unwrap_or(0) as f64
         / 60.0;
     let round = |v: f64| (v * 100.0).round() / 100.0;
+    let rejected = rejected_minutes(a);
+    let mut tier = choose_tier(peak, bindings as f64, TIERS_TOML);
+    judge_rejections(
+        &mut tier,
+        &rejected,
+        a.cluster.minutes.values().map(|m| m.apf_rejected).sum(),
+    );
+    let etcd = etcd_revisions(round(writes));
+    tier.arithmetic.push(format!(
+        "etcd revisions: peak {:.2} writes/s × {} s between compactions × {} B a revision = {} revisions, {:.1} MB kept until compaction",
+        etcd.peak_writes_per_second,
+        etcd.compaction_interval_s,
+        etcd.revision_bytes,
+        etcd.revisions,
+        etcd.bytes as f64 / 1e6
+    ));
     Sizing {
         method: "Little's law on the audit log: each short request holds its APF width (1 seat; a cluster-scoped LIST 10, the estimator's maximum, since the log does not say how many objects it read) for its audit latency — an upper bound, as audit latency includes APF queueing — plus 0.05 s per successful write for etcd and watch fan-out; long-running requests hold no seat. Seats per minute = seat-seconds in flight in that minute ÷ 60. APF priority levels are not in the log and are not guessed.",
         peak_seats: round(peak),
@@ -231,9 +276,102 @@ pub fn sizing(a: &Aggregates) -> Sizing {
         top_clients: top,
         peak_pod_bindings_per_second: bindings,
         peak_writes_per_second: round(writes),
-        tier: choose_tier(peak, bindings as f64, TIERS_TOML),
+        tier,
+        apf_rejected_requests: rejected.iter().map(|r| r.rejected).sum(),
+        apf_rejected_minute_count: rejected.len() as u64,
+        apf_rejected_minutes: most_rejected(rejected),
+        etcd_revisions: etcd,
         etcd_growth: etcd_growth(a),
     }
+}
+
+/// kube-apiserver compacts etcd every 5 minutes by default (`--etcd-compaction-interval`).
+pub const COMPACTION_INTERVAL_S: u64 = 300;
+/// Bytes assumed per etcd revision: a typical serialized object (a Lease or ConfigMap is under
+/// 1 KiB, a Pod a few KiB); Metadata-level logs carry no object sizes.
+pub const REVISION_BYTES: u64 = 4096;
+
+/// The MVCC overhead at `writes_per_s`: each write is a revision kept until the next compaction.
+#[must_use]
+pub fn etcd_revisions(writes_per_s: f64) -> EtcdRevisions {
+    let revisions = (writes_per_s * COMPACTION_INTERVAL_S as f64).round() as u64;
+    EtcdRevisions {
+        peak_writes_per_second: writes_per_s,
+        compaction_interval_s: COMPACTION_INTERVAL_S,
+        revision_bytes: REVISION_BYTES,
+        revisions,
+        bytes: revisions * REVISION_BYTES,
+    }
+}
+
+/// Every minute with APF rejections, in time order, with its seats.
+fn rejected_minutes(a: &Aggregates) -> Vec<RejectedMinute> {
+    let mut v: Vec<(i64, u64, u64)> = a
+        .cluster
+        .minutes
+        .iter()
+        .filter(|(_, t)| t.apf_rejected > 0)
+        .map(|(m, t)| (*m, t.apf_rejected, t.seat_us))
+        .collect();
+    v.sort_unstable();
+    v.into_iter()
+        .map(|(m, n, seat_us)| RejectedMinute {
+            minute: format_minute(m),
+            rejected: n,
+            seats: (seat_us as f64 / MINUTE_US as f64 * 100.0).round() / 100.0,
+        })
+        .collect()
+}
+
+/// The [`MAX_REJECTED_MINUTES`] minutes with the most rejections, back in time order.
+fn most_rejected(mut v: Vec<RejectedMinute>) -> Vec<RejectedMinute> {
+    if v.len() > MAX_REJECTED_MINUTES {
+        v.sort_by(|x, y| {
+            y.rejected
+                .cmp(&x.rejected)
+                .then_with(|| x.minute.cmp(&y.minute))
+        });
+        v.truncate(MAX_REJECTED_MINUTES);
+        v.sort_by(|x, y| x.minute.cmp(&y.minute));
+    }
+    v
+}
+
+/// Minutes with APF rejections held demand above the capacity the cluster had: their seats are
+/// a lower bound, so no tier is said to fit them. The verdict names them, and a tier that fits
+/// the observed seats fits only the other minutes.
+pub fn judge_rejections(tier: &mut TierChoice, rejected: &[RejectedMinute], requests: u64) {
+    let Some(worst) = rejected.iter().max_by(|x, y| {
+        x.rejected
+            .cmp(&y.rejected)
+            .then_with(|| y.minute.cmp(&x.minute))
+    }) else {
+        return;
+    };
+    for line in &mut tier.arithmetic {
+        if let Some(head) = line.strip_suffix(" → fits") {
+            *line = format!("{head} → fits only the minutes without APF rejections");
+        }
+    }
+    const NAMED: usize = 5;
+    let mut names: Vec<&str> = rejected
+        .iter()
+        .take(NAMED)
+        .map(|r| r.minute.as_str())
+        .collect();
+    if rejected.len() > NAMED {
+        names.push("…");
+    }
+    tier.arithmetic.push(format!(
+        "APF rejected {requests} request(s) in {} minute(s) ({}; most {} at {} with {:.1} seats observed): demand there was above the capacity the cluster had and its seats are a lower bound, so no tier is judged to fit those minutes",
+        rejected.len(),
+        names.join(", "),
+        worst.rejected,
+        worst.minute,
+        worst.seats,
+    ));
+    tier.fits_rejected_minutes = false;
+    tier.rejected_minutes = rejected.len() as u64;
 }
 
 #[cfg(test)]

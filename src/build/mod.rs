@@ -7,3 +7,4 @@ pub mod insights;
 pub mod native;
 pub mod selection;
 pub mod series;
+pub mod timeline;

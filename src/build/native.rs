@@ -122,6 +122,7 @@ pub fn build(inp: &Inputs) -> Report {
         latency_breakdown: latency_breakdown_rows(a),
         health: super::health::health(a, &slo),
         sizing: super::health::sizing(a),
+        incident_timeline: super::timeline::incident_timeline(a),
         findings: Vec::new(),
         suppressed: Vec::new(),
     };

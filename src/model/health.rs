@@ -72,6 +72,9 @@ pub struct Health {
     /// Minutes where either class fell below the threshold: workload minutes are outages users
     /// saw, system-only minutes are component faults.
     pub below_threshold: Vec<String>,
+    /// Separate dips `below_threshold` makes: its minutes with at most 5 healthy minutes between
+    /// them count as one (`incident_timeline.merge_gap_minutes`).
+    pub dips: u64,
     /// 5-minute windows × resource × class checked.
     pub slo_windows_checked: u64,
     /// Windows where more than 1% of calls were slower than the SLO (P99 above it). Audit latency
@@ -105,6 +108,10 @@ pub struct TierChoice {
     pub exceeds_largest: bool,
     /// Each step of the arithmetic, in words.
     pub arithmetic: Vec<String>,
+    /// Minutes with APF rejections the verdict leaves unjudged (`sizing.apf_rejected_minutes`).
+    pub rejected_minutes: u64,
+    /// `false` when there are such minutes: the recommended tier fits only the other minutes.
+    pub fits_rejected_minutes: bool,
 }
 
 /// The `sizing` section.
@@ -126,10 +133,50 @@ pub struct Sizing {
     pub peak_writes_per_second: f64,
     /// The EKS tier.
     pub tier: TierChoice,
+    /// Requests API Priority and Fairness rejected (429 with no reason): demand above capacity.
+    pub apf_rejected_requests: u64,
+    /// Minutes with APF rejections.
+    pub apf_rejected_minute_count: u64,
+    /// The minutes with the most APF rejections (at most [`MAX_REJECTED_MINUTES`]), in time
+    /// order: the tier verdict never says they fit.
+    pub apf_rejected_minutes: Vec<RejectedMinute>,
+    /// etcd's MVCC revision overhead from the write rate.
+    pub etcd_revisions: EtcdRevisions,
     /// How fast etcd grows, from the objects that creates and deletes returned (absent when no
     /// create or delete had its object logged: Metadata-level logs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub etcd_growth: Option<EtcdGrowth>,
+}
+
+/// Most minutes listed in `apf_rejected_minutes`.
+pub const MAX_REJECTED_MINUTES: usize = 100;
+
+/// A minute in which APF rejected requests.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct RejectedMinute {
+    /// Minute start.
+    pub minute: String,
+    /// Requests rejected.
+    pub rejected: u64,
+    /// Seats observed in it (a lower bound of the demand), to 2 decimals.
+    pub seats: f64,
+}
+
+/// etcd's MVCC overhead: every write is a new revision of its key, kept until kube-apiserver
+/// compacts (every `compaction_interval_s`), so the database holds about
+/// writes/s × interval × revision size on top of the live objects.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct EtcdRevisions {
+    /// The busiest minute's successful writes per second.
+    pub peak_writes_per_second: f64,
+    /// Compaction interval assumed, s (kube-apiserver's `--etcd-compaction-interval`, 5m).
+    pub compaction_interval_s: u64,
+    /// Bytes assumed per revision (the log does not carry object sizes).
+    pub revision_bytes: u64,
+    /// Revisions kept between compactions at the peak rate.
+    pub revisions: u64,
+    /// Their bytes (`revisions × revision_bytes`).
+    pub bytes: u64,
 }
 
 /// `sizing.etcd_growth`: bytes created minus bytes deleted, from the `responseObject` of each

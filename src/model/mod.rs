@@ -9,3 +9,4 @@ pub mod health;
 pub mod limits;
 pub mod report;
 pub mod rows;
+pub mod timeline;

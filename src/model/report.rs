@@ -53,6 +53,9 @@ pub struct Report {
     pub health: Health,
     /// APF seat estimate and the EKS tier that fits.
     pub sizing: Sizing,
+    /// Dips below the success-rate SLO, 429 and 5xx bursts and the clients behind each dip;
+    /// `null` for windows of at most `min_span_hours` (6) and for the insights engine.
+    pub incident_timeline: Option<super::timeline::IncidentTimeline>,
     /// Findings ranked by score (the detection rules in `src/rules/`).
     pub findings: Vec<Finding>,
     /// Findings a `--config` suppression matched, with its reason: reported, never dropped.
@@ -281,6 +284,20 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Whether the requests span more than one calendar day (UTC): then every time a human
+    /// format prints carries its date.
+    #[must_use]
+    pub fn spans_days(&self) -> bool {
+        fn day(t: Option<&String>) -> Option<&str> {
+            t.and_then(|t| t.get(..10))
+        }
+        let (a, b) = (
+            day(self.first_timestamp.as_ref()),
+            day(self.last_timestamp.as_ref()),
+        );
+        a.is_some() && b.is_some() && a != b
+    }
+
     /// `server version 1.25: consistent LISTs are served from etcd`, when the version is known
     /// (unescaped).
     #[must_use]

@@ -91,6 +91,7 @@ pub fn render(r: &Report, top: usize) -> String {
     for w in &s.warnings {
         let _ = writeln!(out, "\n> **Warning:** {}", prose(w));
     }
+    incident_timeline(&mut out, r);
     let _ = writeln!(out, "\n## Findings\n");
     if r.findings.is_empty() {
         out.push_str("None.\n");
@@ -358,6 +359,20 @@ fn sections(out: &mut String, r: &Report, top: usize) {
     sizing(out, r, top);
 }
 
+fn incident_timeline(out: &mut String, r: &Report) {
+    use super::timeline::{Line, lines, title};
+    let Some(t) = &r.incident_timeline else {
+        return;
+    };
+    let _ = writeln!(out, "\n## {}\n", title(t));
+    for line in lines(t, super::format::multi_day(r), &escape) {
+        match line {
+            Line::Head(s) => _ = writeln!(out, "- {s}"),
+            Line::Detail(s) => _ = writeln!(out, "  - {s}"),
+        }
+    }
+}
+
 fn health(out: &mut String, r: &Report, top: usize) {
     let h = &r.health;
     let _ = writeln!(
@@ -365,9 +380,7 @@ fn health(out: &mut String, r: &Report, top: usize) {
         "\n## Health\n\n{} minute(s) below {:.0}% success{}; {} of {} SLO windows missed the upstream latency SLO.",
         h.below_threshold.len(),
         h.success_threshold * 100.0,
-        h.below_threshold
-            .first()
-            .map_or_else(String::new, |m| format!(" (first {})", escape(m))),
+        super::format::below_span(h, &escape),
         h.slo_violations.len(),
         h.slo_windows_checked,
     );
@@ -417,7 +430,7 @@ fn sizing(out: &mut String, r: &Report, top: usize) {
     let z = &r.sizing;
     let _ = writeln!(
         out,
-        "\n## Sizing (estimate)\n\nPeak {:.1} APF seats{} (p99 {:.1}); peak {} pod bindings/s; peak {:.1} writes/s; EKS tier: **{}**{}.",
+        "\n## Sizing (estimate)\n\nPeak {:.1} APF seats{} (p99 {:.1}); peak {} pod bindings/s; peak {:.1} writes/s; EKS tier: **{}**{}{}.",
         z.peak_seats,
         z.peak_minute
             .as_deref()
@@ -431,6 +444,7 @@ fn sizing(out: &mut String, r: &Report, top: usize) {
         } else {
             ""
         },
+        super::format::rejection_note(z, super::format::multi_day(r)),
     );
     for step in &z.tier.arithmetic {
         let _ = writeln!(out, "- {}", prose(step));

@@ -10,6 +10,7 @@ pub mod sarif;
 pub mod schema;
 pub mod table;
 pub mod text;
+pub mod timeline;
 
 use std::io::Write;
 

@@ -42,8 +42,8 @@ pub fn sparkline(counts: &[u64], width: usize) -> String {
         .collect()
 }
 
-fn hhmm(t: Option<&String>) -> String {
-    t.map_or_else(|| "-".into(), |t| t.get(11..16).unwrap_or(t).to_owned())
+fn hhmm(t: Option<&String>, dated: bool) -> String {
+    t.map_or_else(|| "-".into(), |t| super::format::when(t, dated))
 }
 
 fn section(
@@ -71,9 +71,11 @@ fn section(
 pub fn render(r: &Report, style: TextStyle) -> String {
     let mut out = String::new();
     summary(&mut out, r);
+    incident_timeline(&mut out, r);
     findings(&mut out, r, style);
     health(&mut out, r);
     let top = style.top;
+    let dated = super::format::multi_day(r);
 
     let mut t = Table::new(&[
         ("CLIENT", Align::Left),
@@ -104,7 +106,7 @@ pub fn render(r: &Report, style: TextStyle) -> String {
             format!("{:.2}", c.mean_qps),
             active_per_second(&c.episodes).map_or_else(|| "-".to_owned(), |q| format!("{q:.2}")),
             num(c.peak_qpm),
-            hhmm(c.peak_minute.as_ref()),
+            hhmm(c.peak_minute.as_ref(), dated),
             num(c.p99_qpm),
             ms(c.latency_ms.as_ref(), |l| l.p99),
             format!("{:.2}", c.apf_seats),
@@ -127,6 +129,11 @@ pub fn render(r: &Report, style: TextStyle) -> String {
         &t,
         style,
     );
+    for axis in
+        super::format::sparkline_axes(r.clients.iter().take(top).map(|c| &c.per_minute), 24, dated)
+    {
+        let _ = writeln!(out, "PER MINUTE: {axis}");
+    }
 
     let mut t = Table::new(&[
         ("USER AGENT", Align::Left),
@@ -502,23 +509,37 @@ fn textwrap(s: &str, width: usize) -> Vec<String> {
     lines
 }
 
+fn incident_timeline(out: &mut String, r: &Report) {
+    use super::timeline::{Line, lines, title};
+    let Some(t) = &r.incident_timeline else {
+        return;
+    };
+    let _ = writeln!(out, "\n{}", title(t));
+    let esc = |s: &str| sanitize(s);
+    for line in lines(t, super::format::multi_day(r), &esc) {
+        match line {
+            Line::Head(s) => _ = writeln!(out, "  {s}"),
+            Line::Detail(s) => _ = writeln!(out, "      {s}"),
+        }
+    }
+}
+
 fn health(out: &mut String, r: &Report) {
     let h = &r.health;
     let z = &r.sizing;
+    let dated = super::format::multi_day(r);
     let _ = writeln!(
         out,
         "\nHealth: {} minute(s) below {:.0}% success{}; {} of {} SLO windows missed the upstream latency SLO",
         h.below_threshold.len(),
         h.success_threshold * 100.0,
-        h.below_threshold
-            .first()
-            .map_or_else(String::new, |m| format!(" (first {m})")),
+        super::format::below_span(h, &|s: &str| s.to_owned()),
         h.slo_violations.len(),
         h.slo_windows_checked,
     );
     let _ = writeln!(
         out,
-        "Sizing (estimate): peak {:.1} APF seats{} (p99 {:.1}); peak {} pod bindings/s; peak {:.1} writes/s; EKS tier: {}{}",
+        "Sizing (estimate): peak {:.1} APF seats{} (p99 {:.1}); peak {} pod bindings/s; peak {:.1} writes/s; EKS tier: {}{}{}",
         z.peak_seats,
         z.peak_minute
             .as_deref()
@@ -532,6 +553,7 @@ fn health(out: &mut String, r: &Report) {
         } else {
             ""
         },
+        super::format::rejection_note(z, dated),
     );
     if let Some(top) = z.top_clients.first() {
         let _ = writeln!(

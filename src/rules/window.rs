@@ -73,10 +73,13 @@ pub(crate) fn place(f: &mut Finding, r: &Report) {
         f.score = (cost::rejudge(f.score, r.summary.span_seconds, w) * 100.0).round() / 100.0;
         f.severity = Severity::from_score(f.score).max(f.floor);
     }
+    // On a report of more than one day every time carries its date, the busiest minute too.
+    let dated = r.summary.spans_days();
     let mut tail = when(
         ev.first.as_deref(),
         ev.last.as_deref(),
         ev.busiest_minute.as_deref(),
+        dated,
     );
     if let (Some(active), Some(avg)) = (ev.active_per_second, ev.window_per_second) {
         let during = spans(&f.episodes);
@@ -219,7 +222,13 @@ fn day_hm(t: &str) -> (&str, &str) {
 }
 
 /// `2024-05-01 10:05–11:05 UTC, busiest minute 10:12` (the date once when both ends share it).
-fn when(first: Option<&str>, last: Option<&str>, busiest: Option<&str>) -> Option<String> {
+/// A busiest minute outside both ends' days, or on a `dated` (multi-day) report, has its date.
+fn when(
+    first: Option<&str>,
+    last: Option<&str>,
+    busiest: Option<&str>,
+    dated: bool,
+) -> Option<String> {
     let (first, last) = (first?, last?);
     let (d0, t0) = day_hm(first);
     let (d1, t1) = day_hm(last);
@@ -230,7 +239,7 @@ fn when(first: Option<&str>, last: Option<&str>, busiest: Option<&str>) -> Optio
     };
     if let Some(b) = busiest {
         let (bd, bt) = day_hm(b);
-        if bd == d0 || bd == d1 {
+        if !dated && (bd == d0 || bd == d1) {
             let _ = write!(s, ", busiest minute {bt}");
         } else {
             let _ = write!(s, ", busiest minute {bd} {bt}");

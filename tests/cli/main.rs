@@ -50,3 +50,4 @@ mod skim;
 mod snapshots;
 mod terminal;
 mod week_episodes;
+mod timeline;
