@@ -8,6 +8,7 @@ pub mod filter;
 pub mod health;
 pub mod interner;
 pub mod objects;
+pub mod ring;
 pub mod selection;
 pub mod sketch;
 pub mod summary;

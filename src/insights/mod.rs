@@ -7,7 +7,6 @@
 pub mod cloud;
 pub mod engine;
 pub mod eval;
-#[cfg(feature = "cloudwatch")]
 pub mod interrupt;
 pub mod lang;
 pub mod local;
