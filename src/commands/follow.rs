@@ -26,6 +26,7 @@ use crate::source::follow::{Lines, Tail};
 use crate::timefmt::{self, MINUTE_US, Micros, format_rfc3339};
 use crate::{build, config_file, rules};
 
+mod history;
 mod output;
 
 use output::Output;

@@ -397,3 +397,60 @@ fn piped_text_is_appended_blocks_and_html_is_rewritten_whole() {
         "piped output carries no escape sequence"
     );
 }
+
+#[test]
+fn the_terminal_view_redraws_in_a_pty_and_neutralizes_a_hostile_user_agent() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    let mut text = lines_of("steady", 30);
+    let now = chrono::Utc::now() - chrono::Duration::seconds(2);
+    for i in 0..5 {
+        // A bidi override and a colour escape in the userAgent, as an attacker would send.
+        text.push_str(&(event("evil\u{202e}\u{1b}[31mred", i, now) + "\n"));
+    }
+    append(&log, &text);
+    // `script` gives the follower a terminal; `timeout` sends the SIGINT that ends it.
+    let cmd = format!(
+        "timeout --preserve-status -s INT 4 {} --follow --refresh 1s --poll-ms 50 --no-config {}",
+        env!("CARGO_BIN_EXE_audit-scan"),
+        log.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "120")
+        .stdin(Stdio::null())
+        .output()
+        .expect("script(1) from util-linux runs the follower in a pty");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    let redraws = screen.matches("\u{1b}[H\u{1b}[2J").count();
+    assert!(
+        redraws >= 3,
+        "at least two refreshes and the final report: {redraws}\n{screen}"
+    );
+    for part in [
+        "requests/s",
+        "TOP CLIENTS",
+        "FINDINGS",
+        "steady@follow/steady",
+        "lag ",
+    ] {
+        assert!(screen.contains(part), "the view shows {part:?}:\n{screen}");
+    }
+    // Under NO_COLOR the only escapes are the redraws; the hostile text arrives neutralized.
+    let rest = screen.replace("\u{1b}[H\u{1b}[2J", "");
+    assert!(
+        !rest.contains('\u{1b}'),
+        "an escape reached the terminal:\n{rest}"
+    );
+    assert!(
+        !rest.contains('\u{202e}'),
+        "a bidi override reached the terminal"
+    );
+    assert!(rest.contains("evil\\u{202e}\\u{1b}[31mred"), "{rest}");
+    assert!(
+        rest.contains("final report of the whole followed period"),
+        "{rest}"
+    );
+}

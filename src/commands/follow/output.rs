@@ -9,10 +9,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use super::super::scan::text_style;
+use super::super::plan::now_micros;
+use super::super::scan::{color_allowed, text_style};
 use super::super::to_stdout;
+use super::history::History;
 use crate::cli::scan::ScanArgs;
 use crate::model::report::Report;
+use crate::render::live::{self, Screen};
 use crate::render::{self, Format, TextStyle};
 use crate::timefmt::Micros;
 
@@ -22,7 +25,7 @@ enum Mode {
     /// `-o FILE` rewritten whole on every refresh.
     Rewrite(PathBuf),
     /// Text to a terminal: the screen redrawn.
-    Live,
+    Live(History),
     /// Piped: one block per refresh.
     Blocks,
 }
@@ -46,7 +49,9 @@ impl Output {
             ))),
             (None, Format::Json) => Mode::Ndjson(None),
             (Some(path), _) => Mode::Rewrite(path.clone()),
-            (None, Format::Text) if std::io::stdout().is_terminal() => Mode::Live,
+            (None, Format::Text) if std::io::stdout().is_terminal() => {
+                Mode::Live(History::default())
+            }
             (None, _) => Mode::Blocks,
         };
         Ok(Self {
@@ -64,8 +69,16 @@ impl Output {
         match &mut self.mode {
             Mode::Ndjson(file) => ndjson(file.as_mut(), report),
             Mode::Rewrite(path) => rewrite(path, report, self.format, self.style),
-            Mode::Live => {
-                let view = crate::render::text::render(report, self.style);
+            Mode::Live(history) => {
+                let live = history.update(report, now_micros());
+                let (width, height) = terminal_size::terminal_size()
+                    .map_or((120, 40), |(w, h)| (usize::from(w.0), usize::from(h.0)));
+                let screen = Screen {
+                    width,
+                    height,
+                    color: color_allowed(),
+                };
+                let view = live::render(report, &live, screen);
                 to_stdout(|w| write!(w, "\x1b[H\x1b[2J{view}")).context("cannot write the view")
             }
             Mode::Blocks => {
@@ -85,7 +98,7 @@ impl Output {
     /// Writing fails (a closed stdout is not an error).
     pub(crate) fn finish(&mut self, report: &Report) -> Result<()> {
         match &mut self.mode {
-            Mode::Live => {
+            Mode::Live(_) => {
                 let (format, style) = (self.format, self.style);
                 to_stdout(|w| {
                     write!(w, "\x1b[H\x1b[2J")?;
