@@ -132,7 +132,7 @@ pub struct ScanArgs {
 #[command(next_help_heading = "Following")]
 pub struct FollowArgs {
     /// Keep reading INPUT (one file or a directory) as it grows, like `tail -F`, and re-run
-    /// the rules on a rolling window every --refresh; Ctrl-C prints the report of the whole
+    /// the rules on a rolling window every --refresh. Ctrl-C prints the report of the whole
     /// followed period.
     ///
     /// Reading starts at --since (default: one --window back). Rotations by rename and by
