@@ -17,6 +17,7 @@ use crate::aggregate::{Aggregates, Scope};
 use crate::decode::DecodeFailure;
 use crate::decode::event::{DecodePath, Decoded, LINE_PADDING, LineDecoder, decode_document};
 use crate::decode::frame::{decode_framed, frame};
+use crate::decode::{AuditEvent, DecodeFailure};
 use crate::model::report::InputRow;
 use crate::source::chunk::{CHUNK_SIZE, ReadOutcome};
 use crate::source::{Chunk, Input, InputKind, open_input, read_chunks};
@@ -60,15 +61,20 @@ pub struct Output {
 }
 
 /// Per-worker state: tables plus reusable parse buffers.
-struct Worker {
-    agg: Aggregates,
+pub(crate) struct Worker {
+    /// The tables every line's counts go to (and, through the observer, its events).
+    pub(crate) agg: Aggregates,
     decoder: LineDecoder,
     buffers: simd_json::Buffers,
     scratch: Vec<u8>,
 }
 
+/// What is done with each decoded event: batch scans fold it into the worker's tables; following
+/// also folds it into the rolling window's minute.
+pub(crate) type Observer<'s> = dyn FnMut(&mut Aggregates, &AuditEvent) + 's;
+
 impl Worker {
-    fn new(path: DecodePath) -> Self {
+    pub(crate) fn new(path: DecodePath) -> Self {
         Self {
             agg: Aggregates::default(),
             decoder: LineDecoder::new(path),
@@ -77,7 +83,13 @@ impl Worker {
         }
     }
 
-    fn process(&mut self, chunk: &mut Chunk, scope: &Scope, strict: bool, stop: &AtomicBool) {
+    pub(crate) fn process(
+        &mut self,
+        chunk: &mut Chunk,
+        strict: bool,
+        stop: &AtomicBool,
+        observe: &mut Observer,
+    ) {
         let Worker {
             agg,
             decoder,
@@ -114,7 +126,7 @@ impl Worker {
         if chunk.document {
             pos.line = 1;
             agg.summary.lines += 1;
-            let r = decode_document(data, buffers, |ev| agg.observe(&ev, scope));
+            let r = decode_document(data, buffers, |ev| observe(agg, &ev));
             settle(agg, pos, r);
             agg.summary.chunk_lines.push((
                 chunk.origin,
@@ -148,7 +160,7 @@ impl Worker {
                 &line,
                 scratch,
                 buffers,
-                |ev| agg.observe(&ev, scope),
+                |ev| observe(agg, &ev),
             );
             settle(agg, pos, result);
         }
@@ -343,20 +355,25 @@ pub fn run_source(source: Source, scope: &Scope, opts: &Options) -> Result<Outpu
     let (mut inputs_stats, cloudwatch) = inputs_stats
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?
         .map_err(|m| anyhow::Error::new(crate::error::Failure { message: m }))?;
-    for (i, st) in inputs_stats.iter_mut().enumerate() {
+    credit_requests(&mut inputs_stats, &aggregates);
+    Ok(Output {
+        aggregates,
+        inputs: inputs_stats,
+        cloudwatch,
+    })
+}
+
+/// Sets each input's `requests` to what `agg` counted from it (inputs are numbered in order).
+pub(crate) fn credit_requests(rows: &mut [InputRow], agg: &Aggregates) {
+    for (i, row) in rows.iter_mut().enumerate() {
         let origin = u32::try_from(i).unwrap_or(u32::MAX);
-        st.requests = aggregates
+        row.requests = agg
             .summary
             .requests_by_origin
             .get(&origin)
             .copied()
             .unwrap_or(0);
     }
-    Ok(Output {
-        aggregates,
-        inputs: inputs_stats,
-        cloudwatch,
-    })
 }
 
 fn fold(
@@ -382,7 +399,7 @@ fn fold(
                         .chunk_lines
                         .push((chunk.origin, chunk.seq, lines));
                 } else {
-                    w.process(&mut chunk, scope, strict, stop);
+                    w.process(&mut chunk, strict, stop, &mut |a, ev| a.observe(ev, scope));
                 }
                 let _ = ret.send(chunk.data);
                 w

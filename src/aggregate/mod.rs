@@ -9,6 +9,7 @@ pub mod health;
 pub mod ids;
 pub mod interner;
 pub mod objects;
+pub mod ring;
 pub mod selection;
 pub mod sketch;
 pub mod summary;

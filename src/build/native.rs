@@ -230,6 +230,7 @@ fn summary(inp: &Inputs, span_s: f64) -> Summary {
         cloudwatch: inp.cloudwatch.clone(),
         engine: None,
         insights: None,
+        follow: None,
     }
 }
 

@@ -118,6 +118,10 @@ pub struct ScanArgs {
     #[arg(long, hide = true, value_name = "RULE", value_delimiter = ',')]
     pub rules: Vec<String>,
 
+    /// `--follow`, `--window`, `--refresh`.
+    #[command(flatten)]
+    pub follow: FollowArgs,
+
     /// CloudWatch Logs options.
     #[command(flatten)]
     pub cloudwatch: CloudWatchArgs,
@@ -125,6 +129,45 @@ pub struct ScanArgs {
     /// `--engine insights|auto`, `--dry-run` (Logs Insights).
     #[command(flatten)]
     pub engine: EngineArgs,
+}
+
+/// Live incident mode: keep reading a growing log and re-rank it as it happens.
+#[derive(Debug, Args, Default)]
+#[command(next_help_heading = "Following")]
+pub struct FollowArgs {
+    /// Keep reading INPUT (one file or a directory) as it grows, like `tail -F`, and re-run
+    /// the rules on a rolling window every --refresh. Ctrl-C prints the report of the whole
+    /// followed period.
+    ///
+    /// Reading starts at --since (default: one --window back). Rotations by rename and by
+    /// truncation are followed, and a new file in a watched directory is read from its start.
+    /// On a terminal the view is redrawn in place; piped, each refresh is an appended block
+    /// (`--format json`: one report per line). `--fail-on` sets the exit code of the final
+    /// report, as in a batch run; a second Ctrl-C exits at once.
+    ///
+    ///   audit-scan --follow /var/log/kube-apiserver/audit.log
+    ///   audit-scan --follow /var/log/kube-apiserver/ --window 5m --format json | jq .findings
+    #[arg(long)]
+    pub follow: bool,
+    /// The rolling window --follow ranks (whole minutes; e.g. 15m, 1h).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "15m",
+        requires = "follow"
+    )]
+    pub window: String,
+    /// How often --follow re-runs the rules and redraws (e.g. 10s, 1m).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10s",
+        requires = "follow"
+    )]
+    pub refresh: String,
+    /// Milliseconds between polls of the followed files (testing).
+    #[arg(long, hide = true, value_name = "MS", default_value_t = 200)]
+    pub poll_ms: u64,
 }
 
 /// Where and how to read CloudWatch Logs.

@@ -10,6 +10,7 @@ use std::io::{self, BufWriter, Write};
 
 pub mod completions;
 pub mod diff;
+pub(crate) mod follow;
 pub mod generate;
 pub(crate) mod plan;
 pub mod queries;

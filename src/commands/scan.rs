@@ -29,14 +29,11 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
     let mut scope = args.scope(now).map_err(fail)?;
     // Checked before reading anything, not after a long scan.
     let mark = args.mark(now).map_err(fail)?;
-    let (mut config, config_place) = if args.no_config {
-        (rules::Config::default(), None)
-    } else {
-        config_file::load(&config_file::Search::from_process(args.config.as_deref()))
-            .map_err(fail)?
-    };
-    config.select(&args.rules).map_err(fail)?;
+    let (config, config_place) = load_config(args)?;
     let mut found = source::inputs::Expansion::default();
+    if args.follow.follow {
+        return super::follow::run(args, scope, mark, &config, config_place.as_ref());
+    }
     let plan = plan::plan(args, &mut scope, &mut found)?;
     if args.strict && !found.warnings.is_empty() {
         bail!(fail(format!("{} (--strict)", found.warnings[0])));
@@ -54,9 +51,53 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
             reason: f.reason.clone(),
         })
         .collect();
-    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    if let Some(place) = &config_place {
-        let (row, expired) = config_file::summary(&config, place, &today);
+    note_config(&mut report, &config, config_place.as_ref());
+    judge(&mut report, &config, args, &scope, now)?;
+    write_report(&report, args, mark)?;
+    if let Some(dir) = &args.export {
+        let files = export::export(&report, dir, args.export_format, args.export_raw)
+            .map_err(|e| fail(e.to_string()))?;
+        eprintln!(
+            "audit-scan: exported {} tables to {}",
+            files.len(),
+            render::table::sanitize(&dir.display().to_string())
+        );
+    }
+    if let Some(note) = source::sniff::note(&found.not_logs) {
+        eprintln!(
+            "audit-scan: note: {}",
+            render::sanitize::terminal(&note, render::sanitize::Cap::Prose)
+        );
+    }
+    print_warnings(&report);
+    Ok(exit_code(&report, args))
+}
+
+/// The rules' config: `--config`, `$AUDIT_SCAN_CONFIG` or one found (none with `--no-config`),
+/// narrowed to the hidden `--rules`.
+fn load_config(args: &ScanArgs) -> Result<(rules::Config, Option<config_file::Place>)> {
+    let (mut config, config_place) = if args.no_config {
+        (rules::Config::default(), None)
+    } else {
+        config_file::load(&config_file::Search::from_process(args.config.as_deref()))
+            .map_err(fail)?
+    };
+    config.select(&args.rules).map_err(fail)?;
+    Ok((config, config_place))
+}
+
+fn today() -> String {
+    chrono::Utc::now().format("%Y-%m-%d").to_string()
+}
+
+/// Names the config file read in the report (and on stderr), with its expired suppressions.
+pub(crate) fn note_config(
+    report: &mut Report,
+    config: &rules::Config,
+    place: Option<&config_file::Place>,
+) {
+    if let Some(place) = place {
+        let (row, expired) = config_file::summary(config, place, &today());
         eprintln!(
             "audit-scan: {}",
             render::sanitize::terminal(&row.line(), render::sanitize::Cap::Prose)
@@ -64,13 +105,18 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
         report.summary.warnings.extend(expired);
         report.summary.config = Some(row);
     }
-    let (findings, suppressed) = rules::run(&report, &config, &today);
-    report.findings = findings
-        .into_iter()
-        .filter(|f| f.severity >= args.min_severity)
-        .collect();
-    rules::rank(&mut report.findings);
-    report.suppressed = suppressed;
+}
+
+/// Runs the rules over a built report and ranks the findings; adds the warnings of an empty
+/// window or selection; under `--strict`, a skipped line or a warning is the error.
+pub(crate) fn judge(
+    report: &mut Report,
+    config: &rules::Config,
+    args: &ScanArgs,
+    scope: &aggregate::Scope,
+    now: timefmt::Micros,
+) -> Result<()> {
+    rank_findings(report, config, args);
     if report.summary.requests == 0 && scope.window.is_set() && report.summary.outside_window > 0 {
         report
             .summary
@@ -97,22 +143,23 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
             bail!(fail(format!("{w} (--strict)")));
         }
     }
-    write_report(&report, args, mark)?;
-    if let Some(dir) = &args.export {
-        let files = export::export(&report, dir, args.export_format, args.export_raw)
-            .map_err(|e| fail(e.to_string()))?;
-        eprintln!(
-            "audit-scan: exported {} tables to {}",
-            files.len(),
-            render::table::sanitize(&dir.display().to_string())
-        );
-    }
-    if let Some(note) = source::sniff::note(&found.not_logs) {
-        eprintln!(
-            "audit-scan: note: {}",
-            render::sanitize::terminal(&note, render::sanitize::Cap::Prose)
-        );
-    }
+    Ok(())
+}
+
+/// Runs the rules over a built report, keeps the findings at or above `--min-severity` and
+/// ranks them.
+pub(crate) fn rank_findings(report: &mut Report, config: &rules::Config, args: &ScanArgs) {
+    let (findings, suppressed) = rules::run(report, config, &today());
+    report.findings = findings
+        .into_iter()
+        .filter(|f| f.severity >= args.min_severity)
+        .collect();
+    rules::rank(&mut report.findings);
+    report.suppressed = suppressed;
+}
+
+/// The report's warnings and skipped lines, on stderr.
+pub(crate) fn print_warnings(report: &Report) {
     for w in &report.summary.warnings {
         eprintln!(
             "audit-scan: warning: {}",
@@ -136,10 +183,14 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
                 }),
         );
     }
+}
+
+/// 1 when a finding is at or above `--fail-on`, else 0.
+pub(crate) fn exit_code(report: &Report, args: &ScanArgs) -> u8 {
     let failing = args
         .fail_on
         .is_some_and(|level| report.findings.iter().any(|f| f.severity >= level));
-    Ok(if failing { EXIT_FINDINGS } else { EXIT_OK })
+    if failing { EXIT_FINDINGS } else { EXIT_OK }
 }
 
 /// The warning for a window that kept no request: what was asked, what lay outside it, and
@@ -204,26 +255,38 @@ fn native_report(
     }))
 }
 
-fn write_report(
-    report: &Report,
+/// How text is drawn: the terminal's width and colour (unless `NO_COLOR`) when the report goes
+/// to a terminal, 160 plain columns otherwise.
+pub(crate) fn text_style(
     args: &ScanArgs,
     mark: Option<(timefmt::Micros, timefmt::Micros)>,
-) -> Result<()> {
+) -> TextStyle {
     let to_tty = args.output.is_none() && std::io::stdout().is_terminal();
     let width = if to_tty {
         terminal_size::terminal_size().map_or(120, |(w, _)| usize::from(w.0))
     } else {
         160
     };
-    let style = TextStyle {
+    TextStyle {
         width,
         top: args.top,
-        color: to_tty
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            && args.format == Format::Text,
+        color: to_tty && color_allowed() && args.format == Format::Text,
         mark,
         fail_on: args.fail_on,
-    };
+    }
+}
+
+/// Whether `NO_COLOR` (set and not empty) leaves colour allowed.
+pub(crate) fn color_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn write_report(
+    report: &Report,
+    args: &ScanArgs,
+    mark: Option<(timefmt::Micros, timefmt::Micros)>,
+) -> Result<()> {
+    let style = text_style(args, mark);
     let result = match &args.output {
         Some(path) => {
             let file = std::fs::File::create(path)

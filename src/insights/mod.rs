@@ -8,7 +8,6 @@ pub mod cloud;
 pub mod engine;
 pub mod eval;
 pub mod indexes;
-#[cfg(feature = "cloudwatch")]
 pub mod interrupt;
 pub mod lang;
 pub mod local;

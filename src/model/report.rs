@@ -281,6 +281,39 @@ pub struct Summary {
     /// The Logs Insights run (queries, sub-windows, bytes scanned), with `engine`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub insights: Option<serde_json::Value>,
+    /// `--follow`: which refresh this document is, the rolling window it covers, and how far
+    /// behind real time the newest event was; absent for a batch scan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow: Option<FollowRow>,
+}
+
+/// One document of `--follow`: a refresh of the rolling window, or the final report of the
+/// whole followed period.
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
+pub struct FollowRow {
+    /// `true` for the last document, written after Ctrl-C: the whole followed period (its
+    /// `summary.window` is the session's), not the last rolling window.
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    /// Refreshes written before this one.
+    pub refresh: u64,
+    /// The rolling window's length (`--window`), seconds.
+    pub window_seconds: u64,
+    /// Seconds between refreshes (`--refresh`).
+    pub refresh_seconds: f64,
+    /// When this document was written (RFC 3339 UTC).
+    pub at: String,
+    /// The newest event's own time, when any event was read.
+    pub newest_event: Option<String>,
+    /// How far that event's time lies behind `at`, ms (write and ingestion delay).
+    pub lag_ms: Option<i64>,
+    /// Files whose path came to name another file (rename rotations).
+    pub rotations: u64,
+    /// Files that shrank below what had been read (copytruncate rotations), read again from 0.
+    pub truncations: u64,
+    /// Compressed files that appeared while following: rotated copies of lines already read,
+    /// not read again.
+    pub compressed_skipped: u64,
 }
 
 impl Summary {

@@ -4,6 +4,7 @@
 pub mod format;
 pub mod html;
 pub mod junit;
+pub mod live;
 pub mod markdown;
 pub mod sanitize;
 pub mod sarif;

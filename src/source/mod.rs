@@ -5,6 +5,7 @@
 pub mod chunk;
 #[cfg(feature = "cloudwatch")]
 pub mod cloudwatch;
+pub mod follow;
 pub mod input;
 pub mod inputs;
 pub mod open;

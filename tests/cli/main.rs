@@ -16,6 +16,7 @@ mod errors;
 #[cfg(feature = "polars")]
 mod exports;
 mod findings;
+mod follow;
 mod formats;
 mod fuzz_corpus;
 mod health;
