@@ -14,7 +14,6 @@ use rayon::prelude::*;
 
 use crate::aggregate::summary::Position;
 use crate::aggregate::{Aggregates, Scope};
-use crate::decode::DecodeFailure;
 use crate::decode::event::{DecodePath, Decoded, LINE_PADDING, LineDecoder, decode_document};
 use crate::decode::frame::{decode_framed, frame};
 use crate::decode::{AuditEvent, DecodeFailure};
