@@ -50,5 +50,5 @@ mod selection;
 mod skim;
 mod snapshots;
 mod terminal;
-mod week_episodes;
 mod timeline;
+mod week_episodes;
