@@ -592,7 +592,7 @@ impl Aggregates {
             .writes
             .entry((f.client, f.resource, f.verb, f.subresource))
             .or_default()
-            .observe(f, ev);
+            .observe(f, ev, bodies);
         if !ev.name.is_empty() {
             let mut key = std::mem::take(&mut self.key_buf);
             object_key(&mut key, ev.api_group, ev.resource, ev.namespace, ev.name);

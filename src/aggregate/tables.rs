@@ -293,8 +293,8 @@ pub struct WriteStats {
 }
 
 impl WriteStats {
-    /// Counts one successful write; returns whether it was a no-op.
-    pub fn observe(&mut self, f: &RequestFacts, ev: &AuditEvent) -> bool {
+    /// Counts one successful write and the bodies it logged; returns whether it was a no-op.
+    pub fn observe(&mut self, f: &RequestFacts, ev: &AuditEvent, bodies: BodyBytes) -> bool {
         // A no-op update: the apiserver returned the object at the resourceVersion the client
         // sent, so nothing was written to etcd.
         // Judged only when both bodies carry a resourceVersion (RequestResponse level; patches
@@ -303,7 +303,7 @@ impl WriteStats {
             && ev.response_rv.is_some()
             && ev.request_rv.is_some();
         let noop = judged && ev.request_rv == ev.response_rv;
-        self.bodies.add(BodyBytes::of(ev));
+        self.bodies.add(bodies);
         self.count += 1;
         self.judged += u64::from(judged);
         self.noop += u64::from(noop);
