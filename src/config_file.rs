@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 pub use crate::model::report::ConfigOrigin as Origin;
 use crate::model::report::{ConfigRow, ExpiredSuppression};
 use crate::rules::Config;
+use crate::rules::config::ConfigError;
 
 /// The file name looked for in the working directory, its parents and the user config dir.
 pub const FILE_NAME: &str = "audit-scan.toml";
@@ -93,25 +94,49 @@ fn repository_config(cwd: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// A config file that cannot be used: it names the file, and keeps the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file cannot be read.
+    #[error("cannot read the config {} ({}): {source}", .path.display(), .origin.words())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// How it was named or found.
+        origin: Origin,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a valid config: `FILE:LINE:COLUMN: message`, or `FILE: message` when
+    /// the entry has no position.
+    #[error("{}{}{source}", .path.display(), .source.line.map_or(": ", |_| ":"))]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where in the file.
+        #[source]
+        source: Box<ConfigError>,
+    },
+}
+
 /// Reads and checks the config `search` finds (the default config when none).
 ///
 /// # Errors
 /// The file cannot be read, or is not a valid config: the message names the file, line and
 /// column (`audit-scan.toml:3:1: unknown rule 'AS999' in [rules]`).
-pub fn load(search: &Search) -> Result<(Config, Option<Place>), String> {
+pub fn load(search: &Search) -> Result<(Config, Option<Place>), LoadError> {
     let Some(place) = search.locate() else {
         return Ok((Config::default(), None));
     };
-    let name = place.path.display();
-    let text = std::fs::read_to_string(&place.path).map_err(|e| {
-        format!(
-            "cannot read the config {name} ({}): {e}",
-            place.origin.words()
-        )
+    let text = std::fs::read_to_string(&place.path).map_err(|source| LoadError::Read {
+        path: place.path.clone(),
+        origin: place.origin,
+        source,
     })?;
-    let config = Config::parse(&text).map_err(|e| match e.line {
-        Some(_) => format!("{name}:{e}"),
-        None => format!("{name}: {e}"),
+    let config = Config::parse(&text).map_err(|e| LoadError::Invalid {
+        path: place.path.clone(),
+        source: Box::new(e),
     })?;
     Ok((config, Some(place)))
 }
@@ -230,6 +255,8 @@ mod tests {
             ..Search::default()
         };
         let e = load(&s).unwrap_err();
+        assert!(matches!(e, LoadError::Read { .. }), "{e}");
+        let e = e.to_string();
         assert!(
             e.contains("/nonexistent/audit-scan.toml") && e.contains("$AUDIT_SCAN_CONFIG"),
             "{e}"

@@ -17,10 +17,12 @@ pub struct Failure {
     pub message: String,
 }
 
-/// A [`Failure`] as an `anyhow::Error`.
-pub(crate) fn fail(message: impl Into<String>) -> anyhow::Error {
+/// A [`Failure`] as an `anyhow::Error`: a message, or a typed error from below `commands/`.
+/// A typed error's `Display` already ends with its cause (its `#[source]`, kept for callers
+/// that look), so the failure holds that one line and the cause is not printed twice.
+pub(crate) fn fail(message: impl std::fmt::Display) -> anyhow::Error {
     Failure {
-        message: message.into(),
+        message: message.to_string(),
     }
     .into()
 }
