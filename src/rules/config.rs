@@ -53,24 +53,90 @@ pub struct Config {
     pub only: Vec<&'static str>,
 }
 
-/// A config that cannot be used: the message, and where in the file (1-based line and column),
+/// A config that cannot be used: what is wrong, and where in the file (1-based line and column),
 /// when the parser or the entry knows it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{message}", .line.map_or_else(String::new, |(l, c)| format!("{l}:{c}: ")))]
+#[error("{}{problem}", .line.map_or_else(String::new, |(l, c)| format!("{l}:{c}: ")))]
 pub struct ConfigError {
     /// Line and column of the bad entry.
     pub line: Option<(usize, usize)>,
     /// What is wrong, and what to write instead.
-    pub message: String,
+    pub problem: ConfigProblem,
+}
+
+/// What is wrong with a config, quoting the bad entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigProblem {
+    /// Not TOML, or not the config's shape: the parser's message.
+    #[error("{0}")]
+    Toml(String),
+    /// `[rules.X]` names no rule.
+    #[error("unknown rule '{0}' in [rules]")]
+    UnknownRule(String),
+    /// `[rules.X]` sets a threshold the rule does not have.
+    #[error("rule {rule} has no threshold '{name}'; it has: {}", .known.join(", "))]
+    UnknownThreshold {
+        /// The rule as written.
+        rule: String,
+        /// The threshold as written.
+        name: String,
+        /// The rule's thresholds.
+        known: Vec<&'static str>,
+    },
+    /// The same rule twice, once by code and once by slug.
+    #[error("rule {0} has two [rules] sections (by code and by slug?)")]
+    TwoSections(&'static str),
+    /// A suppression names no rule.
+    #[error("unknown rule '{0}' in a suppression")]
+    UnknownSuppressedRule(String),
+    /// A suppression's client is not a glob.
+    #[error("suppression client '{client}': {source}")]
+    BadClient {
+        /// The client as written.
+        client: String,
+        /// Why it is not a glob.
+        #[source]
+        source: globset::Error,
+    },
+    /// A suppression with an empty reason.
+    #[error("the suppression of {rule} for '{client}' needs a reason")]
+    NoReason {
+        /// Its rule.
+        rule: String,
+        /// Its client.
+        client: String,
+    },
+    /// A suppression whose `expires` is not a date (compared as text, it would never expire).
+    #[error(
+        "the suppression of {rule} for '{client}' expires '{expires}', which is not a date: write it as YYYY-MM-DD (e.g. 2027-01-31)"
+    )]
+    NotADate {
+        /// Its rule.
+        rule: String,
+        /// Its client.
+        client: String,
+        /// The value as written.
+        expires: String,
+    },
 }
 
 impl ConfigError {
-    fn at(text: &str, span: Option<std::ops::Range<usize>>, message: impl Into<String>) -> Self {
+    fn at(text: &str, span: Option<std::ops::Range<usize>>, problem: ConfigProblem) -> Self {
         Self {
             line: span.map(|s| line_column(text, s.start)),
-            message: message.into(),
+            problem,
         }
     }
+}
+
+/// `--rules` names no rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--rules: no rule '{id}'; the rules are {}", .codes.join(", "))]
+pub struct UnknownRule {
+    /// The name as given.
+    pub id: String,
+    /// The codes there are.
+    pub codes: Vec<&'static str>,
 }
 
 /// 1-based line and column (in characters) of byte `offset`.
@@ -103,8 +169,9 @@ impl Config {
     /// # Errors
     /// A message naming the bad entry, with its line and column.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let mut c: Config =
-            toml::from_str(text).map_err(|e| ConfigError::at(text, e.span(), e.message()))?;
+        let mut c: Config = toml::from_str(text).map_err(|e| {
+            ConfigError::at(text, e.span(), ConfigProblem::Toml(e.message().to_owned()))
+        })?;
         // The document parsed once already, so this reading cannot fail on its syntax.
         let spans: Spans = toml::from_str(text).unwrap_or_default();
         // Keyed by code below: the rules look their overrides up by code, so `[rules.as201]` or
@@ -115,21 +182,19 @@ impl Config {
                 ConfigError::at(
                     text,
                     Some(code.span()),
-                    format!("unknown rule '{}' in [rules]", code.get_ref()),
+                    ConfigProblem::UnknownRule(code.get_ref().clone()),
                 )
             })?;
             for name in values.keys() {
                 if !rule.thresholds().iter().any(|t| t.name == name.get_ref()) {
-                    let known: Vec<&str> = rule.thresholds().iter().map(|t| t.name).collect();
                     return Err(ConfigError::at(
                         text,
                         Some(name.span()),
-                        format!(
-                            "rule {} has no threshold '{}'; it has: {}",
-                            code.get_ref(),
-                            name.get_ref(),
-                            known.join(", ")
-                        ),
+                        ConfigProblem::UnknownThreshold {
+                            rule: code.get_ref().clone(),
+                            name: name.get_ref().clone(),
+                            known: rule.thresholds().iter().map(|t| t.name).collect(),
+                        },
                     ));
                 }
             }
@@ -137,10 +202,7 @@ impl Config {
                 return Err(ConfigError::at(
                     text,
                     Some(code.span()),
-                    format!(
-                        "rule {} has two [rules] sections (by code and by slug?)",
-                        rule.code()
-                    ),
+                    ConfigProblem::TwoSections(rule.code()),
                 ));
             }
         }
@@ -149,28 +211,31 @@ impl Config {
             .map(|(k, v)| (super::find(&k).map_or(k, |r| r.code().to_owned()), v))
             .collect();
         for (i, s) in c.suppress.iter().enumerate() {
-            let err = |field: &str, message: String| {
-                ConfigError::at(text, spans.suppression(i, field), message)
+            let err = |field: &str, problem: ConfigProblem| {
+                ConfigError::at(text, spans.suppression(i, field), problem)
             };
             if super::find(&s.rule).is_none() {
                 return Err(err(
                     "rule",
-                    format!("unknown rule '{}' in a suppression", s.rule),
+                    ConfigProblem::UnknownSuppressedRule(s.rule.clone()),
                 ));
             }
-            if let Err(e) = Glob::new(&s.client) {
+            if let Err(source) = Glob::new(&s.client) {
                 return Err(err(
                     "client",
-                    format!("suppression client '{}': {e}", s.client),
+                    ConfigProblem::BadClient {
+                        client: s.client.clone(),
+                        source,
+                    },
                 ));
             }
             if s.reason.trim().is_empty() {
                 return Err(err(
                     "reason",
-                    format!(
-                        "the suppression of {} for '{}' needs a reason",
-                        s.rule, s.client
-                    ),
+                    ConfigProblem::NoReason {
+                        rule: s.rule.clone(),
+                        client: s.client.clone(),
+                    },
                 ));
             }
             if let Some(e) = &s.expires
@@ -179,10 +244,11 @@ impl Config {
                 // Compared as text, a non-date (`soon`) would never expire.
                 return Err(err(
                     "expires",
-                    format!(
-                        "the suppression of {} for '{}' expires '{e}', which is not a date: write it as YYYY-MM-DD (e.g. 2027-01-31)",
-                        s.rule, s.client
-                    ),
+                    ConfigProblem::NotADate {
+                        rule: s.rule.clone(),
+                        client: s.client.clone(),
+                        expires: e.clone(),
+                    },
                 ));
             }
         }
@@ -203,14 +269,11 @@ impl Config {
     ///
     /// # Errors
     /// A name that is no rule's, with the codes there are.
-    pub fn select(&mut self, ids: &[String]) -> Result<(), String> {
+    pub fn select(&mut self, ids: &[String]) -> Result<(), UnknownRule> {
         for id in ids {
-            let rule = super::find(id.trim()).ok_or_else(|| {
-                let codes: Vec<&str> = super::RULES.iter().map(|r| r.code()).collect();
-                format!(
-                    "--rules: no rule '{id}'; the rules are {}",
-                    codes.join(", ")
-                )
+            let rule = super::find(id.trim()).ok_or_else(|| UnknownRule {
+                id: id.clone(),
+                codes: super::RULES.iter().map(|r| r.code()).collect(),
             })?;
             self.only.push(rule.code());
         }
@@ -253,7 +316,7 @@ fn is_date(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::ConfigError;
+    use super::{ConfigError, ConfigProblem};
     use crate::model::finding::Evidence;
     use crate::rules::*;
 
@@ -364,7 +427,11 @@ mod tests {
         let e = Config::parse(text).unwrap_err();
         assert_eq!(e.line, Some((10, 11)), "{e}");
         let e = Config::parse("[[suppress]]\nrule = \"AS201\"\nclient = \"x\"\n").unwrap_err();
-        assert!(e.line.is_some() && e.message.contains("reason"), "{e}");
+        assert!(
+            e.line.is_some()
+                && matches!(&e.problem, ConfigProblem::Toml(m) if m.contains("reason")),
+            "{e}"
+        );
     }
 
     #[test]
