@@ -13,6 +13,21 @@ pub(crate) fn jitter() -> f64 {
     f64::from(n % 1000) / 1000.0
 }
 
+/// No client can be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// Neither the flag, the environment nor the AWS profile names a region.
+    #[error("no AWS region: pass --region or set AWS_REGION (or a region in your AWS profile)")]
+    NoRegion,
+}
+
+/// For callers that still carry their errors as text (the Logs Insights engine).
+impl From<ConnectError> for String {
+    fn from(e: ConnectError) -> Self {
+        e.to_string()
+    }
+}
+
 /// A client (SDK retries off: callers retry per [`super::retry::classify`]) and its region.
 ///
 /// # Errors
@@ -21,7 +36,7 @@ pub async fn connect(
     region: Option<&str>,
     profile: Option<&str>,
     endpoint_url: Option<&str>,
-) -> Result<(Client, String), String> {
+) -> Result<(Client, String), ConnectError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(r) = region {
         loader = loader.region(Region::new(r.to_owned()));
@@ -33,9 +48,10 @@ pub async fn connect(
         loader = loader.endpoint_url(u);
     }
     let conf = loader.load().await;
-    let region = conf.region().map(ToString::to_string).ok_or(
-        "no AWS region: pass --region or set AWS_REGION (or a region in your AWS profile)",
-    )?;
+    let region = conf
+        .region()
+        .map(ToString::to_string)
+        .ok_or(ConnectError::NoRegion)?;
     let cw = aws_sdk_cloudwatchlogs::config::Builder::from(&conf)
         .retry_config(aws_sdk_cloudwatchlogs::config::retry::RetryConfig::disabled())
         .build();

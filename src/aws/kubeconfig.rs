@@ -77,6 +77,43 @@ struct EnvVar {
     value: String,
 }
 
+/// Why the kubeconfig names no EKS cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeconfigError {
+    /// No kubeconfig file exists.
+    #[error("no kubeconfig found")]
+    NotFound,
+    /// A file cannot be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Text that is not a kubeconfig; `path` is the file's, when it came from one.
+    #[error("{}cannot parse kubeconfig: {source}", .path.as_ref().map_or_else(String::new, |p| format!("{}: ", p.display())))]
+    Parse {
+        /// The file.
+        path: Option<PathBuf>,
+        /// The YAML error.
+        #[source]
+        source: serde_yaml_ng::Error,
+    },
+    /// No `current-context`.
+    #[error("the kubeconfig has no current-context")]
+    NoCurrentContext,
+    /// The current context is not among the contexts.
+    #[error("the current context '{0}' is not defined in the kubeconfig")]
+    UndefinedContext(String),
+    /// The current context is not an EKS cluster.
+    #[error(
+        "the current kubeconfig context '{0}' is not an EKS cluster (no cluster ARN, no `--cluster-name` in its credential plugin)"
+    )]
+    NotEks(String),
+}
+
 /// `arn:aws:eks:REGION:ACCOUNT:cluster/NAME` → (REGION, NAME).
 #[must_use]
 pub fn parse_eks_arn(s: &str) -> Option<(String, String)> {
@@ -101,8 +138,11 @@ fn arg_after(args: &[String], flags: &[&str]) -> Option<String> {
     })
 }
 
-fn parse(yaml: &str) -> Result<KubeConfig, String> {
-    serde_yaml_ng::from_str(yaml).map_err(|e| format!("cannot parse kubeconfig: {e}"))
+fn parse(yaml: &str, path: Option<&Path>) -> Result<KubeConfig, KubeconfigError> {
+    serde_yaml_ng::from_str(yaml).map_err(|source| KubeconfigError::Parse {
+        path: path.map(Path::to_path_buf),
+        source,
+    })
 }
 
 /// Merges `next` (a later file) into `kc`: what `kc` already sets wins, name by name.
@@ -126,23 +166,21 @@ fn merge(kc: &mut KubeConfig, next: KubeConfig) {
 ///
 /// # Errors
 /// A message saying why the context is not an EKS cluster.
-pub fn resolve(yaml: &str) -> Result<EksContext, String> {
-    resolve_config(parse(yaml)?)
+pub fn resolve(yaml: &str) -> Result<EksContext, KubeconfigError> {
+    resolve_config(parse(yaml, None)?)
 }
 
-fn resolve_config(kc: KubeConfig) -> Result<EksContext, String> {
+fn resolve_config(kc: KubeConfig) -> Result<EksContext, KubeconfigError> {
     let current = kc
         .current_context
         .filter(|c| !c.is_empty())
-        .ok_or("the kubeconfig has no current-context")?;
+        .ok_or(KubeconfigError::NoCurrentContext)?;
     let ctx = kc
         .contexts
         .iter()
         .find(|c| c.name == current)
         .and_then(|c| c.body.as_ref())
-        .ok_or_else(|| {
-            format!("the current context '{current}' is not defined in the kubeconfig")
-        })?;
+        .ok_or_else(|| KubeconfigError::UndefinedContext(current.clone()))?;
     let exec = kc
         .users
         .iter()
@@ -180,9 +218,7 @@ fn resolve_config(kc: KubeConfig) -> Result<EksContext, String> {
             region: arg_region,
             profile,
         }),
-        None => Err(format!(
-            "the current kubeconfig context '{current}' is not an EKS cluster (no cluster ARN, no `--cluster-name` in its credential plugin)"
-        )),
+        None => Err(KubeconfigError::NotEks(current)),
     }
 }
 
@@ -206,18 +242,20 @@ pub fn default_paths() -> Vec<PathBuf> {
 /// # Errors
 /// No file, a file that cannot be read or parsed (named), or a context that is not an EKS
 /// cluster.
-pub fn resolve_files(paths: &[PathBuf]) -> Result<EksContext, String> {
+pub fn resolve_files(paths: &[PathBuf]) -> Result<EksContext, KubeconfigError> {
     if paths.is_empty() {
-        return Err("no kubeconfig found".to_owned());
+        return Err(KubeconfigError::NotFound);
     }
     let mut kc = KubeConfig::default();
     for path in paths {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|source| KubeconfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
         if text.trim().is_empty() {
             continue; // kubectl reads an empty file as an empty config
         }
-        let next = parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let next = parse(&text, Some(path))?;
         merge(&mut kc, next);
     }
     resolve_config(kc)
@@ -295,10 +333,18 @@ users:
     #[test]
     fn non_eks_context_is_a_clear_error() {
         let e = resolve(KIND).unwrap_err();
-        assert!(e.contains("'kind-dev' is not an EKS cluster"), "{e}");
+        assert!(
+            matches!(&e, KubeconfigError::NotEks(c) if c == "kind-dev"),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains("'kind-dev' is not an EKS cluster"),
+            "{e}"
+        );
         assert!(
             resolve("current-context: \"\"")
                 .unwrap_err()
+                .to_string()
                 .contains("no current-context")
         );
     }
@@ -373,8 +419,16 @@ users:
         // A bad file is named; no file at all is said so.
         let (_d, paths) = files(&[EKSCTL, "users: [oops"]);
         let e = resolve_files(&paths).unwrap_err();
+        assert!(
+            std::error::Error::source(&e).is_some(),
+            "the YAML error is kept"
+        );
+        let e = e.to_string();
         assert!(e.contains("config-1") && e.contains("cannot parse"), "{e}");
-        assert_eq!(resolve_files(&[]).unwrap_err(), "no kubeconfig found");
+        assert_eq!(
+            resolve_files(&[]).unwrap_err().to_string(),
+            "no kubeconfig found"
+        );
         let (_d, paths) = files(&["", EKSCTL]);
         assert_eq!(resolve_files(&paths).unwrap().cluster, "staging");
     }

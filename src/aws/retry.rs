@@ -138,45 +138,75 @@ pub struct Policy {
     pub deadline: Option<Instant>,
 }
 
+/// A call that failed for good: refused, or retried until the policy gave up.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RetryError {
+    /// A failure retrying cannot fix ([`Verdict::Fatal`]): what to do, in one line.
+    #[error("{0}")]
+    Refused(String),
+    /// Every attempt failed; `why` is the last failure.
+    #[error("{why} (gave up after {attempts} attempts)")]
+    GaveUp {
+        /// The last failure.
+        why: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The next wait would end past the caller's deadline.
+    #[error("{why} (gave up after {attempts} attempts: the time allowed ran out)")]
+    OutOfTime {
+        /// The last failure.
+        why: String,
+        /// Attempts made.
+        attempts: u32,
+    },
+}
+
+/// For callers that still carry their errors as text (the Logs Insights engine).
+impl From<RetryError> for String {
+    fn from(e: RetryError) -> Self {
+        e.to_string()
+    }
+}
+
 /// Runs `call` until it succeeds, fails for good, or the policy gives up. Before each retry,
 /// `retried(throttled)` is told (the download counts them) and `sleep(wait)` waits; a sleep that
-/// answers `Err(why)` (Ctrl-C, another task's fatal error) ends the retrying with that line.
+/// answers `Err(why)` (Ctrl-C, another task's fatal error) ends the retrying with that error.
 ///
 /// # Errors
-/// The classified failure, or why retrying stopped, in one line.
-pub async fn with_retries<T, E, F, Fut, S, SFut>(
+/// The classified failure, or why retrying stopped ([`RetryError`], in the caller's error type).
+pub async fn with_retries<T, E, Er, F, Fut, S, SFut>(
     policy: Policy,
     target: &Target<'_>,
     mut call: F,
     mut retried: impl FnMut(bool),
     mut sleep: S,
-) -> Result<T, String>
+) -> Result<T, Er>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
     E: ProvideErrorMetadata + std::error::Error + 'static,
+    Er: From<RetryError>,
     S: FnMut(Duration) -> SFut,
-    SFut: Future<Output = Result<(), String>>,
+    SFut: Future<Output = Result<(), Er>>,
 {
-    let mut attempt = 0;
+    let mut attempts = 0;
     loop {
         let (throttled, why) = match call().await {
             Ok(v) => return Ok(v),
             Err(e) => match classify(&e, target) {
-                Verdict::Fatal(m) => return Err(m),
+                Verdict::Fatal(m) => return Err(RetryError::Refused(m).into()),
                 Verdict::Retry { throttled, why } => (throttled, why),
             },
         };
-        attempt += 1;
-        if attempt >= policy.max_attempts {
-            return Err(format!("{why} (gave up after {attempt} attempts)"));
+        attempts += 1;
+        if attempts >= policy.max_attempts {
+            return Err(RetryError::GaveUp { why, attempts }.into());
         }
         let cap = if throttled { THROTTLED_CAP } else { OTHER_CAP };
-        let wait = backoff(attempt, BASE, cap, crate::aws::client::jitter());
+        let wait = backoff(attempts, BASE, cap, crate::aws::client::jitter());
         if policy.deadline.is_some_and(|d| Instant::now() + wait >= d) {
-            return Err(format!(
-                "{why} (gave up after {attempt} attempts: the time allowed ran out)"
-            ));
+            return Err(RetryError::OutOfTime { why, attempts }.into());
         }
         retried(throttled);
         sleep(wait).await?;
@@ -200,7 +230,7 @@ mod tests {
 
     /// Runs `with_retries` over a call that times out `fails` times, then answers 7; sleeps
     /// are recorded, not slept.
-    fn attempt(fails: u32, policy: Policy) -> (Result<i32, String>, u32, Vec<Duration>) {
+    fn attempt(fails: u32, policy: Policy) -> (Result<i32, RetryError>, u32, Vec<Duration>) {
         let t = Target {
             log_group: "g",
             region: "r",
@@ -250,11 +280,23 @@ mod tests {
         assert!(slept.iter().all(|d| *d <= OTHER_CAP));
         let (out, retried, _) = attempt(5, policy(3, None));
         assert_eq!(retried, 2);
-        assert!(out.unwrap_err().contains("gave up after 3 attempts"));
+        let e = out.unwrap_err();
+        assert_eq!(
+            e,
+            RetryError::GaveUp {
+                why: "timeout".into(),
+                attempts: 3
+            }
+        );
+        assert_eq!(e.to_string(), "timeout (gave up after 3 attempts)");
         // No time left: the first failure is the last.
         let (out, retried, _) = attempt(1, policy(3, Some(Instant::now())));
         assert_eq!(retried, 0);
-        assert!(out.unwrap_err().contains("the time allowed ran out"));
+        assert!(
+            out.unwrap_err()
+                .to_string()
+                .contains("the time allowed ran out")
+        );
         let (out, retried, _) = attempt(0, policy(1, Some(Instant::now())));
         assert_eq!((out, retried), (Ok(7), 0));
     }

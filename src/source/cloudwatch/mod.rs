@@ -211,12 +211,12 @@ impl Shared<'_> {
 }
 
 async fn client(spec: &Spec) -> Result<(Client, String), String> {
-    connect(
+    Ok(connect(
         spec.region.as_deref(),
         spec.profile.as_deref(),
         spec.endpoint_url.as_deref(),
     )
-    .await
+    .await?)
 }
 
 /// Runs `call` under the one retry policy (`aws::retry::with_retries`), counting retries and
