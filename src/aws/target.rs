@@ -1,8 +1,6 @@
 //! AWS: which CloudWatch Logs log group to read, in which region, as whom.
 
-use anyhow::Result;
-
-use crate::error::fail;
+use super::kubeconfig::KubeconfigError;
 
 /// Where CloudWatch is read: the log group (from --log-group, --cluster or the kubeconfig's
 /// EKS context), region and profile.
@@ -13,6 +11,17 @@ pub struct CloudTarget {
     pub region: Option<String>,
     /// The AWS profile, when given or found.
     pub profile: Option<String>,
+}
+
+/// No log group to read: none named, and the kubeconfig gives no EKS cluster.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no input: {source}. Pass audit log files, pipe a log to stdin, or name the EKS cluster with --cluster NAME (and --region)"
+)]
+pub struct NoTarget {
+    /// Why the kubeconfig gives none.
+    #[source]
+    pub source: KubeconfigError,
 }
 
 /// Resolves where CloudWatch is read: `--log-group`, else `--cluster`'s group, else the
@@ -29,18 +38,14 @@ pub fn resolve(
     cluster: Option<&str>,
     mut region: Option<String>,
     mut profile: Option<String>,
-) -> Result<CloudTarget> {
+) -> Result<CloudTarget, NoTarget> {
     let log_group = if let Some(g) = log_group {
         g.to_owned()
     } else if let Some(c) = cluster {
         format!("/aws/eks/{c}/cluster")
     } else {
         let ctx = super::kubeconfig::resolve_files(&super::kubeconfig::default_paths())
-            .map_err(|e| {
-                fail(format!(
-                    "no input: {e}. Pass audit log files, pipe a log to stdin, or name the EKS cluster with --cluster NAME (and --region)"
-                ))
-            })?;
+            .map_err(|source| NoTarget { source })?;
         region = region.or(ctx.region.clone());
         profile = profile
             .or(ctx.profile.clone())

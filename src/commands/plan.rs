@@ -76,6 +76,7 @@ pub(crate) fn cloudwatch_target(cw: &Target) -> Result<CloudTarget> {
         cw.region.clone(),
         cw.profile.clone(),
     )
+    .map_err(fail)
 }
 
 #[cfg(feature = "cloudwatch")]
