@@ -291,7 +291,8 @@ fn read_source(
         Source::Files(inputs) => Ok((read_all(inputs, tx, pool, opts, stop, pb), None)),
         #[cfg(feature = "cloudwatch")]
         Source::CloudWatch(spec) => {
-            let out = crate::source::cloudwatch::read(spec, tx, stop, pb)?;
+            let out =
+                crate::source::cloudwatch::read(spec, tx, stop, pb).map_err(|e| e.to_string())?;
             let stats = out
                 .streams
                 .iter()

@@ -53,7 +53,7 @@ fn walk_dir(dir: &Path, out: &mut Vec<Input>, found: &mut Expansion) {
                 Ok(()) => out.push(Input::file(e.path())),
                 Err(reason) => found.not_logs.push(NotALog {
                     name: e.path().display().to_string(),
-                    reason,
+                    reason: reason.to_string(),
                 }),
             },
             Ok(_) => {}

@@ -22,14 +22,36 @@ pub struct NotALog {
     pub reason: String,
 }
 
+/// Why a file is not taken for an audit log: its first plain byte, after decompression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotJson {
+    /// How the file is compressed (`gzip: not JSON: …`).
+    pub compression: Compression,
+    /// Its first byte that is not whitespace.
+    pub byte: u8,
+}
+
+impl std::fmt::Display for NotJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let compressed = match self.compression {
+            Compression::None => "",
+            Compression::Gzip => "gzip: ",
+            Compression::Zstd => "zstd: ",
+        };
+        write!(f, "{compressed}not JSON: starts with {}", quote(self.byte))
+    }
+}
+
+impl std::error::Error for NotJson {}
+
 /// `Ok` when `path` may hold audit events: its first plain bytes (after decompression, so a
 /// gzipped CSV is told from a gzipped log) are JSON, a `TIME MESSAGE` export line, or nothing
 /// yet; otherwise the reason it was left out, in words. A file that cannot be opened or
 /// decompressed is kept, so that the read reports its error.
 ///
 /// # Errors
-/// The reason, in words.
-pub fn sniff_file(path: &Path) -> Result<(), String> {
+/// The first byte, which is no log's.
+pub fn sniff_file(path: &Path) -> Result<(), NotJson> {
     let Ok(opened) = open_input(&Input::file(path), Arc::default()) else {
         return Ok(());
     };
@@ -42,25 +64,26 @@ pub fn sniff_file(path: &Path) -> Result<(), String> {
     {
         return Ok(());
     }
-    let what = match opened.compression {
-        Compression::None => "",
-        Compression::Gzip => "gzip: ",
-        Compression::Zstd => "zstd: ",
-    };
-    sniff(&head).map_err(|why| format!("{what}{why}"))
+    sniff(&head).map_err(|e| NotJson {
+        compression: opened.compression,
+        ..e
+    })
 }
 
 /// Judges the first plain bytes of a file (see [`sniff_file`]).
 ///
 /// # Errors
-/// The reason, in words.
-pub fn sniff(head: &[u8]) -> Result<(), String> {
+/// The first byte, which is no log's.
+pub fn sniff(head: &[u8]) -> Result<(), NotJson> {
     let text = head.strip_prefix(BOM).unwrap_or(head);
     let text = &text[text.iter().take_while(|b| b.is_ascii_whitespace()).count()..];
     match text.first() {
         None | Some(b'{' | b'[') => Ok(()),
         Some(b) if b.is_ascii_digit() && has_record_prefix(text) => Ok(()),
-        Some(&b) => Err(format!("not JSON: starts with {}", quote(b))),
+        Some(&byte) => Err(NotJson {
+            compression: Compression::None,
+            byte,
+        }),
     }
 }
 
@@ -133,7 +156,7 @@ mod tests {
             ),
             (b"\x00\x01", "not JSON: starts with byte 0x00"),
         ] {
-            assert_eq!(sniff(bad), Err(why.to_owned()));
+            assert_eq!(sniff(bad).unwrap_err().to_string(), why);
         }
     }
 
@@ -153,13 +176,22 @@ mod tests {
         );
         assert_eq!(
             sniff_file(&gz("a.csv.gz", b"\"host\",\"verb\"\n")),
-            Err("gzip: not JSON: starts with '\"'".to_owned())
+            Err(NotJson {
+                compression: Compression::Gzip,
+                byte: b'"'
+            })
+        );
+        assert_eq!(
+            sniff_file(&gz("b.csv.gz", b"\"host\"\n"))
+                .unwrap_err()
+                .to_string(),
+            "gzip: not JSON: starts with '\"'"
         );
         let zst = dir.path().join("a.zst");
         std::fs::write(&zst, zstd::encode_all(&b"# notes\n"[..], 1).unwrap()).unwrap();
         assert_eq!(
-            sniff_file(&zst),
-            Err("zstd: not JSON: starts with '#'".to_owned())
+            sniff_file(&zst).unwrap_err().to_string(),
+            "zstd: not JSON: starts with '#'"
         );
         // A truncated gzip is kept: reading it reports the error.
         std::fs::write(dir.path().join("cut.gz"), b"\x1f\x8b\x08").unwrap();

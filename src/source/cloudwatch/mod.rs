@@ -9,6 +9,7 @@
 //! `CLOUDWATCH_MS MESSAGE` so a truncated event still has a time.
 
 pub mod dedup;
+mod error;
 pub mod slices;
 
 use std::io::Write;
@@ -21,9 +22,10 @@ use std::time::{Duration, Instant};
 use aws_sdk_cloudwatchlogs::Client;
 
 use super::Chunk;
-use crate::aws::client::connect;
+use crate::aws::client::{ConnectError, connect};
 use crate::aws::retry::{self, Policy, Target};
 use dedup::Dedup;
+pub use error::DownloadError;
 use slices::Slice;
 
 /// How the download reports progress: slices planned, slices done, a status line. The
@@ -210,18 +212,22 @@ impl Shared<'_> {
     }
 }
 
-async fn client(spec: &Spec) -> Result<(Client, String), String> {
-    Ok(connect(
+async fn client(spec: &Spec) -> Result<(Client, String), ConnectError> {
+    connect(
         spec.region.as_deref(),
         spec.profile.as_deref(),
         spec.endpoint_url.as_deref(),
     )
-    .await?)
+    .await
 }
 
 /// Runs `call` under the one retry policy (`aws::retry::with_retries`), counting retries and
 /// throttles; once another task failed (`stop`), a failed call is not retried.
-async fn with_retries<T, E, F, Fut>(sh: &Shared<'_>, attempts: u32, call: F) -> Result<T, String>
+async fn with_retries<T, E, F, Fut>(
+    sh: &Shared<'_>,
+    attempts: u32,
+    call: F,
+) -> Result<T, DownloadError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<
@@ -251,7 +257,7 @@ where
         },
         |wait| async move {
             if sh.stop.load(Ordering::Relaxed) {
-                return Err("stopped: another slice failed".to_owned());
+                return Err(DownloadError::Stopped);
             }
             tokio::time::sleep(wait).await;
             Ok(())
@@ -260,7 +266,7 @@ where
     .await
 }
 
-async fn discover(sh: &Shared<'_>) -> Result<Vec<String>, String> {
+async fn discover(sh: &Shared<'_>) -> Result<Vec<String>, DownloadError> {
     let mut names = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -308,7 +314,7 @@ async fn discover(sh: &Shared<'_>) -> Result<Vec<String>, String> {
 }
 
 /// Fetches one slice of one group of streams to its end, sending pages as they arrive.
-async fn fetch(sh: &Shared<'_>, slice: Slice, group: &[Stream]) -> Result<(), String> {
+async fn fetch(sh: &Shared<'_>, slice: Slice, group: &[Stream]) -> Result<(), DownloadError> {
     let names: Vec<String> = group.iter().map(|s| s.name.clone()).collect();
     let mut token: Option<String> = None;
     let mut dedup = Dedup::default();
@@ -358,7 +364,7 @@ async fn fetch(sh: &Shared<'_>, slice: Slice, group: &[Stream]) -> Result<(), St
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 w.write_all(msg.trim_end().as_bytes())
                     .and_then(|()| w.write_all(b"\n"))
-                    .map_err(|e| format!("--save: {e}"))?;
+                    .map_err(DownloadError::Save)?;
             }
         }
         for (stream, data) in group.iter().zip(per_stream) {
@@ -402,15 +408,20 @@ async fn run(
     tx: &SyncSender<Chunk>,
     stop: &AtomicBool,
     pb: &dyn Progress,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, DownloadError> {
     let started = Instant::now();
     let (client, region) = client(spec).await?;
     let save: Option<Mutex<Saver>> = match &spec.save {
         None => None,
         Some(p) => {
-            let f = std::fs::File::create(p).map_err(|e| format!("--save {}: {e}", p.display()))?;
+            let f = std::fs::File::create(p).map_err(|source| DownloadError::SaveCreate {
+                path: p.clone(),
+                source,
+            })?;
             let w = if p.extension().is_some_and(|e| e == "zst") {
-                Saver::Zstd(zstd::stream::write::Encoder::new(f, 3).map_err(|e| e.to_string())?)
+                Saver::Zstd(
+                    zstd::stream::write::Encoder::new(f, 3).map_err(DownloadError::SaveEncoder)?,
+                )
             } else {
                 Saver::Plain(std::io::BufWriter::new(f))
             };
@@ -461,7 +472,7 @@ async fn run(
         save.into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .finish()
-            .map_err(|e| format!("--save: {e}"))?;
+            .map_err(DownloadError::Save)?;
     }
     let c = &sh.counters;
     let summary = Summary {
@@ -488,7 +499,7 @@ async fn run(
 }
 
 /// Runs the tasks, at most `concurrency` at a time, stopping at the first fatal error.
-async fn run_tasks(sh: &Shared<'_>, tasks: &[(Slice, &[Stream])]) -> Result<(), String> {
+async fn run_tasks(sh: &Shared<'_>, tasks: &[(Slice, &[Stream])]) -> Result<(), DownloadError> {
     let mut pending = tasks.iter();
     let mut in_flight = Vec::new();
     let concurrency = sh.spec.concurrency.max(1);
@@ -527,10 +538,10 @@ pub fn read(
     tx: &SyncSender<Chunk>,
     stop: &AtomicBool,
     pb: &dyn Progress,
-) -> Result<Outcome, String> {
+) -> Result<Outcome, DownloadError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        .map_err(DownloadError::Runtime)?;
     rt.block_on(run(spec, tx, stop, pb))
 }
