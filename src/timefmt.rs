@@ -137,12 +137,50 @@ pub fn parse_go_duration(s: &str) -> Option<Micros> {
     Some(total.round() as Micros)
 }
 
+/// A duration that cannot be read, quoting it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// A letter that is no unit.
+    #[error("unknown unit '{unit}' in '{value}'; use s, m, h, d or w, e.g. 7d")]
+    UnknownUnit {
+        /// The value as given.
+        value: String,
+        /// The letter.
+        unit: char,
+    },
+    /// A unit with no number before it.
+    #[error("'{value}' needs a number before '{unit}', e.g. 7d")]
+    NoNumber {
+        /// The value as given.
+        value: String,
+        /// The unit.
+        unit: char,
+    },
+    /// A number with no unit after it, or nothing at all.
+    #[error("'{value}' needs a unit (s, m, h, d, w), e.g. 90m")]
+    NoUnit {
+        /// The value as given.
+        value: String,
+    },
+}
+
+/// A `--since`/`--until` value that is neither a time nor a duration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid time '{value}': {source}; or give an RFC 3339 time like 2024-05-01T12:00:00Z")]
+pub struct TimeArgError {
+    /// The value as given.
+    pub value: String,
+    /// Why it is not a duration.
+    #[source]
+    pub source: DurationError,
+}
+
 /// Parses a relative duration such as `7d`, `90m`, `36h`, `45s`, `2w`, or a combination like
 /// `1h30m`. Returns microseconds.
 ///
 /// # Errors
-/// A message naming the bad value.
-pub fn parse_duration(s: &str) -> Result<Micros, String> {
+/// Why the value is not a duration, quoting it.
+pub fn parse_duration(s: &str) -> Result<Micros, DurationError> {
     let mut total: Micros = 0;
     let mut num = String::new();
     let mut seen_unit = false;
@@ -158,20 +196,24 @@ pub fn parse_duration(s: &str) -> Result<Micros, String> {
             'd' => 24 * 60 * MINUTE_US,
             'w' => 7 * 24 * 60 * MINUTE_US,
             _ => {
-                return Err(format!(
-                    "unknown unit '{c}' in '{s}'; use s, m, h, d or w, e.g. 7d"
-                ));
+                return Err(DurationError::UnknownUnit {
+                    value: s.to_owned(),
+                    unit: c,
+                });
             }
         };
-        let n: Micros = num
-            .parse()
-            .map_err(|_| format!("'{s}' needs a number before '{c}', e.g. 7d"))?;
+        let n: Micros = num.parse().map_err(|_| DurationError::NoNumber {
+            value: s.to_owned(),
+            unit: c,
+        })?;
         total = total.saturating_add(n.saturating_mul(unit));
         num.clear();
         seen_unit = true;
     }
     if !num.is_empty() || !seen_unit {
-        return Err(format!("'{s}' needs a unit (s, m, h, d, w), e.g. 90m"));
+        return Err(DurationError::NoUnit {
+            value: s.to_owned(),
+        });
     }
     Ok(total)
 }
@@ -180,8 +222,8 @@ pub fn parse_duration(s: &str) -> Result<Micros, String> {
 /// absolute RFC 3339 time (a bare date `2024-05-01` means its midnight UTC).
 ///
 /// # Errors
-/// A message that quotes the value and shows both accepted forms.
-pub fn parse_time_arg(s: &str, now: Micros) -> Result<Micros, String> {
+/// The value, quoted, and both accepted forms.
+pub fn parse_time_arg(s: &str, now: Micros) -> Result<Micros, TimeArgError> {
     if let Some(t) = parse_rfc3339(s) {
         return Ok(t);
     }
@@ -190,9 +232,12 @@ pub fn parse_time_arg(s: &str, now: Micros) -> Result<Micros, String> {
     {
         return Ok(t);
     }
-    parse_duration(s).map(|d| now - d).map_err(|e| {
-        format!("invalid time '{s}': {e}; or give an RFC 3339 time like 2024-05-01T12:00:00Z")
-    })
+    parse_duration(s)
+        .map(|d| now - d)
+        .map_err(|source| TimeArgError {
+            value: s.to_owned(),
+            source,
+        })
 }
 
 #[cfg(test)]
@@ -264,9 +309,25 @@ mod tests {
         assert_eq!(parse_duration("7d").unwrap(), 7 * 86_400_000_000);
         assert_eq!(parse_duration("90m").unwrap(), 90 * MINUTE_US);
         assert_eq!(parse_duration("1h30m").unwrap(), 90 * MINUTE_US);
-        assert!(parse_duration("7").is_err());
-        assert!(parse_duration("7x").is_err());
-        assert!(parse_duration("").is_err());
+        let no_unit = |v: &str| DurationError::NoUnit {
+            value: v.to_owned(),
+        };
+        assert_eq!(parse_duration("7"), Err(no_unit("7")));
+        assert_eq!(
+            parse_duration("7x"),
+            Err(DurationError::UnknownUnit {
+                value: "7x".into(),
+                unit: 'x'
+            })
+        );
+        assert_eq!(
+            parse_duration("h"),
+            Err(DurationError::NoNumber {
+                value: "h".into(),
+                unit: 'h'
+            })
+        );
+        assert_eq!(parse_duration(""), Err(no_unit("")));
     }
 
     #[test]
@@ -280,10 +341,11 @@ mod tests {
             parse_time_arg("2024-05-01", now).unwrap(),
             parse_rfc3339("2024-05-01T00:00:00Z").unwrap()
         );
-        assert!(
-            parse_time_arg("yesterday", now)
-                .unwrap_err()
-                .contains("yesterday")
+        let e = parse_time_arg("yesterday", now).unwrap_err();
+        assert_eq!(e.value, "yesterday");
+        assert_eq!(
+            e.to_string(),
+            "invalid time 'yesterday': unknown unit 'y' in 'yesterday'; use s, m, h, d or w, e.g. 7d; or give an RFC 3339 time like 2024-05-01T12:00:00Z"
         );
     }
 }

@@ -264,12 +264,14 @@ impl ScanArgs {
                 .since
                 .as_deref()
                 .map(|s| parse_time_arg(s, now))
-                .transpose()?,
+                .transpose()
+                .map_err(|e| e.to_string())?,
             until: self
                 .until
                 .as_deref()
                 .map(|s| parse_time_arg(s, now))
-                .transpose()?,
+                .transpose()
+                .map_err(|e| e.to_string())?,
         };
         if let (Some(s), Some(u)) = (window.since, window.until)
             && s >= u
