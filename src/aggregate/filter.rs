@@ -33,6 +33,34 @@ impl Window {
     }
 }
 
+/// A filter flag's value that cannot be used, quoting it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FilterError {
+    /// A pattern that is not a glob.
+    #[error("invalid {flag} pattern '{pattern}': {source}")]
+    Pattern {
+        /// The flag, e.g. `--user`.
+        flag: String,
+        /// The pattern as given.
+        pattern: String,
+        /// Why it is not a glob.
+        #[source]
+        source: globset::Error,
+    },
+    /// The patterns do not build one matcher.
+    #[error("invalid {flag} patterns: {source}")]
+    Patterns {
+        /// The flag.
+        flag: String,
+        /// Why.
+        #[source]
+        source: globset::Error,
+    },
+    /// A `--code` that is neither a status code nor a class.
+    #[error("invalid --code '{0}': expected a status code (429) or a class (1xx to 5xx)")]
+    Code(String),
+}
+
 /// One filter: any of its globs matches.
 #[derive(Debug, Clone)]
 pub struct Patterns {
@@ -44,8 +72,8 @@ impl Patterns {
     /// Compiles the patterns of one flag.
     ///
     /// # Errors
-    /// A message naming the bad pattern.
-    pub fn new(flag: &str, patterns: &[String]) -> Result<Option<Self>, String> {
+    /// The bad pattern, quoted.
+    pub fn new(flag: &str, patterns: &[String]) -> Result<Option<Self>, FilterError> {
         if patterns.is_empty() {
             return Ok(None);
         }
@@ -54,12 +82,17 @@ impl Patterns {
             let g = globset::GlobBuilder::new(p)
                 .literal_separator(false)
                 .build()
-                .map_err(|e| format!("invalid {flag} pattern '{p}': {e}"))?;
+                .map_err(|source| FilterError::Pattern {
+                    flag: flag.to_owned(),
+                    pattern: p.clone(),
+                    source,
+                })?;
             b.add(g);
         }
-        let set = b
-            .build()
-            .map_err(|e| format!("invalid {flag} patterns: {e}"))?;
+        let set = b.build().map_err(|source| FilterError::Patterns {
+            flag: flag.to_owned(),
+            source,
+        })?;
         Ok(Some(Self {
             raw: patterns.to_vec(),
             set,
@@ -105,8 +138,8 @@ impl Codes {
     /// Parses the values of `--code`.
     ///
     /// # Errors
-    /// A message quoting the bad value.
-    pub fn new(values: &[String]) -> Result<Option<Self>, String> {
+    /// The bad value, quoted.
+    pub fn new(values: &[String]) -> Result<Option<Self>, FilterError> {
         if values.is_empty() {
             return Ok(None);
         }
@@ -135,9 +168,8 @@ impl Codes {
     }
 }
 
-fn parse_code(v: &str) -> Result<(u16, u16), String> {
-    let bad =
-        || format!("invalid --code '{v}': expected a status code (429) or a class (1xx to 5xx)");
+fn parse_code(v: &str) -> Result<(u16, u16), FilterError> {
+    let bad = || FilterError::Code(v.to_owned());
     let t = v.trim();
     if let Some(class) = t.strip_suffix("xx").or_else(|| t.strip_suffix("XX")) {
         return match class.parse::<u16>() {
@@ -352,10 +384,14 @@ mod tests {
         assert!(p.matches("kube-controller-manager/replicaset-controller"));
         assert!(p.matches("kubelet"));
         assert!(!p.matches("kubelet2"));
+        let e = Patterns::new("--client", &["[".into()]).unwrap_err();
         assert!(
-            Patterns::new("--client", &["[".into()])
-                .unwrap_err()
-                .contains("'['")
+            matches!(&e, FilterError::Pattern { flag, pattern, .. } if flag == "--client" && pattern == "["),
+            "{e}"
+        );
+        assert!(
+            e.to_string().starts_with("invalid --client pattern '[': "),
+            "{e}"
         );
     }
 
@@ -417,7 +453,8 @@ mod tests {
         assert!(!at(200) && !at(404) && !at(428) && !at(0));
         for bad in ["6xx", "42", "abc", "0xx", "1000", ""] {
             let e = Codes::new(&[bad.into()]).unwrap_err();
-            assert!(e.contains(&format!("'{bad}'")), "{e}");
+            assert_eq!(e, FilterError::Code(bad.into()));
+            assert!(e.to_string().contains(&format!("'{bad}'")), "{e}");
         }
         assert!(Codes::new(&["4XX".into()]).unwrap().unwrap().matches(404));
         assert_eq!(f.describe(), "--code '429' --code '5xx'");

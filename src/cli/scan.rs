@@ -283,13 +283,13 @@ impl ScanArgs {
             ));
         }
         let filters = Filters {
-            user: Patterns::new("--user", &self.user)?,
-            user_agent: Patterns::new("--user-agent", &self.user_agent)?,
-            client: Patterns::new("--client", &self.client)?,
-            namespace: Patterns::new("--namespace", &self.namespace)?,
-            resource: Patterns::new("--resource", &self.resource)?,
-            verb: Patterns::new("--verb", &self.verb)?,
-            code: Codes::new(&self.code)?,
+            user: Patterns::new("--user", &self.user).map_err(|e| e.to_string())?,
+            user_agent: Patterns::new("--user-agent", &self.user_agent).map_err(|e| e.to_string())?,
+            client: Patterns::new("--client", &self.client).map_err(|e| e.to_string())?,
+            namespace: Patterns::new("--namespace", &self.namespace).map_err(|e| e.to_string())?,
+            resource: Patterns::new("--resource", &self.resource).map_err(|e| e.to_string())?,
+            verb: Patterns::new("--verb", &self.verb).map_err(|e| e.to_string())?,
+            code: Codes::new(&self.code).map_err(|e| e.to_string())?,
         };
         Ok(Scope { window, filters })
     }
