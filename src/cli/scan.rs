@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::aggregate::Scope;
-use crate::aggregate::filter::{Codes, Filters, Patterns, Window};
+use crate::aggregate::filter::{Codes, FilterError, Filters, Patterns, Window};
 use crate::insights::scan::Engine;
 use crate::model::finding::Severity;
 use crate::render::Format;
-use crate::timefmt::{Micros, parse_time_arg};
+use crate::timefmt::{Micros, TimeArgError, parse_time_arg};
 
 /// Scan options.
 #[derive(Debug, Args)]
@@ -234,22 +234,50 @@ impl CloudWatchArgs {
     }
 }
 
+/// A `--mark`, `--since`/`--until` or filter value that cannot be used, quoting it.
+#[derive(Debug, thiserror::Error)]
+pub enum ScopeError {
+    /// `--mark` without `..`.
+    #[error("--mark '{0}': expected FROM..TO")]
+    MarkShape(String),
+    /// A `--mark` end that is no time.
+    #[error("--mark: {0}")]
+    MarkTime(#[source] TimeArgError),
+    /// A `--mark` that ends before it starts.
+    #[error("--mark '{0}': FROM must be before TO")]
+    MarkOrder(String),
+    /// A `--since`/`--until` that is no time.
+    #[error(transparent)]
+    Time(#[from] TimeArgError),
+    /// `--since` at or after `--until`.
+    #[error("--since ({since}) must be before --until ({until})")]
+    Order {
+        /// `--since` as given.
+        since: String,
+        /// `--until` as given.
+        until: String,
+    },
+    /// A filter value.
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+}
+
 impl ScanArgs {
     /// `--mark FROM..TO` as `[from, to)` µs.
     ///
     /// # Errors
-    /// A message quoting the bad value.
-    pub fn mark(&self, now: Micros) -> Result<Option<(Micros, Micros)>, String> {
+    /// The bad value, quoted.
+    pub fn mark(&self, now: Micros) -> Result<Option<(Micros, Micros)>, ScopeError> {
         let Some(m) = &self.mark else {
             return Ok(None);
         };
         let (a, b) = m
             .split_once("..")
-            .ok_or_else(|| format!("--mark '{m}': expected FROM..TO"))?;
-        let from = parse_time_arg(a.trim(), now).map_err(|e| format!("--mark: {e}"))?;
-        let to = parse_time_arg(b.trim(), now).map_err(|e| format!("--mark: {e}"))?;
+            .ok_or_else(|| ScopeError::MarkShape(m.clone()))?;
+        let from = parse_time_arg(a.trim(), now).map_err(ScopeError::MarkTime)?;
+        let to = parse_time_arg(b.trim(), now).map_err(ScopeError::MarkTime)?;
         if from >= to {
-            return Err(format!("--mark '{m}': FROM must be before TO"));
+            return Err(ScopeError::MarkOrder(m.clone()));
         }
         Ok(Some((from, to)))
     }
@@ -257,39 +285,36 @@ impl ScanArgs {
     /// The window and filters.
     ///
     /// # Errors
-    /// A message quoting the bad value.
-    pub fn scope(&self, now: Micros) -> Result<Scope, String> {
+    /// The bad value, quoted.
+    pub fn scope(&self, now: Micros) -> Result<Scope, ScopeError> {
         let window = Window {
             since: self
                 .since
                 .as_deref()
                 .map(|s| parse_time_arg(s, now))
-                .transpose()
-                .map_err(|e| e.to_string())?,
+                .transpose()?,
             until: self
                 .until
                 .as_deref()
                 .map(|s| parse_time_arg(s, now))
-                .transpose()
-                .map_err(|e| e.to_string())?,
+                .transpose()?,
         };
         if let (Some(s), Some(u)) = (window.since, window.until)
             && s >= u
         {
-            return Err(format!(
-                "--since ({}) must be before --until ({})",
-                self.since.as_deref().unwrap_or_default(),
-                self.until.as_deref().unwrap_or_default()
-            ));
+            return Err(ScopeError::Order {
+                since: self.since.clone().unwrap_or_default(),
+                until: self.until.clone().unwrap_or_default(),
+            });
         }
         let filters = Filters {
-            user: Patterns::new("--user", &self.user).map_err(|e| e.to_string())?,
-            user_agent: Patterns::new("--user-agent", &self.user_agent).map_err(|e| e.to_string())?,
-            client: Patterns::new("--client", &self.client).map_err(|e| e.to_string())?,
-            namespace: Patterns::new("--namespace", &self.namespace).map_err(|e| e.to_string())?,
-            resource: Patterns::new("--resource", &self.resource).map_err(|e| e.to_string())?,
-            verb: Patterns::new("--verb", &self.verb).map_err(|e| e.to_string())?,
-            code: Codes::new(&self.code).map_err(|e| e.to_string())?,
+            user: Patterns::new("--user", &self.user)?,
+            user_agent: Patterns::new("--user-agent", &self.user_agent)?,
+            client: Patterns::new("--client", &self.client)?,
+            namespace: Patterns::new("--namespace", &self.namespace)?,
+            resource: Patterns::new("--resource", &self.resource)?,
+            verb: Patterns::new("--verb", &self.verb)?,
+            code: Codes::new(&self.code)?,
         };
         Ok(Scope { window, filters })
     }
