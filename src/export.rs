@@ -175,6 +175,11 @@ pub fn tables(r: &Report) -> Vec<Table> {
         .latency(|c| c.latency_ms.as_ref())
         .time("first", |c| c.first.clone())
         .time("last", |c| c.last.clone())
+        .f64("seat_seconds_per_hour", |c| Some(c.seat_seconds_per_hour))
+        .f64("cost_share", |c| Some(c.cost_share))
+        .f64("apf_seats", |c| Some(c.apf_seats))
+        .str("dominant_cost", |c| c.dominant_cost.clone())
+        .str("top_pod", |c| c.top_pods.first().map(|p| p.name.clone()))
         .done();
     let minutes: Vec<ClientMinute> = r
         .clients

@@ -130,6 +130,9 @@ pub fn build(inp: &Inputs) -> Report {
         report.summary.coverage.push(note);
     }
     crate::rules::ledger::fill(&mut report);
+    if let Some(t) = &mut report.incident_timeline {
+        super::timeline::link_episodes(t, &report.clients);
+    }
     let approximate = report
         .objects
         .iter()

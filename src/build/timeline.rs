@@ -10,9 +10,10 @@ use super::health::{SUCCESS_THRESHOLD, below_slo, worst_success};
 use crate::aggregate::Aggregates;
 use crate::aggregate::client_minutes::Failure;
 use crate::aggregate::tables::MinuteTotals;
+use crate::model::report::ClientRow;
 use crate::model::rows::NameCount;
 use crate::model::timeline::{Burst, Dip, DipClient, IncidentTimeline, MAX_DIP_CLIENTS};
-use crate::timefmt::{MINUTE_US, format_minute};
+use crate::timefmt::{MINUTE_US, format_minute, parse_rfc3339};
 
 /// A window must be longer than this for a timeline: a few hours' report reads in one screen
 /// already, and a baseline needs hours to mean anything.
@@ -208,6 +209,7 @@ fn dip_clients(
                 failed_share: round(fs, 4),
                 excess_share: round(es, 4),
                 explains: round(f64::midpoint(fs, es), 4),
+                episode: None,
             }
         })
         .collect();
@@ -219,6 +221,36 @@ fn dip_clients(
     });
     out.truncate(MAX_DIP_CLIENTS);
     out
+}
+
+/// Links each dip's clients to their own episode that overlaps the dip (the longest overlap),
+/// once the client rows and their episodes are built: the dip says when the cluster hurt, the
+/// episode when that client departed from its own baseline.
+pub fn link_episodes(t: &mut IncidentTimeline, clients: &[ClientRow]) {
+    let rows: FxHashMap<&str, &ClientRow> =
+        clients.iter().map(|c| (c.client.as_str(), c)).collect();
+    for d in &mut t.dips {
+        let (Some(from), Some(to)) = (parse_rfc3339(&d.start), parse_rfc3339(&d.end)) else {
+            continue;
+        };
+        // The dip's minutes are inclusive; an episode's end is exclusive.
+        let to = to + MINUTE_US;
+        for c in &mut d.clients {
+            let Some(row) = rows.get(c.client.as_str()) else {
+                continue;
+            };
+            c.episode = row
+                .episodes
+                .iter()
+                .filter_map(|e| {
+                    let (s, x) = (parse_rfc3339(&e.start)?, parse_rfc3339(&e.end)?);
+                    let overlap = x.min(to) - s.max(from);
+                    (overlap > 0).then_some((overlap, e))
+                })
+                .max_by_key(|(overlap, _)| *overlap)
+                .map(|(_, e)| e.clone());
+        }
+    }
 }
 
 /// Bursts of one kind of failure: minutes with at least [`BURST_FLOOR`] answers of the kind

@@ -74,6 +74,9 @@ pub struct DipClient {
     pub excess_share: f64,
     /// How much of the dip it explains: the mean of `failed_share` and `excess_share`.
     pub explains: f64,
+    /// Its episode (`clients[].episodes`) that overlaps the dip, if it has one: the span in
+    /// which its own behaviour departed from its baseline. The longest overlap wins.
+    pub episode: Option<super::finding::Episode>,
 }
 
 /// A run of minutes with a burst of one kind of failure.

@@ -23,13 +23,18 @@ pub(crate) fn lines(t: &IncidentTimeline, dated: bool, esc: &dyn Fn(&str) -> Str
         )));
         for c in &d.clients {
             out.push(Line::Detail(format!(
-                "{} explains {:.0}% ({:.0}% of the failures, {:.0}% of the excess load; {}/min against {}/min outside the dips)",
+                "{} explains {:.0}% ({:.0}% of the failures, {:.0}% of the excess load; {}/min against {}/min outside the dips){}",
                 esc(&c.client),
                 c.explains * 100.0,
                 c.failed_share * 100.0,
                 c.excess_share * 100.0,
                 super::format::fnum(c.per_minute),
                 super::format::fnum(c.baseline_per_minute),
+                c.episode.as_ref().map_or_else(String::new, |e| format!(
+                    "; its episode {} ({})",
+                    span(&e.start, &e.end, dated),
+                    e.signals.join(", ")
+                )),
             )));
         }
     }

@@ -228,6 +228,24 @@ fn every_table_reads_back_with_documented_columns_and_the_reports_numbers() {
                 "{format} objects[{i}]"
             );
         }
+        // The cost ledger rides along with each client: row for row, as the JSON has it.
+        let clients = &frames["clients"];
+        let (shares, seats) = (floats(clients, "cost_share"), floats(clients, "apf_seats"));
+        let (dominant, pods) = (
+            strings(clients, "dominant_cost"),
+            strings(clients, "top_pod"),
+        );
+        let total_share: f64 = shares.iter().map(|s| s.unwrap()).sum();
+        assert!(
+            (total_share - 1.0).abs() < 1e-6,
+            "{format}: shares sum to {total_share}"
+        );
+        for (i, c) in report["clients"].as_array().unwrap().iter().enumerate() {
+            assert_eq!(shares[i], c["cost_share"].as_f64(), "{format} clients[{i}]");
+            assert_eq!(seats[i], c["apf_seats"].as_f64(), "{format} clients[{i}]");
+            assert_eq!(dominant[i].as_deref(), c["dominant_cost"].as_str());
+            assert_eq!(pods[i].as_deref(), c["top_pods"][0]["name"].as_str());
+        }
         let series: f64 = report["clients"]
             .as_array()
             .unwrap()

@@ -9,6 +9,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// The pod that the hostile client's service-account token names.
+const SCRAPER_POD: &str = "scraper-7d9f4-x2kq8";
 const HOSTILE_UA: &str = r#"<script>alert('ua')</script><img src=x onerror=alert(2)>"#;
 
 /// Python with Playwright (`AUDIT_SCAN_PYTHON`, set by `.ci/run`), or a loud skip by hand.
@@ -36,7 +38,7 @@ fn log(dir: &std::path::Path) -> std::path::PathBuf {
         let (m, s) = (i / 60, i % 60);
         writeln!(
             f,
-            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"hostile-{i}","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{{"username":"system:serviceaccount:x:scraper"}},"userAgent":{ua},"objectRef":{{"resource":"pods","apiVersion":"v1"}},"responseStatus":{{"code":200}},"requestReceivedTimestamp":"2024-05-01T10:{m:02}:{s:02}.000000Z","stageTimestamp":"2024-05-01T10:{m:02}:{s:02}.250000Z"}}"#,
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"hostile-{i}","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{{"username":"system:serviceaccount:x:scraper","extra":{{"authentication.kubernetes.io/pod-name":["{SCRAPER_POD}"]}}}},"userAgent":{ua},"objectRef":{{"resource":"pods","apiVersion":"v1"}},"responseStatus":{{"code":200}},"requestReceivedTimestamp":"2024-05-01T10:{m:02}:{s:02}.000000Z","stageTimestamp":"2024-05-01T10:{m:02}:{s:02}.250000Z"}}"#,
             ua = Value::from(HOSTILE_UA)
         )
         .unwrap();
@@ -224,4 +226,60 @@ fn html_report_in_a_real_browser() {
         dom["findings"].as_array().unwrap().len(),
         report["findings"].as_array().unwrap().len()
     );
+}
+
+/// The clients table carries each client's cost ledger (seats, share, costliest verb × resource)
+/// and its top pod, as the JSON report has them; the scraper's own row names what it was made of.
+#[test]
+fn the_client_table_carries_the_ledger_and_the_top_pod() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = log(dir.path());
+    let path = input.to_str().unwrap();
+    let report: Value =
+        serde_json::from_slice(&common::run(&["--format", "json", path]).stdout).unwrap();
+    let html = String::from_utf8(common::run(&["--format", "html", path]).stdout).unwrap();
+    let table = html
+        .split(r#"<table id="clients-table">"#)
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("a clients table");
+    let headers: Vec<&str> = table
+        .split("<th>")
+        .skip(1)
+        .map(|h| h.split("</th>").next().unwrap())
+        .collect();
+    let col = |name: &str| headers.iter().position(|h| *h == name).unwrap();
+    let cells = |row: &str| -> Vec<String> {
+        row.split("<td")
+            .skip(1)
+            .map(|c| {
+                c.split_once('>')
+                    .unwrap()
+                    .1
+                    .split("</td>")
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let rows: Vec<Vec<String>> = table.split("<tr>").skip(2).map(cells).collect();
+    assert!(!rows.is_empty());
+    for (row, c) in rows.iter().zip(report["clients"].as_array().unwrap()) {
+        assert_eq!(
+            row[col("Seats")],
+            format!("{:.2}", c["apf_seats"].as_f64().unwrap())
+        );
+        assert_eq!(
+            row[col("Cost %")],
+            format!("{:.1}", c["cost_share"].as_f64().unwrap() * 100.0)
+        );
+    }
+    // The scraper made only cluster-wide pod LISTs, each from the pod its token names.
+    let scraper = rows
+        .iter()
+        .find(|r| r[col("Top pod")] == SCRAPER_POD)
+        .expect("the scraper's row names its pod");
+    assert_eq!(scraper[col("Costliest")], "list pods");
+    assert_eq!(scraper[col("User")], "system:serviceaccount:x:scraper");
 }

@@ -219,6 +219,22 @@ fn planted_dips_are_grouped_as_planted_with_their_causes() {
         "steady-a's share of the failures",
     );
     assert_eq!(clients[1]["excess"], 0, "steady-a sent its usual load");
+    // The flooder's own episode is linked: it departed from its baseline for the 20 minutes.
+    let ep = &clients[0]["episode"];
+    let minute_of = |v: &Value| {
+        chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap())
+            .unwrap()
+            .timestamp()
+            / 60
+    };
+    assert!(
+        (minute_of(&ep["start"]) - want[0].0).abs() <= 1,
+        "episode {ep}"
+    );
+    assert!(
+        (minute_of(&ep["end"]) - (want[0].1 + 1)).abs() <= 1,
+        "episode {ep}"
+    );
 
     // The 429 burst is the flood; the 5xx burst bridges batch-job's two minutes, and the lone
     // minute of three 500s is below the burst floor.
@@ -241,14 +257,20 @@ fn planted_dips_are_grouped_as_planted_with_their_causes() {
     );
     assert_eq!(e[0]["count"], 20);
 
-    // Text and Markdown open with it, dated (the log spans two days).
-    for format in ["text", "md"] {
+    // Text, Markdown and HTML open with it, dated (the log spans two days).
+    for format in ["text", "md", "html"] {
         let out = common::run(&["--format", format, "--no-progress", log.to_str().unwrap()]);
         let s = String::from_utf8(out.stdout).unwrap();
         let (at_t, at_f) = (
             s.find("Incident timeline (3 dip(s)")
                 .unwrap_or_else(|| panic!("{format}: no timeline:\n{s}")),
-            s.find("Findings").unwrap(),
+            // (The page's navigation names the sections first: its findings heading counts.)
+            s.find(if format == "html" {
+                r#"<h2 id="findings""#
+            } else {
+                "Findings"
+            })
+            .unwrap(),
         );
         assert!(
             at_t < at_f,
@@ -262,7 +284,28 @@ fn planted_dips_are_grouped_as_planted_with_their_causes() {
             s.contains("dip 3: 2024-05-02 03:11–03:11"),
             "{format}:\n{s}"
         );
+        assert!(
+            s.contains("its episode 2024-05-01 14:"),
+            "{format}: the flooder's episode"
+        );
     }
+
+    // Without --mark, the page shades the worst dip: the lone minute whose three of four
+    // requests failed (25% success) is worse than the flood's minutes (21 of about 64 failed)
+    // and the batch job's (10 of 34).
+    let html = |extra: &[&str]| {
+        let mut args = vec!["--format", "html", "--no-progress"];
+        args.extend_from_slice(extra);
+        args.push(log.to_str().unwrap());
+        String::from_utf8(common::run(&args).stdout).unwrap()
+    };
+    let worst = "incident window 05-02 03:11 – 05-02 03:12";
+    let page = html(&[]);
+    assert!(page.contains(worst), "the worst dip is shaded");
+    assert!(page.contains(r#"<h2 id="timeline">"#));
+    let page = html(&["--mark", "2024-05-01T14:00:00Z..2024-05-01T14:20:00Z"]);
+    assert!(!page.contains(worst), "--mark wins over the default");
+    assert!(page.contains("incident window 05-01 14:00 – 05-01 14:20"));
 }
 
 #[test]

@@ -17,6 +17,7 @@ use sections::{cards, clients, errors, findings, inputs, lists, traffic, watches
 
 mod charts;
 mod sections;
+mod timeline;
 
 /// How to draw the page.
 #[derive(Debug, Clone, Copy)]
@@ -82,10 +83,24 @@ pub fn render(r: &Report, o: &HtmlOptions) -> String {
     if let Some(sel) = &s.selection {
         let _ = write!(out, r#"<p class="meta">{}</p>"#, esc(&sel.line()));
     }
-    out.push_str(r##"<nav><a href="#findings">Findings</a><a href="#traffic">Traffic</a><a href="#clients">Clients</a><a href="#lists">LISTs</a><a href="#writes">Writes</a><a href="#errors">Errors</a><a href="#watches">Watches</a><a href="#inputs">Inputs</a></nav>"##);
+    let timeline_link = if r.incident_timeline.is_some() {
+        r##"<a href="#timeline">Timeline</a>"##
+    } else {
+        ""
+    };
+    let _ = write!(
+        out,
+        r##"<nav>{timeline_link}<a href="#findings">Findings</a><a href="#traffic">Traffic</a><a href="#clients">Clients</a><a href="#lists">LISTs</a><a href="#writes">Writes</a><a href="#errors">Errors</a><a href="#watches">Watches</a><a href="#inputs">Inputs</a></nav>"##
+    );
     cards(&mut out, r);
+    timeline::incident_timeline(&mut out, r);
     findings(&mut out, r);
-    let axis = axis(r, o.mark);
+    // Without `--mark`, a long window's worst dip is the window worth shading.
+    let default_mark = r.incident_timeline.as_ref().and_then(timeline::worst_dip);
+    if o.mark.is_none() && default_mark.is_some() {
+        out.push_str(r#"<p class="note">Shaded on every time chart: the worst dip of the incident timeline (<code>--mark FROM..TO</code> shades another window).</p>"#);
+    }
+    let axis = axis(r, o.mark.or(default_mark));
     traffic(&mut out, r, axis);
     clients(&mut out, r, axis, o);
     lists(&mut out, r, o);
