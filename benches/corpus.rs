@@ -4,17 +4,20 @@
 use audit_scan::synth::{SynthConfig, generate};
 
 /// `bytes` of generated audit log at Metadata level, always the same for the same size.
+#[must_use]
 pub fn corpus(bytes: u64) -> Vec<u8> {
     generated(bytes, false)
 }
 
 /// `bytes` of generated audit log whose writes are logged at RequestResponse level with whole
 /// objects as bodies (`generate --bodies`, EKS' policy).
+#[must_use]
 pub fn corpus_bodies(bytes: u64) -> Vec<u8> {
     generated(bytes, true)
 }
 
 /// The two shapes the benches measure: (name, bytes).
+#[must_use]
 pub fn shapes(bytes: u64) -> [(&'static str, Vec<u8>); 2] {
     [
         ("metadata", corpus(bytes)),
@@ -38,6 +41,7 @@ fn generated(bytes: u64, bodies: bool) -> Vec<u8> {
 }
 
 /// The corpus cut into ~4 MiB pieces at line ends, as the reader would send them.
+#[must_use]
 pub fn line_chunks(data: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
     let mut start = 0;

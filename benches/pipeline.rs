@@ -5,6 +5,7 @@
 use std::io::Write;
 
 use audit_scan::aggregate::Scope;
+use audit_scan::aggregate::filter::{Filters, Window};
 use audit_scan::build::native::{Inputs, build};
 use audit_scan::pipeline::{self, Options};
 use audit_scan::render::{Format, TextStyle, render};
@@ -23,8 +24,8 @@ fn scan(input: &Input, threads: usize) -> u64 {
     let report = build(&Inputs {
         aggregates: &out.aggregates,
         inputs: &out.inputs,
-        window: Default::default(),
-        filters: &Default::default(),
+        window: Window::default(),
+        filters: &Filters::default(),
         warnings: vec![],
         cloudwatch: None,
     });

@@ -568,8 +568,7 @@ pub fn render_text(d: &Diff) -> String {
                 sanitize(&f.client),
                 f.base_severity
                     .as_deref()
-                    .map(|s| format!("(was {s})"))
-                    .unwrap_or_else(|| "(new)".to_owned()),
+                    .map_or_else(|| "(new)".to_owned(), |s| format!("(was {s})")),
                 crate::render::sanitize::terminal(&f.headline, crate::render::sanitize::Cap::Prose)
             );
         }

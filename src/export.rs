@@ -114,6 +114,10 @@ impl<'a, R> Builder<'a, R> {
     }
 }
 
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "a text cell of a column whose cells are optional (`Column::Str`)"
+)]
 fn s(x: &str) -> Option<String> {
     Some(x.to_owned())
 }

@@ -12,6 +12,7 @@ use crate::decode::uri::{Query, decoded};
 /// Every line of `data` through the framing and the hot-path decoder (or the salvage of a cut
 /// line) and the aggregation, then the report and the rules: what a malformed or hostile log
 /// meets. Returns the events decoded.
+#[must_use]
 pub fn decode_lines(data: &[u8]) -> usize {
     let mut buf = data.to_vec();
     buf.extend_from_slice(&[b' '; LINE_PADDING]);
@@ -44,6 +45,7 @@ pub fn decode_lines(data: &[u8]) -> usize {
 }
 
 /// `data` as one JSON document (an `EventList`, an array of events).
+#[must_use]
 pub fn decode_whole(data: &[u8]) -> usize {
     let mut doc = data.to_vec();
     let mut buffers = simd_json::Buffers::new(data.len());
@@ -98,6 +100,7 @@ const INSIGHTS_EVENTS: [&str; 2] = [
 /// A Logs Insights query (the text `queries run --query` and the templates go through): the
 /// parser and its checks, then, when accepted, the local evaluator over two events. Returns
 /// whether the query was accepted.
+#[must_use]
 pub fn insights_query(data: &[u8]) -> bool {
     let text = String::from_utf8_lossy(data);
     let Ok(query) = crate::insights::local::Query::new(&text) else {

@@ -97,6 +97,9 @@ pub struct Interner {
 
 impl Interner {
     /// The id of `s`, adding it on first sight (the only allocation).
+    ///
+    /// # Panics
+    /// At the 2^32nd distinct string (ids are `u32`).
     pub fn id(&mut self, s: &str) -> u32 {
         if let Some(&id) = self.ids.get(Key::new(s)) {
             return id;

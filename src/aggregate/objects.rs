@@ -124,15 +124,12 @@ pub struct ObjectStats {
 impl ObjectStats {
     /// Counts `n` writes by `client`; returns its writer index.
     fn writer_index(&mut self, client: u32, n: u64) -> u8 {
-        let i = match self.writers.iter().position(|(c, _)| *c == client) {
-            Some(i) => {
-                self.writers[i].1 += n;
-                i
-            }
-            None => {
-                self.writers.push((client, n));
-                self.writers.len() - 1
-            }
+        let i = if let Some(i) = self.writers.iter().position(|(c, _)| *c == client) {
+            self.writers[i].1 += n;
+            i
+        } else {
+            self.writers.push((client, n));
+            self.writers.len() - 1
         };
         u8::try_from(i).unwrap_or(u8::MAX)
     }
@@ -277,12 +274,11 @@ impl ObjectTable {
     /// Records one write.
     pub fn observe(&mut self, w: &ObjectWrite) {
         // One lookup in the common case; the key is copied only for a new object.
-        let o = match self.objects.get_mut(Key::new(w.key)) {
-            Some(o) => Some(o),
-            None => {
-                self.objects.insert(w.key.into(), ObjectStats::default());
-                self.objects.get_mut(Key::new(w.key))
-            }
+        let o = if let Some(o) = self.objects.get_mut(Key::new(w.key)) {
+            Some(o)
+        } else {
+            self.objects.insert(w.key.into(), ObjectStats::default());
+            self.objects.get_mut(Key::new(w.key))
         };
         if let Some(o) = o {
             o.count += 1;

@@ -64,6 +64,9 @@ impl LatencySketch {
     }
 
     /// Merges another sketch in.
+    ///
+    /// # Panics
+    /// When the sketches have different configs, which [`config`] rules out.
     pub fn merge(&mut self, other: &Self) {
         if other.count == 0 {
             return;
@@ -191,9 +194,9 @@ mod tests {
         for i in 0..1000 {
             let v = (i * 7919) % 100_000;
             if i % 3 == 0 {
-                a.add(v)
+                a.add(v);
             } else {
-                b.add(v)
+                b.add(v);
             }
             all.add(v);
         }

@@ -576,14 +576,15 @@ impl Merge for u64 {
 }
 
 /// Merges `src` into `dst`, mapping each key with `key`.
-pub fn merge_map<K, V>(
-    dst: &mut FxHashMap<K, V>,
-    src: &FxHashMap<K, V>,
+pub fn merge_map<K, V, S>(
+    dst: &mut std::collections::HashMap<K, V, S>,
+    src: &std::collections::HashMap<K, V, S>,
     remap: &[u32],
     key: impl Fn(&K) -> K,
 ) where
     K: Eq + std::hash::Hash,
     V: Merge + Default,
+    S: std::hash::BuildHasher,
 {
     for (k, v) in src {
         dst.entry(key(k)).or_default().merge_with(v, remap);

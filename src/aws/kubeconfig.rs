@@ -147,15 +147,15 @@ fn parse(yaml: &str, path: Option<&Path>) -> Result<KubeConfig, KubeconfigError>
 
 /// Merges `next` (a later file) into `kc`: what `kc` already sets wins, name by name.
 fn merge(kc: &mut KubeConfig, next: KubeConfig) {
-    if kc.current_context.as_deref().is_none_or(str::is_empty) {
-        kc.current_context = next.current_context;
-    }
     fn add<T>(into: &mut Vec<Named<T>>, from: Vec<Named<T>>) {
         for item in from {
             if !into.iter().any(|i| i.name == item.name) {
                 into.push(item);
             }
         }
+    }
+    if kc.current_context.as_deref().is_none_or(str::is_empty) {
+        kc.current_context = next.current_context;
     }
     add(&mut kc.contexts, next.contexts);
     add(&mut kc.clusters, next.clusters);

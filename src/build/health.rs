@@ -341,6 +341,8 @@ fn most_rejected(mut v: Vec<RejectedMinute>) -> Vec<RejectedMinute> {
 /// a lower bound, so no tier is said to fit them. The verdict names them, and a tier that fits
 /// the observed seats fits only the other minutes.
 pub fn judge_rejections(tier: &mut TierChoice, rejected: &[RejectedMinute], requests: u64) {
+    /// Minutes named in the verdict; the rest are counted.
+    const NAMED: usize = 5;
     let Some(worst) = rejected.iter().max_by(|x, y| {
         x.rejected
             .cmp(&y.rejected)
@@ -353,7 +355,6 @@ pub fn judge_rejections(tier: &mut TierChoice, rejected: &[RejectedMinute], requ
             *line = format!("{head} → fits only the minutes without APF rejections");
         }
     }
-    const NAMED: usize = 5;
     let mut names: Vec<&str> = rejected
         .iter()
         .take(NAMED)

@@ -33,12 +33,13 @@ pub fn run(g: &GenerateArgs) -> Result<u8> {
     }
     let file = File::create(&g.output).with_context(|| format!("cannot create {name}"))?;
     let file = BufWriter::with_capacity(1 << 20, file);
-    let (events, _) = if name.ends_with(".gz") {
+    let extension = g.output.extension();
+    let (events, _) = if extension.is_some_and(|e| e == "gz") {
         let mut w = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
         let n = generate(&cfg, &mut w)?;
         w.finish()?.flush()?;
         n
-    } else if name.ends_with(".zst") {
+    } else if extension.is_some_and(|e| e == "zst") {
         let mut w = zstd::stream::write::Encoder::new(file, 3)?;
         let n = generate(&cfg, &mut w)?;
         w.finish()?.flush()?;

@@ -80,7 +80,7 @@ fn insights_cloud(
             profile: spec.profile.clone(),
             endpoint_url: spec.endpoint_url.clone(),
             max_attempts: spec.max_attempts,
-            timeout: std::time::Duration::from_secs(3600),
+            timeout: std::time::Duration::from_hours(1),
         },
         stream_prefix: Some(spec.stream_prefix.clone()),
     };

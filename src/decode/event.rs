@@ -992,7 +992,7 @@ mod tests {
         let mut bytes = line.as_bytes().to_vec();
         let mut rv = None;
         decode_in_place(&mut bytes, &mut simd_json::Buffers::default(), |e| {
-            rv = e.response_rv.map(str::to_owned)
+            rv = e.response_rv.map(str::to_owned);
         })
         .unwrap();
         assert_eq!(rv.as_deref(), Some("7"));

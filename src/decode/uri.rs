@@ -88,9 +88,8 @@ impl<'a> Query<'a> {
             (None | Some(""), _) => RvSemantics::Consistent,
             (Some("0"), _) => RvSemantics::Any,
             (Some(_), Some("Exact")) => RvSemantics::Exact,
-            (Some(_), Some(_)) => RvSemantics::NotOlderThan,
             (Some(_), None) if self.limit_value().is_some() => RvSemantics::LegacyExact,
-            (Some(_), None) => RvSemantics::NotOlderThan,
+            (Some(_), _) => RvSemantics::NotOlderThan,
         }
     }
 }

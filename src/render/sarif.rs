@@ -5,6 +5,8 @@
 //! properties. Text a viewer shows goes through [`super::sanitize::plain`] (visible escapes,
 //! length cap); the JSON encoder does the rest.
 
+use std::fmt::Write as _;
+
 use serde_json::{Value, json};
 
 use super::sanitize::{self, Cap};
@@ -92,10 +94,10 @@ fn result(f: &Finding, index: Option<usize>, artifact: Option<&str>) -> Value {
         field(&f.client)
     );
     if let Some(res) = &f.resource {
-        message.push_str(&format!(", resource {}", field(res)));
+        let _ = write!(message, ", resource {}", field(res));
     }
     if let Some(o) = &f.object {
-        message.push_str(&format!(", object {}", field(o)));
+        let _ = write!(message, ", object {}", field(o));
     }
     let e = &f.evidence;
     let mut location = json!({

@@ -87,18 +87,16 @@ pub fn evidence(details: &mut BTreeMap<String, serde_json::Value>, members: &[Me
 /// `40 objects payments/app-state-* (busiest payments/app-state-7)`, or the one object.
 #[must_use]
 pub fn phrase(members: &[Member]) -> String {
-    match members {
-        [one] => one.object.clone(),
-        _ => {
-            let names: Vec<&str> = members.iter().map(|m| m.object.as_str()).collect();
-            format!(
-                "{} objects {} (busiest {})",
-                members.len(),
-                pattern(&names),
-                names[0]
-            )
-        }
+    if let [one] = members {
+        return one.object.clone();
     }
+    let names: Vec<&str> = members.iter().map(|m| m.object.as_str()).collect();
+    format!(
+        "{} objects {} (busiest {})",
+        members.len(),
+        pattern(&names),
+        names[0]
+    )
 }
 
 /// Sorts members busiest first (ties by name, so the output does not depend on table order).

@@ -54,7 +54,7 @@ mod tests {
                 assert!(doc.contains(section), "{} lacks {section}", r.code());
             }
             assert!(r.thresholds().iter().all(|t| !t.source.is_empty()));
-            assert_eq!(find(r.slug()).map(|x| x.code()), Some(r.code()));
+            assert_eq!(find(r.slug()).map(Rule::code), Some(r.code()));
         }
     }
 }

@@ -109,35 +109,32 @@ pub fn read_chunks(
         if buf.len() < target {
             continue;
         }
-        match memchr::memrchr(b'\n', &buf[scanned..]) {
-            Some(i) => {
-                let cut = scanned + i + 1;
-                let mut next = pool.try_recv().unwrap_or_default();
-                next.clear();
-                next.extend_from_slice(&buf[cut..]);
-                buf.truncate(cut);
-                let full = std::mem::replace(&mut buf, next);
-                if tx
-                    .send(Chunk {
-                        origin,
-                        seq,
-                        data: full,
-                        document: false,
-                    })
-                    .is_err()
-                {
-                    return out;
-                }
-                seq += 1;
-                scanned = 0;
-                target = chunk_size.max(buf.len() + chunk_size / 2);
-            }
-            None => {
-                // One line longer than the chunk: keep reading into the same buffer.
-                scanned = buf.len();
-                target = buf.len() + chunk_size;
-            }
+        let Some(i) = memchr::memrchr(b'\n', &buf[scanned..]) else {
+            // One line longer than the chunk: keep reading into the same buffer.
+            scanned = buf.len();
+            target = buf.len() + chunk_size;
+            continue;
+        };
+        let cut = scanned + i + 1;
+        let mut next = pool.try_recv().unwrap_or_default();
+        next.clear();
+        next.extend_from_slice(&buf[cut..]);
+        buf.truncate(cut);
+        let full = std::mem::replace(&mut buf, next);
+        if tx
+            .send(Chunk {
+                origin,
+                seq,
+                data: full,
+                document: false,
+            })
+            .is_err()
+        {
+            return out;
         }
+        seq += 1;
+        scanned = 0;
+        target = chunk_size.max(buf.len() + chunk_size / 2);
     }
 }
 

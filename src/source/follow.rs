@@ -275,7 +275,7 @@ fn drain(
         t.offset = 0;
         t.cut.partial.clear();
     }
-    let mut buf = [0u8; 64 << 10];
+    let mut buf = vec![0u8; 64 << 10];
     loop {
         let n = match t.file.read(&mut buf) {
             Ok(0) => break,

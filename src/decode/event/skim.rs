@@ -603,6 +603,9 @@ mod tests {
 
     #[test]
     fn bodies_with_look_alikes_inside_strings_are_stepped_over() {
+        fn rv(o: Option<RawObjectHead<'_>>) -> Option<&str> {
+            o.and_then(|o| o.metadata?.resource_version)
+        }
         let deep = format!("{}{}", "[{\"a\":".repeat(300), "1}]".repeat(300));
         let tricky = r#""k":"x\"}]{[\\","\u007d\u005d":"\\\"","é😀\"":"]}""#;
         let body = format!(
@@ -616,9 +619,6 @@ mod tests {
         assert_eq!(f.response_bytes, Some(body.len() as u32));
         let mut buf = line.into_bytes();
         let raw = build(&f, &mut buf);
-        fn rv(o: Option<RawObjectHead<'_>>) -> Option<&str> {
-            o.and_then(|o| o.metadata?.resource_version)
-        }
         assert_eq!(rv(raw.request_object), Some("77"));
         assert_eq!(rv(raw.response_object), Some("77"));
         assert_eq!(raw.user.unwrap().username, Some("u"));

@@ -18,7 +18,7 @@ pub(in crate::render::html) fn errors(
 ) {
     out.push_str(r#"<h2 id="errors">Errors and success rate</h2>"#);
     if let Some(axis) = axis {
-        out.push_str(r#"<h3>Failed requests per minute (5xx and 429, short requests)</h3>"#);
+        out.push_str(r"<h3>Failed requests per minute (5xx and 429, short requests)</h3>");
         let (e5, e429) = (
             timeline_columns(r, axis, |m| m.server_errors),
             timeline_columns(r, axis, |m| m.throttled),
