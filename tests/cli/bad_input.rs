@@ -39,7 +39,7 @@ fn empty_whitespace_and_binary_files() {
         assert_eq!(v["summary"]["skipped"]["total"], 0, "{name}");
     }
     let mut garbage: Vec<u8> = (0..4096u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
     garbage.extend_from_slice(b"\n");
     garbage.extend_from_slice(good("g", "2024-05-01T10:00:00Z").as_bytes());

@@ -540,8 +540,8 @@ fn edge_record(name: &str, verb: &str, received_ms: i64, stage_ms: i64, cw_ms: i
 /// `--until` is outside the window.
 #[test]
 fn fetch_margin_and_until_edges() {
-    let Some(ep) = moto::endpoint() else { return };
     const MIN: i64 = 60_000;
+    let Some(ep) = moto::endpoint() else { return };
     let since = (now_ms() - 180 * MIN) / MIN * MIN;
     let until = since + 30 * MIN;
     let recs = vec![

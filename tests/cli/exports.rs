@@ -133,7 +133,7 @@ fn every_table_reads_back_with_documented_columns_and_the_reports_numbers() {
             let names: Vec<String> = df
                 .get_column_names()
                 .iter()
-                .map(|s| s.to_string())
+                .map(ToString::to_string)
                 .collect();
             assert_eq!(
                 &names, columns,
@@ -420,7 +420,7 @@ fn documented_type(table: &str, col: &str) -> String {
     let mut current = String::new();
     for line in doc.lines() {
         if let Some(rest) = line.strip_prefix("### `") {
-            current = rest.trim_end_matches('`').to_owned();
+            rest.trim_end_matches('`').clone_into(&mut current);
         } else if current == table
             && let Some(rest) = line.strip_prefix(&format!("| `{col}` | "))
         {

@@ -730,7 +730,7 @@ fn real_samples_have_no_high_or_critical_finding() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.to_string_lossy().to_string();
-        if !(name.ends_with(".jsonl") || name.ends_with(".jsonl.gz")) {
+        if !(path.extension().is_some_and(|e| e == "jsonl") || name.ends_with(".jsonl.gz")) {
             continue;
         }
         read += 1;

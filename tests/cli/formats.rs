@@ -6,12 +6,11 @@ use crate::common;
 const SECRET: &str = "hunter2-TOPSECRET-c2VjcmV0";
 
 fn hostile_log(dir: &std::path::Path) -> std::path::PathBuf {
-    let ua = r#"<script>alert(1)</script> [click](http://evil.example) **bold** | x \u001b[31m"#;
+    let ua = r"<script>alert(1)</script> [click](http://evil.example) **bold** | x \u001b[31m";
     let mut lines = Vec::new();
     for i in 0..30 {
         lines.push(format!(
-            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse","auditID":"h-{i}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/a/secrets/db?token={SECRET}","verb":"update","user":{{"username":"system:serviceaccount:a:evil"}},"userAgent":"{ua}","objectRef":{{"resource":"secrets","namespace":"a","name":"db","apiVersion":"v1"}},"responseStatus":{{"code":200}},"requestObject":{{"kind":"Secret","metadata":{{"name":"db","resourceVersion":"{i}"}},"data":{{"password":"{SECRET}"}}}},"responseObject":{{"kind":"Secret","metadata":{{"name":"db","resourceVersion":"{i}"}},"stringData":{{"password":"{SECRET}"}}}},"requestReceivedTimestamp":"2024-05-01T10:00:{:02}.000000Z","stageTimestamp":"2024-05-01T10:00:{:02}.010000Z"}}"#,
-            i, i
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"RequestResponse","auditID":"h-{i}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/a/secrets/db?token={SECRET}","verb":"update","user":{{"username":"system:serviceaccount:a:evil"}},"userAgent":"{ua}","objectRef":{{"resource":"secrets","namespace":"a","name":"db","apiVersion":"v1"}},"responseStatus":{{"code":200}},"requestObject":{{"kind":"Secret","metadata":{{"name":"db","resourceVersion":"{i}"}},"data":{{"password":"{SECRET}"}}}},"responseObject":{{"kind":"Secret","metadata":{{"name":"db","resourceVersion":"{i}"}},"stringData":{{"password":"{SECRET}"}}}},"requestReceivedTimestamp":"2024-05-01T10:00:{i:02}.000000Z","stageTimestamp":"2024-05-01T10:00:{i:02}.010000Z"}}"#
         ));
     }
     let p = dir.join("hostile.jsonl");

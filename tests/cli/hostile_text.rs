@@ -175,7 +175,7 @@ fn every_format_holds_the_line() {
         .map(|l| l["user_agent"].as_str().unwrap())
         .collect();
     for s in corpus() {
-        assert!(agents.contains(&s.as_str()), "JSON lost {:.40?}", s);
+        assert!(agents.contains(&s.as_str()), "JSON lost {s:.40?}");
     }
     let clients: Vec<&str> = report["clients"]
         .as_array()

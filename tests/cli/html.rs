@@ -11,7 +11,7 @@ use serde_json::Value;
 
 /// The pod that the hostile client's service-account token names.
 const SCRAPER_POD: &str = "scraper-7d9f4-x2kq8";
-const HOSTILE_UA: &str = r#"<script>alert('ua')</script><img src=x onerror=alert(2)>"#;
+const HOSTILE_UA: &str = r"<script>alert('ua')</script><img src=x onerror=alert(2)>";
 
 /// Python with Playwright (`AUDIT_SCAN_PYTHON`, set by `.ci/run`), or a loud skip by hand.
 fn python() -> Option<String> {

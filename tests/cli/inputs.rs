@@ -4,6 +4,7 @@
 
 use crate::common;
 
+use std::fmt::Write as _;
 use std::io::Write;
 
 use common::*;
@@ -238,11 +239,7 @@ fn cloudwatch_exports_to_s3_are_read_line_by_line() {
         let t = e["stageTimestamp"]
             .as_str()
             .unwrap_or("2023-06-12T13:30:00.000000Z");
-        text.push_str(&format!(
-            "{}Z {}\n",
-            &t[..23],
-            serde_json::to_string(&e).unwrap()
-        ));
+        let _ = writeln!(text, "{}Z {}", &t[..23], serde_json::to_string(&e).unwrap());
     }
     // A cut record keeps the export's time (inside the sample's covered second, so the span
     // and every rate stay the same).

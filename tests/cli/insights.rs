@@ -5,6 +5,7 @@
 use crate::common;
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use audit_scan::decode::client::client_name;
@@ -526,7 +527,7 @@ fn exported_lines_read_as_the_plain_log() {
         } else {
             time.to_owned()
         };
-        exported.push_str(&format!("{prefix} {line}\r\n"));
+        let _ = write!(exported, "{prefix} {line}\r\n");
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("export.log");

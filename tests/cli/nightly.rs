@@ -28,12 +28,11 @@ fn commands(block: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     for line in block.lines().filter(|l| !l.trim_start().starts_with('#')) {
-        match line.strip_suffix('\\') {
-            Some(head) => cur.push_str(head),
-            None => {
-                cur.push_str(line);
-                out.push(std::mem::take(&mut cur));
-            }
+        if let Some(head) = line.strip_suffix('\\') {
+            cur.push_str(head);
+        } else {
+            cur.push_str(line);
+            out.push(std::mem::take(&mut cur));
         }
     }
     out

@@ -266,8 +266,10 @@ fn the_nightly_cronjob_is_a_manifest_audit_scan_accepts() {
             .unwrap()
             .iter()
             .find(|m| m["name"] == name)
-            .map(|m| PathBuf::from(m["mountPath"].as_str().unwrap()))
-            .unwrap_or_else(|| panic!("{} mounts no {name}", c["name"]))
+            .map_or_else(
+                || panic!("{} mounts no {name}", c["name"]),
+                |m| PathBuf::from(m["mountPath"].as_str().unwrap()),
+            )
     };
     assert!(out_file.starts_with(mount(scan, "reports")));
     assert!(d.current.starts_with(mount(compare, "reports")));

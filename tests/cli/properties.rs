@@ -3,7 +3,7 @@
 //! form), a bad line costs only itself, and aggregating in one pass equals splitting the events
 //! at any point and merging, with filters too (the cluster and the selection scopes both merge).
 
-use audit_scan::aggregate::filter::{Filters, Patterns};
+use audit_scan::aggregate::filter::{Filters, Patterns, Window};
 use audit_scan::aggregate::{Aggregates, Scope};
 use audit_scan::build::native::{Inputs, build};
 use audit_scan::decode::decode_in_place;
@@ -35,7 +35,7 @@ fn report_of(agg: &Aggregates, filters: &Filters) -> serde_json::Value {
     serde_json::to_value(build(&Inputs {
         aggregates: agg,
         inputs: &[],
-        window: Default::default(),
+        window: Window::default(),
         filters,
         warnings: vec![],
         cloudwatch: None,

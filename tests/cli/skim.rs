@@ -68,7 +68,7 @@ fn the_fast_path_reads_every_sample_line_as_simd_json_does() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         let mut text = Vec::new();
-        if name.ends_with(".jsonl") {
+        if path.extension().is_some_and(|e| e == "jsonl") {
             text = std::fs::read(&path).unwrap();
         } else if name.ends_with(".jsonl.gz") {
             flate2::read::MultiGzDecoder::new(std::fs::File::open(&path).unwrap())

@@ -73,7 +73,7 @@ fn on_terminal(args: &[&str], stdout: To, stderr: To, env: &[(&str, &str)]) -> (
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut seen = Vec::new();
-        let mut buf = [0u8; 65536];
+        let mut buf = vec![0u8; 65536];
         while let Ok(n) = controller.read(&mut buf) {
             if n == 0 {
                 break;

@@ -246,9 +246,7 @@ fn findings<'a>(r: &'a Value, rule: &str) -> Vec<&'a Value> {
 fn within_a_minute(got: i64, want: i64, what: &str) {
     assert!(
         (got - want).abs() <= MIN,
-        "{what}: {} is not within a minute of {}",
-        got,
-        want
+        "{what}: {got} is not within a minute of {want}"
     );
 }
 

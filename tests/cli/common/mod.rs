@@ -102,8 +102,8 @@ pub fn report_in_process(paths: &[PathBuf], opts: &audit_scan::pipeline::Options
     let r = build(&Inputs {
         aggregates: &out.aggregates,
         inputs: &out.inputs,
-        window: Default::default(),
-        filters: &Default::default(),
+        window: audit_scan::aggregate::filter::Window::default(),
+        filters: &audit_scan::aggregate::filter::Filters::default(),
         warnings: vec![],
         cloudwatch: None,
     });

@@ -457,7 +457,7 @@ fn the_whole_watches_table_is_recomputed_from_the_real_samples() {
 /// The resourceVersion category and whether the watch cache serves it (the table of
 /// docs/report-schema.md "LIST resourceVersion semantics").
 fn rv_category(q: &BTreeMap<String, String>, consistent_from_cache: bool) -> (&'static str, bool) {
-    let get = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
+    let get = |k: &str| q.get(k).map_or("", String::as_str);
     let limit = get("limit").parse::<i64>().is_ok_and(|l| l > 0);
     if !get("continue").is_empty() {
         return ("continue", false);
@@ -903,7 +903,7 @@ fn sizing_seats_bindings_and_tier_are_recomputed_from_the_real_samples() {
         let close = |got: &Value, want: f64, f: &str| {
             let got = got.as_f64().unwrap();
             assert!(
-                (got - round(want, 2)).abs() <= 0.0100001,
+                (got - round(want, 2)).abs() <= 0.010_000_1,
                 "{what} {f}: {got} vs {want}"
             );
         };
