@@ -298,7 +298,7 @@ fn read_source(
                 .iter()
                 .zip(&out.bytes)
                 .map(|(s, b)| InputRow {
-                    name: format!("cloudwatch:{}/{}", spec.log_group, s.name),
+                    name: crate::source::cloudwatch::input_name(&spec.log_group, &s.name),
                     raw_bytes: *b,
                     bytes: *b,
                     ..InputRow::default()

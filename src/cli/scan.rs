@@ -135,18 +135,21 @@ pub struct ScanArgs {
 #[derive(Debug, Args, Default)]
 #[command(next_help_heading = "Following")]
 pub struct FollowArgs {
-    /// Keep reading INPUT (one file or a directory) as it grows, like `tail -F`, and re-run
-    /// the rules on a rolling window every --refresh. Ctrl-C prints the report of the whole
-    /// followed period.
+    /// Keep reading INPUT (one file or a directory) as it grows, like `tail -F`, or the
+    /// cluster's CloudWatch Logs (--cluster, --log-group, or the kubeconfig's EKS cluster), and
+    /// re-run the rules on a rolling window every --refresh. Ctrl-C prints the report of the
+    /// whole followed period.
     ///
     /// Reading starts at --since (default: one --window back). Rotations by rename and by
     /// truncation are followed, and a new file in a watched directory is read from its start.
+    /// CloudWatch is polled with FilterLogEvents once per refresh, under --rate.
     /// On a terminal the view is redrawn in place; piped, each refresh is an appended block
     /// (`--format json`: one report per line). `--fail-on` sets the exit code of the final
     /// report, as in a batch run; a second Ctrl-C exits at once.
     ///
     ///   audit-scan --follow /var/log/kube-apiserver/audit.log
     ///   audit-scan --follow /var/log/kube-apiserver/ --window 5m --format json | jq .findings
+    ///   audit-scan --follow --cluster prod --since 5m
     #[arg(long)]
     pub follow: bool,
     /// The rolling window --follow ranks (whole minutes; e.g. 15m, 1h).

@@ -1,6 +1,6 @@
-//! `audit-scan --follow INPUT`: live incident mode. The batch pipeline, kept running: a
-//! [`Tail`] hands whole lines of a growing file (or directory) to the same decoding worker the
-//! scan uses; every event goes into the session's tables (exactly what a batch scan of the same
+//! `audit-scan --follow [INPUT]`: live incident mode. The batch pipeline, kept running: a
+//! [`Feed`] (a growing file or directory, or a CloudWatch log group) hands whole lines to the
+//! same decoding worker the scan uses; every event goes into the session's tables (exactly what a batch scan of the same
 //! events would build, so the final report equals it) and into its minute of the rolling
 //! [`Ring`]. Every `--refresh` the window's minutes are merged, built into a report by the same
 //! builder, judged by the same rules and drawn; Ctrl-C ends it with the report of the whole
@@ -9,7 +9,7 @@
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use super::plan::now_micros;
 use super::scan::{exit_code, judge, note_config, print_warnings, rank_findings};
@@ -22,13 +22,15 @@ use crate::insights::interrupt;
 use crate::model::report::{FollowRow, InputRow, Report};
 use crate::pipeline::Worker;
 use crate::source::Chunk;
-use crate::source::follow::{Lines, Tail};
+use crate::source::follow::Lines;
 use crate::timefmt::{self, MINUTE_US, Micros, format_rfc3339};
 use crate::{build, config_file, rules};
 
+mod feed;
 mod history;
 mod output;
 
+use feed::Feed;
 use output::Output;
 
 /// The loop's settings, from `--window`, `--refresh` and the hidden `--poll-ms`.
@@ -37,7 +39,7 @@ pub(crate) struct Pace {
     pub window: Micros,
     /// Between refreshes.
     pub refresh: Duration,
-    /// Between polls of the files.
+    /// Between polls of the files (CloudWatch is polled once per refresh).
     pub poll: Duration,
 }
 
@@ -68,14 +70,16 @@ impl Pace {
     }
 }
 
-/// What following holds: the session's tables (in the worker), the window's ring, the files.
+/// What following holds: the session's tables (in the worker), the window's ring, the source.
 struct Session {
     worker: Worker,
     ring: Ring,
-    tail: Tail,
+    feed: Feed,
     scope: Scope,
     strict: bool,
     stop: AtomicBool,
+    /// The last poll's failure (CloudWatch), a warning of the documents until a poll succeeds.
+    poll_error: Option<String>,
 }
 
 /// Decodes chunks of lines into the session's tables and each event's window minute.
@@ -102,9 +106,14 @@ fn feeder<'a>(
 }
 
 impl Session {
-    /// Reads what was appended; each event goes to the session and to its window minute.
-    /// At the `end`, the last lines without their newline are read too.
-    fn poll(&mut self, now: Micros, end: bool) {
+    /// Reads what arrived (CloudWatch: when a refresh is `due`, within one refresh); each
+    /// event goes to the session and to its window minute. At the `end`, the last lines
+    /// without their newline are read too.
+    #[allow(
+        clippy::print_stderr,
+        reason = "a failed poll is not fatal: following goes on, and the user is told"
+    )]
+    fn poll(&mut self, now: Micros, due: bool, end: bool, budget: Duration) {
         let mut feed = feeder(
             &mut self.worker,
             &mut self.ring,
@@ -113,15 +122,22 @@ impl Session {
             &self.stop,
             now,
         );
-        self.tail.poll(&mut feed);
-        if end {
-            self.tail.finish(&mut feed);
+        match self.feed.poll(due, end, Instant::now() + budget, &mut feed) {
+            Ok(()) => self.poll_error = None,
+            Err(e) => {
+                let e = format!("{e}; following goes on, the next poll takes up from there");
+                eprintln!(
+                    "audit-scan: warning: {}",
+                    crate::render::sanitize::terminal(&e, crate::render::sanitize::Cap::Prose)
+                );
+                self.poll_error = Some(e);
+            }
         }
     }
 
     /// The inputs' rows, with the requests `agg` counted from each.
     fn input_rows(&self, agg: &Aggregates) -> Vec<InputRow> {
-        let mut rows = self.tail.rows().to_vec();
+        let mut rows = self.feed.rows();
         crate::pipeline::credit_requests(&mut rows, agg);
         rows
     }
@@ -129,7 +145,7 @@ impl Session {
     /// What the follow row says at `now`.
     fn follow_row(&self, pace: &Pace, refresh: u64, now: Micros, is_final: bool) -> FollowRow {
         let newest = self.ring.newest();
-        let counts = self.tail.counts();
+        let counts = self.feed.counts();
         FollowRow {
             is_final,
             refresh,
@@ -150,13 +166,13 @@ impl Session {
             inputs: &self.input_rows(agg),
             window,
             filters: &self.scope.filters,
-            warnings: Vec::new(),
-            cloudwatch: None,
+            warnings: self.poll_error.iter().cloned().collect(),
+            cloudwatch: self.feed.cloudwatch(),
         })
     }
 }
 
-/// Follows the one INPUT until Ctrl-C; returns the final report's exit code.
+/// Follows the one INPUT (or CloudWatch) until Ctrl-C; returns the final report's exit code.
 ///
 /// # Errors
 /// Bad flags, an input that cannot be followed, or the report cannot be written.
@@ -167,22 +183,6 @@ pub(crate) fn run(
     config: &rules::Config,
     place: Option<&config_file::Place>,
 ) -> Result<u8> {
-    if args.cloudwatch.requested() {
-        bail!(fail(
-            "--follow reads one file or directory; following CloudWatch Logs (--cluster/--log-group) is not built yet: run a batch scan with --since instead"
-        ));
-    }
-    let [input] = args.inputs.as_slice() else {
-        bail!(fail(format!(
-            "--follow reads exactly one INPUT (a file or a directory), got {}",
-            args.inputs.len()
-        )));
-    };
-    if input == "-" {
-        bail!(fail(
-            "--follow follows a file or directory; pipe stdin to a batch scan instead"
-        ));
-    }
     if args.export.is_some() {
         bail!(fail(
             "--export writes tables once; it cannot be used with --follow"
@@ -191,28 +191,29 @@ pub(crate) fn run(
     let pace = Pace::from_args(args)?;
     let start = now_micros();
     scope.window.since.get_or_insert(start - pace.window);
-    let tail = Tail::new(std::path::Path::new(input))
-        .with_context(|| format!("cannot follow {input}"))
-        .map_err(|e| fail(format!("{e:#}")))?;
+    let feed = Feed::open(args, &mut scope)?;
     interrupt::install();
     let mut out = Output::new(args, mark)?;
     let mut session = Session {
         worker: Worker::new(crate::decode::event::DecodePath::default()),
         ring: Ring::new(pace.window / MINUTE_US),
-        tail,
+        feed,
         scope,
         strict: args.strict,
         stop: AtomicBool::new(false),
+        poll_error: None,
     };
     let mut refreshes = 0u64;
     let mut next = Instant::now();
     while !interrupt::requested() {
         let now = now_micros();
-        session.poll(now, false);
+        let due = Instant::now() >= next;
+        session.poll(now, due, false, pace.refresh);
         if session.stop.load(std::sync::atomic::Ordering::Relaxed) {
             break; // --strict met a bad line: the final report names it
         }
-        if Instant::now() >= next {
+        if due {
+            let now = now_micros(); // after a CloudWatch poll, which takes a while
             session.ring.expire(now);
             let agg = session.ring.merged();
             let (since, until) = session.ring.span(now);
@@ -232,8 +233,8 @@ pub(crate) fn run(
         }
         sleep_unless_interrupted(pace.poll);
     }
+    session.poll(now_micros(), false, true, pace.refresh);
     let now = now_micros();
-    session.poll(now, true);
     let mut report = session.build(&session.worker.agg, session.scope.window);
     report.summary.follow = Some(session.follow_row(&pace, refreshes, now, true));
     note_config(&mut report, config, place);

@@ -80,7 +80,7 @@ pub(crate) fn cloudwatch_target(cw: &Target) -> Result<CloudTarget> {
 }
 
 #[cfg(feature = "cloudwatch")]
-fn cloudwatch_plan(args: &ScanArgs, scope: &mut aggregate::Scope) -> Result<Plan> {
+pub(crate) fn cloudwatch_plan(args: &ScanArgs, scope: &mut aggregate::Scope) -> Result<Plan> {
     let cw = &args.cloudwatch;
     let CloudTarget {
         log_group,

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::common;
 
 /// A running `audit-scan --follow`, its stdout lines collected as they come.
-struct Following {
+pub(crate) struct Following {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
     reader: Option<std::thread::JoinHandle<()>>,
@@ -22,7 +22,12 @@ struct Following {
 
 impl Following {
     fn start(args: &[&str]) -> Self {
-        let mut child = common::bin()
+        Self::spawn(common::bin(), args)
+    }
+
+    /// Starts `cmd` (the binary, its environment set) with `--follow`, a 1 s refresh and `args`.
+    pub(crate) fn spawn(mut cmd: std::process::Command, args: &[&str]) -> Self {
+        let mut child = cmd
             .args([
                 "--follow",
                 "--refresh",
@@ -54,7 +59,7 @@ impl Following {
     }
 
     /// Waits (a minute at most) until the latest refresh satisfies `ready`.
-    fn wait_for(&mut self, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) fn wait_for(&mut self, what: &str, ready: impl Fn(&Value) -> bool) -> Value {
         let doc = |l: &String| serde_json::from_str::<Value>(l).expect("an NDJSON line");
         let lines = self.wait_lines(what, |lines| {
             lines.last().map(doc).is_some_and(|d| ready(&d))
@@ -84,13 +89,30 @@ impl Following {
         }
     }
 
-    /// Sends SIGINT and returns every stdout line, the exit code and stderr.
-    fn interrupt(mut self) -> (Vec<String>, i32, String) {
+    /// Sends SIGINT.
+    pub(crate) fn signal(&self) {
         let kill = std::process::Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(kill.success());
+    }
+
+    /// Waits for the exit, `within` at most: its exit code.
+    pub(crate) fn wait_exit(&mut self, within: Duration) -> i32 {
+        let t = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().expect("exited, not killed");
+            }
+            assert!(t.elapsed() < within, "still running after {within:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends SIGINT and returns every stdout line, the exit code and stderr.
+    pub(crate) fn interrupt(mut self) -> (Vec<String>, i32, String) {
+        self.signal();
         let status = self.child.wait().unwrap();
         self.reader.take().unwrap().join().unwrap();
         let err = std::io::read_to_string(self.child.stderr.take().unwrap()).unwrap();
@@ -110,7 +132,7 @@ impl Drop for Following {
 }
 
 /// One audit event (ResponseComplete) of `client`'s service account, `seq` within it, at `t`.
-fn event(client: &str, seq: usize, t: chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn event(client: &str, seq: usize, t: chrono::DateTime<chrono::Utc>) -> String {
     let ts = t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     serde_json::json!({
         "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
@@ -143,7 +165,7 @@ fn append(path: &Path, text: &str) {
 }
 
 /// Requests per client (the client name starts with the userAgent's product).
-fn per_client(doc: &Value) -> std::collections::BTreeMap<String, u64> {
+pub(crate) fn per_client(doc: &Value) -> std::collections::BTreeMap<String, u64> {
     doc["clients"]
         .as_array()
         .unwrap()
@@ -156,7 +178,7 @@ fn per_client(doc: &Value) -> std::collections::BTreeMap<String, u64> {
         .collect()
 }
 
-fn requests(doc: &Value) -> u64 {
+pub(crate) fn requests(doc: &Value) -> u64 {
     doc["summary"]["requests"].as_u64().unwrap()
 }
 
@@ -264,8 +286,29 @@ fn a_watched_directory_reads_new_files_and_compressed_files_once() {
     assert_eq!(per_client(&last), expected);
 }
 
+/// Writes `size` of generated traffic from `start` with a reconcile loop and throttling
+/// planted, to `path`.
+pub(crate) fn generate_planted(start: &str, size: &str, path: &Path) {
+    let out = common::run(&[
+        "generate",
+        "--size",
+        size,
+        "--start",
+        start,
+        "--rate",
+        "5",
+        "--plant",
+        "reconcile-loop",
+        "--plant",
+        "throttled",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+}
+
 /// The report minus what only following has: `summary.follow`.
-fn without_follow(mut doc: Value) -> Value {
+pub(crate) fn without_follow(mut doc: Value) -> Value {
     doc["summary"].as_object_mut().unwrap().remove("follow");
     doc
 }
@@ -278,22 +321,7 @@ fn the_final_report_after_sigint_equals_a_batch_scan_of_the_same_events() {
     let start = (chrono::Utc::now() - chrono::Duration::minutes(12))
         .format("%Y-%m-%dT%H:%M:00Z")
         .to_string();
-    let gen_out = common::run(&[
-        "generate",
-        "--size",
-        "4MB",
-        "--start",
-        &start,
-        "--rate",
-        "5",
-        "--plant",
-        "reconcile-loop",
-        "--plant",
-        "throttled",
-        "-o",
-        all.to_str().unwrap(),
-    ]);
-    assert!(gen_out.status.success());
+    generate_planted(&start, "4MB", &all);
     let text = std::fs::read_to_string(&all).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let half = lines.len() / 2;

@@ -17,6 +17,8 @@ mod errors;
 mod exports;
 mod findings;
 mod follow;
+#[cfg(feature = "cloudwatch")]
+mod follow_cloudwatch;
 mod formats;
 mod fuzz_corpus;
 mod health;

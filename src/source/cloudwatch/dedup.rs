@@ -24,20 +24,51 @@ fn field<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 /// Keys seen within the horizon.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Dedup {
     seen: FxHashSet<String>,
     order: VecDeque<(i64, String)>,
     newest: i64,
+    horizon_ms: i64,
+    /// A message without an auditID is keyed by its whole text (following re-reads the last
+    /// millisecond on every poll; a download keeps such lines).
+    whole_messages: bool,
+}
+
+impl Default for Dedup {
+    fn default() -> Self {
+        Self {
+            seen: FxHashSet::default(),
+            order: VecDeque::new(),
+            newest: 0,
+            horizon_ms: HORIZON_MS,
+            whole_messages: false,
+        }
+    }
 }
 
 impl Dedup {
+    /// Following: duplicates are the last millisecond read again and replayed pages, seconds
+    /// apart, so a shorter horizon bounds memory; a message without an auditID is keyed whole.
+    #[must_use]
+    pub fn for_following(horizon_ms: i64) -> Self {
+        Self {
+            horizon_ms,
+            whole_messages: true,
+            ..Self::default()
+        }
+    }
+
     /// Whether this event (CloudWatch time `ts_ms`, `message`) is new; remembers it.
     pub fn first_sight(&mut self, ts_ms: i64, message: &str) -> bool {
-        let Some(k) = key(message) else { return true };
+        let k = match key(message) {
+            Some(k) => k,
+            None if self.whole_messages => message.to_owned(),
+            None => return true,
+        };
         self.newest = self.newest.max(ts_ms);
         while let Some((t, _)) = self.order.front() {
-            if *t >= self.newest - HORIZON_MS {
+            if *t >= self.newest - self.horizon_ms {
                 break;
             }
             if let Some((_, old)) = self.order.pop_front() {
@@ -76,5 +107,15 @@ mod tests {
         );
         assert!(d.seen.len() <= 2);
         assert!(d.first_sight(5, "not json"));
+        assert!(d.first_sight(5, "not json"), "a download keeps such lines");
+        let mut f = Dedup::for_following(1000);
+        assert!(f.first_sight(5, "not json"));
+        assert!(!f.first_sight(5, "not json"), "read again at a poll edge");
+        assert!(f.first_sight(5, &m("a", "ResponseComplete")));
+        assert!(f.first_sight(2000, &m("b", "ResponseComplete")));
+        assert!(
+            f.first_sight(2000, &m("a", "ResponseComplete")),
+            "the shorter horizon forgets"
+        );
     }
 }

@@ -8,8 +8,10 @@
 //! bounded horizon ([`dedup`]), and send each page to the workers as it arrives, as lines
 //! `CLOUDWATCH_MS MESSAGE` so a truncated event still has a time.
 
+mod conn;
 pub mod dedup;
 mod error;
+pub mod live;
 pub mod slices;
 
 use std::io::Write;
@@ -17,13 +19,11 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender;
-use std::time::{Duration, Instant};
-
-use aws_sdk_cloudwatchlogs::Client;
+use std::time::Instant;
 
 use super::Chunk;
-use crate::aws::client::{ConnectError, connect};
-use crate::aws::retry::{self, Policy, Target};
+pub use conn::input_name;
+use conn::{Conn, Counters, discover, next_token, push_line, with_retries};
 use dedup::Dedup;
 pub use error::DownloadError;
 use slices::Slice;
@@ -81,6 +81,9 @@ pub struct Summary {
     pub streams: u64,
     /// Time slices.
     pub slices: u64,
+    /// Following: the polls made (absent for a download).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub polls: Option<u64>,
     /// CloudWatch time fetched, RFC 3339.
     pub fetched_from: String,
     /// End of the CloudWatch time fetched (exclusive), RFC 3339.
@@ -99,40 +102,6 @@ pub struct Summary {
     pub bytes: u64,
     /// Wall time of the download, s.
     pub elapsed_s: f64,
-}
-
-#[derive(Default)]
-struct Counters {
-    events: AtomicU64,
-    duplicates: AtomicU64,
-    pages: AtomicU64,
-    retries: AtomicU64,
-    throttles: AtomicU64,
-    bytes: AtomicU64,
-}
-
-/// A client-side rate limit shared by every task: one call per `period`.
-struct RateLimit {
-    next: Mutex<Instant>,
-    period: Duration,
-}
-
-impl RateLimit {
-    async fn acquire(&self) {
-        let wait = {
-            let mut next = self
-                .next
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let now = Instant::now();
-            let at = (*next).max(now);
-            *next = at + self.period;
-            at - now
-        };
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
-    }
 }
 
 /// Where `--save` writes: a zstd frame must be finished, and its errors seen, not dropped.
@@ -189,128 +158,13 @@ pub struct Outcome {
 }
 
 struct Shared<'a> {
-    client: Client,
-    spec: &'a Spec,
-    region: String,
-    counters: Counters,
-    limit: RateLimit,
+    conn: Conn,
     tx: &'a SyncSender<Chunk>,
     stop: &'a AtomicBool,
     seq: Vec<AtomicU64>,
     bytes: Vec<AtomicU64>,
     save: Option<Mutex<Saver>>,
     pb: &'a dyn Progress,
-}
-
-impl Shared<'_> {
-    fn target(&self) -> Target<'_> {
-        Target {
-            log_group: &self.spec.log_group,
-            region: &self.region,
-            endpoint: self.spec.endpoint_url.as_deref(),
-        }
-    }
-}
-
-async fn client(spec: &Spec) -> Result<(Client, String), ConnectError> {
-    connect(
-        spec.region.as_deref(),
-        spec.profile.as_deref(),
-        spec.endpoint_url.as_deref(),
-    )
-    .await
-}
-
-/// Runs `call` under the one retry policy (`aws::retry::with_retries`), counting retries and
-/// throttles; once another task failed (`stop`), a failed call is not retried.
-async fn with_retries<T, E, F, Fut>(
-    sh: &Shared<'_>,
-    attempts: u32,
-    call: F,
-) -> Result<T, DownloadError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<
-            Output = Result<
-                T,
-                aws_sdk_cloudwatchlogs::error::SdkError<
-                    E,
-                    aws_sdk_cloudwatchlogs::config::http::HttpResponse,
-                >,
-            >,
-        >,
-    E: aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let policy = Policy {
-        max_attempts: attempts,
-        deadline: None,
-    };
-    retry::with_retries(
-        policy,
-        &sh.target(),
-        call,
-        |throttled| {
-            sh.counters.retries.fetch_add(1, Ordering::Relaxed);
-            if throttled {
-                sh.counters.throttles.fetch_add(1, Ordering::Relaxed);
-            }
-        },
-        |wait| async move {
-            if sh.stop.load(Ordering::Relaxed) {
-                return Err(DownloadError::Stopped);
-            }
-            tokio::time::sleep(wait).await;
-            Ok(())
-        },
-    )
-    .await
-}
-
-async fn discover(sh: &Shared<'_>) -> Result<Vec<String>, DownloadError> {
-    let mut names = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = with_retries(sh, 3, || {
-            sh.client
-                .describe_log_streams()
-                .log_group_name(&sh.spec.log_group)
-                .log_stream_name_prefix(&sh.spec.stream_prefix)
-                .set_next_token(token.clone())
-                .limit(50)
-                .send()
-        })
-        .await?;
-        for s in out.log_streams() {
-            let Some(name) = s.log_stream_name() else {
-                continue;
-            };
-            if !name.starts_with(&sh.spec.stream_prefix) {
-                continue; // an emulator may ignore the prefix
-            }
-            // Keep streams whose events may overlap the window; lastEventTimestamp lags up to
-            // an hour, so the last ingestion time counts too.
-            let first = s
-                .first_event_timestamp()
-                .or(s.creation_time())
-                .unwrap_or(i64::MIN);
-            let last = s
-                .last_event_timestamp()
-                .max(s.last_ingestion_time())
-                .unwrap_or(i64::MAX);
-            if first < sh.spec.end_ms && last.saturating_add(3_600_000) >= sh.spec.start_ms {
-                names.push(name.to_owned());
-            }
-        }
-        token = out
-            .next_token()
-            .map(str::to_owned)
-            .filter(|t| Some(t.as_str()) != token.as_deref());
-        if token.is_none() {
-            break;
-        }
-    }
-    names.sort();
-    Ok(names)
 }
 
 /// Fetches one slice of one group of streams to its end, sending pages as they arrive.
@@ -322,42 +176,34 @@ async fn fetch(sh: &Shared<'_>, slice: Slice, group: &[Stream]) -> Result<(), Do
         if sh.stop.load(Ordering::Relaxed) {
             return Ok(());
         }
-        sh.limit.acquire().await;
-        let out = with_retries(sh, sh.spec.max_attempts, || {
-            sh.client
+        let (c, spec) = (&sh.conn, &sh.conn.spec);
+        c.limit.acquire().await;
+        let out = with_retries(c, spec.max_attempts, sh.stop, || {
+            c.client
                 .filter_log_events()
-                .log_group_name(&sh.spec.log_group)
+                .log_group_name(&spec.log_group)
                 .set_log_stream_names(Some(names.clone()))
                 .start_time(slice.start_ms)
                 .end_time(slice.end_inclusive())
-                .set_limit(sh.spec.page_limit)
+                .set_limit(spec.page_limit)
                 .set_next_token(token.clone())
                 .send()
         })
         .await?;
-        sh.counters.pages.fetch_add(1, Ordering::Relaxed);
+        Counters::add(&c.counters.pages, 1);
         let mut per_stream: Vec<Vec<u8>> = vec![Vec::new(); group.len()];
         for ev in out.events() {
             let (Some(msg), Some(ts)) = (ev.message(), ev.timestamp()) else {
                 continue;
             };
-            sh.counters.events.fetch_add(1, Ordering::Relaxed);
-            sh.counters
-                .bytes
-                .fetch_add(msg.len() as u64, Ordering::Relaxed);
-            if !dedup.first_sight(ts, msg) {
-                sh.counters.duplicates.fetch_add(1, Ordering::Relaxed);
+            if !c.counters.first_sight(&mut dedup, ts, msg) {
                 continue;
             }
             let i = ev
                 .log_stream_name()
                 .and_then(|n| group.iter().position(|s| s.name == n))
                 .unwrap_or(0);
-            let buf = &mut per_stream[i];
-            buf.extend_from_slice(ts.to_string().as_bytes());
-            buf.push(b' ');
-            buf.extend_from_slice(msg.trim_end().as_bytes());
-            buf.push(b'\n');
+            push_line(&mut per_stream[i], ts, msg);
             if let Some(save) = &sh.save {
                 let mut w = save
                     .lock()
@@ -388,15 +234,13 @@ async fn fetch(sh: &Shared<'_>, slice: Slice, group: &[Stream]) -> Result<(), Do
                 return Ok(());
             }
         }
-        let events = sh.counters.events.load(Ordering::Relaxed);
+        let counters = &sh.conn.counters;
         sh.pb.set_message(format!(
-            "{events} events, {:.1} MB",
-            sh.counters.bytes.load(Ordering::Relaxed) as f64 / 1e6
+            "{} events, {:.1} MB",
+            Counters::get(&counters.events),
+            Counters::get(&counters.bytes) as f64 / 1e6
         ));
-        token = out
-            .next_token()
-            .map(str::to_owned)
-            .filter(|t| Some(t.as_str()) != token.as_deref());
+        token = next_token(out.next_token(), token.as_deref());
         if token.is_none() {
             return Ok(());
         }
@@ -410,7 +254,7 @@ async fn run(
     pb: &dyn Progress,
 ) -> Result<Outcome, DownloadError> {
     let started = Instant::now();
-    let (client, region) = client(spec).await?;
+    let conn = Conn::new(spec).await?;
     let save: Option<Mutex<Saver>> = match &spec.save {
         None => None,
         Some(p) => {
@@ -429,14 +273,7 @@ async fn run(
         }
     };
     let mut sh = Shared {
-        client,
-        spec,
-        region,
-        counters: Counters::default(),
-        limit: RateLimit {
-            next: Mutex::new(Instant::now()),
-            period: Duration::from_secs_f64(1.0 / spec.rate.max(0.01)),
-        },
+        conn,
         tx,
         stop,
         seq: Vec::new(),
@@ -444,7 +281,7 @@ async fn run(
         save,
         pb,
     };
-    let names = discover(&sh).await?;
+    let names = discover(&sh.conn, stop).await?;
     let streams: Vec<Stream> = names
         .into_iter()
         .enumerate()
@@ -474,21 +311,10 @@ async fn run(
             .finish()
             .map_err(DownloadError::Save)?;
     }
-    let c = &sh.counters;
     let summary = Summary {
-        log_group: spec.log_group.clone(),
-        region: sh.region.clone(),
-        streams: streams.len() as u64,
         slices: slices.len() as u64,
-        fetched_from: crate::timefmt::format_rfc3339(spec.start_ms * 1000),
-        fetched_until: crate::timefmt::format_rfc3339(spec.end_ms * 1000),
-        events_fetched: c.events.load(Ordering::Relaxed),
-        duplicates_dropped: c.duplicates.load(Ordering::Relaxed),
-        pages: c.pages.load(Ordering::Relaxed),
-        retries: c.retries.load(Ordering::Relaxed),
-        throttles: c.throttles.load(Ordering::Relaxed),
-        bytes: c.bytes.load(Ordering::Relaxed),
-        elapsed_s: started.elapsed().as_secs_f64(),
+        ..sh.conn
+            .summary(streams.len(), spec.start_ms, spec.end_ms, started)
     };
     let bytes = sh.bytes.iter().map(|b| b.load(Ordering::Relaxed)).collect();
     Ok(Outcome {
@@ -502,7 +328,7 @@ async fn run(
 async fn run_tasks(sh: &Shared<'_>, tasks: &[(Slice, &[Stream])]) -> Result<(), DownloadError> {
     let mut pending = tasks.iter();
     let mut in_flight = Vec::new();
-    let concurrency = sh.spec.concurrency.max(1);
+    let concurrency = sh.conn.spec.concurrency.max(1);
     for _ in 0..concurrency {
         if let Some((s, g)) = pending.next() {
             in_flight.push(Box::pin(fetch(sh, *s, g)));

@@ -84,29 +84,39 @@ pub fn load(endpoint: &str, group: &str, streams: &[(String, Vec<Record>)]) {
                 .send()
                 .await
                 .unwrap();
-            let mut records = records.clone();
-            records.sort_by_key(|r| r.0);
-            for batch in records.chunks(2000) {
-                let events: Vec<InputLogEvent> = batch
-                    .iter()
-                    .map(|(t, m)| {
-                        InputLogEvent::builder()
-                            .timestamp(*t)
-                            .message(m)
-                            .build()
-                            .unwrap()
-                    })
-                    .collect();
-                c.put_log_events()
-                    .log_group_name(group)
-                    .log_stream_name(name)
-                    .set_log_events(Some(events))
-                    .send()
-                    .await
-                    .unwrap();
-            }
+            put_records(&c, group, name, records).await;
         }
     });
+}
+
+/// Puts `records` (sorted by time) into the existing stream `stream` of `group`.
+pub fn put(endpoint: &str, group: &str, stream: &str, records: &[Record]) {
+    let c = client(endpoint);
+    runtime().block_on(put_records(&c, group, stream, records));
+}
+
+async fn put_records(c: &Client, group: &str, stream: &str, records: &[Record]) {
+    let mut records = records.to_vec();
+    records.sort_by_key(|r| r.0);
+    for batch in records.chunks(2000) {
+        let events: Vec<InputLogEvent> = batch
+            .iter()
+            .map(|(t, m)| {
+                InputLogEvent::builder()
+                    .timestamp(*t)
+                    .message(m)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        c.put_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .set_log_events(Some(events))
+            .send()
+            .await
+            .unwrap();
+    }
 }
 
 /// A proxy in front of moto that answers some requests with ThrottlingException (HTTP 400) or a
