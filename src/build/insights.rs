@@ -73,6 +73,22 @@ pub fn queries(row_limit: usize, field_indexes: bool) -> Result<Vec<String>, Str
         .collect()
 }
 
+/// [`queries`], each with its template's name (for the engine's errors).
+///
+/// # Errors
+/// A template that does not render (a bug).
+pub fn named_queries(
+    row_limit: usize,
+    field_indexes: bool,
+) -> Result<Vec<crate::insights::engine::Named>, String> {
+    let queries = queries(row_limit, field_indexes)?;
+    Ok(TEMPLATES
+        .iter()
+        .zip(queries)
+        .map(|((name, _), q)| crate::insights::engine::Named::new(name, q))
+        .collect())
+}
+
 /// Facts about the run, for `summary.insights`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RunFacts {

@@ -5,6 +5,7 @@
 use clap::ValueEnum;
 
 use super::engine::{self, Job, Limits, Runner, Sizing};
+use super::error::InsightsError;
 use super::volume::Volume;
 use crate::aggregate::filter::Window;
 use crate::build::insights::{self as report, TEMPLATES, follow};
@@ -110,9 +111,9 @@ pub fn profile(
     start_ms: i64,
     end_ms: i64,
     limits: &Limits,
-) -> Result<Profile, String> {
-    let query =
-        report::queries(limits.row_limit, limits.field_indexes)?.swap_remove(log_volume_index());
+) -> Result<Profile, InsightsError> {
+    let query = report::named_queries(limits.row_limit, limits.field_indexes)?
+        .swap_remove(log_volume_index());
     let job = Job {
         template: 0,
         start_ms,
@@ -303,12 +304,12 @@ pub fn execute_report(
     slice_ms: i64,
     limits: &Limits,
     profile: Option<Profile>,
-) -> Result<(engine::Executed, Volume), String> {
+) -> Result<(engine::Executed, Volume), InsightsError> {
     let profile = match profile {
         Some(p) => p,
         None => self::profile(runner, start_ms, end_ms, limits)?,
     };
-    let queries = report::queries(limits.row_limit, limits.field_indexes)?;
+    let queries = report::named_queries(limits.row_limit, limits.field_indexes)?;
     let volume = Some(profile.volume.clone());
     let (jobs, sizing) = plan(start_ms, end_ms, slice_ms, volume.clone(), &first_round());
     let mut run = engine::execute_sized(&queries, jobs, sizing, runner, limits)?;
@@ -329,12 +330,12 @@ pub fn execute_report(
 /// A failed query, or rows without `client-totals`' columns.
 fn follow_up(
     first: &engine::Executed,
-    mut queries: Vec<String>,
+    mut queries: Vec<engine::Named>,
     (start_ms, end_ms, slice_ms): (i64, i64, i64),
     volume: Option<Volume>,
     runner: &dyn Runner,
     limits: &Limits,
-) -> Result<Option<engine::Executed>, String> {
+) -> Result<Option<engine::Executed>, InsightsError> {
     let totals: Vec<&super::output::ResultSet> = first
         .done
         .iter()
@@ -347,7 +348,7 @@ fn follow_up(
         return Ok(None);
     }
     let qps = index_of("client-qps");
-    queries[qps] = follow::follow_up(&queries[qps], &followed.user_agents);
+    queries[qps].query = follow::follow_up(&queries[qps].query, &followed.user_agents);
     let (jobs, sizing) = plan(start_ms, end_ms, slice_ms, volume, &[qps]);
     engine::execute_sized(&queries, jobs, sizing, runner, limits).map(Some)
 }
@@ -377,7 +378,7 @@ pub fn run_report(
     slice_ms: i64,
     limits: &Limits,
     profile: Option<Profile>,
-) -> Result<crate::model::report::Report, String> {
+) -> Result<crate::model::report::Report, InsightsError> {
     let (run, _) = execute_report(runner, start_ms, end_ms, slice_ms, limits, profile)?;
     let mut sub_windows = std::collections::BTreeMap::new();
     for d in &run.done {
@@ -392,7 +393,7 @@ pub fn run_report(
         bytes_scanned: run.bytes_scanned,
         cut: run.done.iter().filter(|d| d.cut).count(),
     };
-    report::build_report(&run.done, window, &facts)
+    Ok(report::build_report(&run.done, window, &facts)?)
 }
 
 #[cfg(test)]

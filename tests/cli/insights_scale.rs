@@ -370,7 +370,7 @@ fn a_long_tail_of_clients_is_followed_per_minute_for_the_busiest_twenty_only() {
 
     // Before: client-qps over every client, cut by the engine as any template.
     let (jobs, sizing) = scan::plan(start, end, 86_400_000, Some(profile.volume.clone()), &[qps]);
-    let all = queries(ROW_CAP, false).unwrap();
+    let all = audit_scan::build::insights::named_queries(ROW_CAP, false).unwrap();
     let before = engine::execute_sized(&all, jobs, sizing, &service, &limits).unwrap();
     let (before_shortest, before_most) = shortest_and_most(&before, qps);
 
