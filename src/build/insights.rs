@@ -3,31 +3,35 @@
 //! Sub-window rows merge with [`crate::insights::merge`]: counts add, LIST percentiles come from the
 //! merged histogram bins, max is the max of maxima and mean the sample-weighted mean.
 
+mod clients;
+pub mod follow;
+
 use std::collections::BTreeMap;
 
 use crate::aggregate::Aggregates;
-use crate::aggregate::client_minutes::Minute;
 use crate::aggregate::filter::Window;
 use crate::aggregate::sketch::Span;
-use crate::build::native::{
-    Inputs, MAX_OBJECT_ROWS, build, error_kind, fill_series, minute_stats, omitted_note,
-    omitted_series,
-};
+use crate::build::native::{Inputs, MAX_OBJECT_ROWS, build, error_kind};
 use crate::decode::client::client_name;
 use crate::insights::engine::Done;
 use crate::insights::merge::{Histogram, histograms, sum_by};
 use crate::insights::output::ResultSet;
 use crate::insights::template;
-use crate::model::limits::limit_minutes;
 use crate::model::report::{
-    ClientRow, CrdRow, ErrorRow, ListRow, MinuteRow, ObjectRow, Report, RvRow, WriteRow,
+    CrdRow, ErrorRow, ListRow, MinuteRow, ObjectRow, Report, RvRow, WriteRow,
 };
-use crate::model::rows::{LatencyRow, NameCount};
+use crate::model::rows::LatencyRow;
 use crate::timefmt::{MINUTE_US, format_minute, format_rfc3339, parse_rfc3339};
+use follow::{client_of, shown_user};
 
 /// The templates the report is built from, in plan order, with the sections they feed.
 pub const TEMPLATES: &[(&str, &str)] = &[
-    ("client-qps", "clients, timeline.requests, summary.requests"),
+    ("client-totals", "clients, summary.requests"),
+    ("minute-totals", "timeline.requests"),
+    (
+        "client-qps",
+        "clients.per_minute and peaks of the 20 busiest clients (after client-totals)",
+    ),
     ("success-rate", "timeline"),
     ("list-latency", "lists (count, max, mean)"),
     ("list-latency-histogram", "lists (p50, p90, p99)"),
@@ -44,7 +48,7 @@ pub const COVERAGE: &[&str] = &[
     "engine insights: lists have counts and latency only (no resourceVersion semantics, cache/etcd split, pagination, selectors, errors or sample auditIDs); a list row's client is its userAgent's busiest user's",
     "engine insights: LIST p50/p90/p99 are read off log-spaced histogram bins merged across sub-windows (within 4.9% of a value of that rank); max and mean are exact",
     "engine insights: writes have no no-op judgement; objects have no writers, per-minute alternation, busy minutes, conflicts or sample auditIDs",
-    "engine insights: clients have requests, per-minute series, writes, lists and errors; errors count only 404/409/429/5xx answers; reads, watches, long-running and latency are not computed",
+    "engine insights: clients have requests, writes, lists and errors; errors count only 404/409/429/5xx answers; reads, watches, long-running and latency are not computed",
     "engine insights: timeline writes are not computed; first/last times are minutes",
 ];
 
@@ -69,6 +73,22 @@ pub fn queries(row_limit: usize, field_indexes: bool) -> Result<Vec<String>, Str
         .collect()
 }
 
+/// [`queries`], each with its template's name (for the engine's errors).
+///
+/// # Errors
+/// A template that does not render (a bug).
+pub fn named_queries(
+    row_limit: usize,
+    field_indexes: bool,
+) -> Result<Vec<crate::insights::engine::Named>, String> {
+    let queries = queries(row_limit, field_indexes)?;
+    Ok(TEMPLATES
+        .iter()
+        .zip(queries)
+        .map(|((name, _), q)| crate::insights::engine::Named::new(name, q))
+        .collect())
+}
+
 /// Facts about the run, for `summary.insights`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RunFacts {
@@ -87,9 +107,7 @@ pub struct RunFacts {
 
 type Key = Vec<String>;
 
-/// The username the templates give every node's user (`system:node:NAME`), so their rows do
-/// not grow with the node count.
-pub const NODE_USERS: &str = "system:node:";
+pub use follow::NODE_USERS;
 
 fn sets_of(done: &[Done], template: usize) -> Vec<&ResultSet> {
     done.iter()
@@ -137,46 +155,39 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
         cloudwatch: None,
     });
 
-    // Clients and minutes, from client-qps.
-    let qps = merged(
-        "client-qps",
-        sum_by(
-            &sets("client-qps"),
-            &["minute", "user_agent", "username"],
-            &["requests"],
-        ),
+    // Clients, from client-totals; the followed clients' minutes, from client-qps.
+    let totals_sets = sets("client-totals");
+    let totals = merged(
+        "client-totals",
+        sum_by(&totals_sets, &["user_agent", "username"], &["requests"]),
     )?;
-    let mut points: BTreeMap<String, BTreeMap<i64, u64>> = BTreeMap::new();
     let mut users: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut ua_users: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    let mut minute_requests: BTreeMap<i64, u64> = BTreeMap::new();
     let mut requests = 0;
-    for (k, v) in &qps {
-        // The templates give every node's user as one username: show it as the pattern.
-        let user = if k[2] == NODE_USERS {
-            "system:node:*"
-        } else {
-            &k[2]
-        };
-        let (ua, user) = (&k[1], &user.to_owned());
+    for (k, v) in &totals {
+        let (ua, user) = (&k[0], shown_user(&k[1]).to_owned());
         let n = count(v[0]);
         requests += n;
-        let client = client_name((!ua.is_empty()).then_some(ua.as_str()), user);
         *users
-            .entry(client.clone())
+            .entry(client_of(ua, &k[1]))
             .or_default()
             .entry(user.clone())
             .or_default() += n;
         *ua_users
             .entry(ua.clone())
             .or_default()
-            .entry(user.clone())
+            .entry(user)
             .or_default() += n;
-        if let Some(m) = minute_of(&k[0]) {
-            *points.entry(client).or_default().entry(m).or_default() += n;
-            *minute_requests.entry(m).or_default() += n;
-        }
     }
+    let followed = merged("client-totals", follow::followed(&totals_sets))?;
+    let points = clients::followed_points(&sets("client-qps"), &followed)?;
+    let minute_requests: BTreeMap<i64, u64> = merged(
+        "minute-totals",
+        sum_by(&sets("minute-totals"), &["minute"], &["requests"]),
+    )?
+    .iter()
+    .filter_map(|(k, v)| Some((minute_of(&k[0])?, count(v[0]))))
+    .collect();
     let span = Span {
         first: minute_requests.keys().next().map(|m| m * MINUTE_US),
         last: minute_requests
@@ -200,7 +211,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
         client_name((!ua.is_empty()).then_some(ua), user)
     };
 
-    // Timeline, from success-rate plus the per-minute totals of client-qps.
+    // Timeline, from success-rate plus minute-totals.
     let rate_rows = merged(
         "success-rate",
         sum_by(
@@ -499,88 +510,12 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
     crate::build::native::order::errors(&mut report.errors);
 
     // Clients.
-    // Each client's own span and minutes, for the series budget below.
-    let (mut own_spans, mut client_points): (Vec<Span>, Vec<Vec<(i64, u64)>>) =
-        (Vec::new(), Vec::new());
-    let mut clients: Vec<ClientRow> = users
-        .iter()
-        .map(|(client, by_user)| {
-            let pts: Vec<(i64, u64)> = points
-                .get(client)
-                .map(|p| p.iter().map(|(m, n)| (*m, *n)).collect())
-                .unwrap_or_default();
-            let own = Span {
-                first: pts.first().map(|(m, _)| m * MINUTE_US),
-                last: pts.last().map(|(m, _)| m * MINUTE_US + MINUTE_US - 1),
-            };
-            let (peak_qpm, peak_at, p99_qpm) = minute_stats(&pts, span);
-            let mut top_users: Vec<NameCount> = by_user
-                .iter()
-                .map(|(u, n)| NameCount {
-                    name: u.clone(),
-                    count: *n,
-                })
-                .collect();
-            top_users.sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.name.cmp(&y.name)));
-            let distinct_users = top_users.len() as u64;
-            top_users.truncate(5);
-            let requests: u64 = by_user.values().sum();
-            let row = ClientRow {
-                client: client.clone(),
-                user: top_users
-                    .first()
-                    .map_or_else(String::new, |u| u.name.clone()),
-                distinct_users,
-                top_users,
-                top_pods: Vec::new(),
-                requests,
-                reads: 0,
-                writes: client_writes.get(client).copied().unwrap_or(0),
-                lists: client_lists.get(client).copied().unwrap_or(0),
-                watches: 0,
-                errors: client_errors.get(client).copied().unwrap_or(0),
-                long_running: 0,
-                mean_qps: crate::build::native::rate(requests, span_s, 1.0),
-                peak_qpm,
-                peak_minute: peak_at.map(format_minute),
-                p99_qpm,
-                latency_ms: None,
-                first: own.first.map(format_rfc3339),
-                last: own.last.map(format_rfc3339),
-                sample_audit_ids: Vec::new(),
-                per_minute: omitted_series(span),
-                seat_seconds_per_hour: 0.0,
-                cost_share: 0.0,
-                apf_seats: 0.0,
-                dominant_cost: None,
-                // The Insights rows count requests per minute only: episodes of rate.
-                episodes: crate::build::episodes::detect(
-                    &pts.iter()
-                        .map(|(m, n)| {
-                            let requests = *n;
-                            (
-                                *m,
-                                Minute {
-                                    requests,
-                                    ..Minute::default()
-                                },
-                            )
-                        })
-                        .collect::<Vec<_>>(),
-                    span,
-                ),
-                limit_minutes: limit_minutes(pts.iter().map(|(_, n)| *n)),
-            };
-            own_spans.push(own);
-            client_points.push(pts);
-            row
-        })
-        .collect();
-    // The same series budget as the native report.
-    let client_points: Vec<&[(i64, u64)]> = client_points.iter().map(Vec::as_slice).collect();
-    fill_series(&mut clients, span, &own_spans, &client_points);
-    crate::build::native::order::clients(&mut clients);
-    report.clients = clients;
+    let per_client = clients::PerClient {
+        writes: client_writes,
+        lists: client_lists,
+        errors: client_errors,
+    };
+    report.clients = clients::rows(&users, &points, &followed, &per_client, span, span_s);
 
     // Summary.
     let volume = merged(
@@ -601,7 +536,7 @@ pub fn build_report(done: &[Done], window: Window, facts: &RunFacts) -> Result<R
     s.last_timestamp = span.last.map(format_rfc3339);
     s.span_seconds = span_s;
     s.coverage = COVERAGE.iter().map(|c| (*c).to_owned()).collect();
-    s.coverage.extend(omitted_note(&report.clients));
+    s.coverage.extend(clients::series_note(&report.clients));
     s.engine = Some("insights".to_owned());
     s.insights = Some(serde_json::to_value(facts).map_err(|e| e.to_string())?);
     if facts.cut > 0 {

@@ -106,7 +106,8 @@ fn insights_cloud(
     // plans the sub-windows (insights); its answers feed the report's summary.
     let profiled = (e.engine != Engine::Download || e.dry_run)
         .then(|| iscan::profile(&runner, start_ms, end_ms, &limits))
-        .transpose();
+        .transpose()
+        .map_err(|e| e.to_string());
     let (estimate, profile) = match profiled {
         Ok(Some(p)) => (Ok(Some(iscan::Estimate::of(&p.volume))), Some(p)),
         Ok(None) => (Ok(None), None),
@@ -186,7 +187,7 @@ fn insights_cloud(
         &limits,
         profile,
     )
-    .map_err(fail)?;
+    .map_err(|e| fail(e.to_string()))?;
     if let Some(i) = &report.summary.insights {
         match i["bytes_scanned"].as_f64() {
             Some(b) => eprintln!(

@@ -13,8 +13,29 @@
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex};
 
+use super::error::InsightsError;
 use super::output::ResultSet;
 use super::volume::Volume;
+
+/// A template's rendered query, with the template's name (for errors).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    /// Template name.
+    pub template: String,
+    /// Query text.
+    pub query: String,
+}
+
+impl Named {
+    /// `query` of `template`.
+    #[must_use]
+    pub fn new(template: &str, query: String) -> Self {
+        Self {
+            template: template.to_owned(),
+            query,
+        }
+    }
+}
 
 /// One query to run: a template's rendered body over `[start_ms, end_ms)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,7 +264,7 @@ struct Queue {
     pending: VecDeque<Job>,
     in_flight: usize,
     done: Vec<Done>,
-    error: Option<String>,
+    error: Option<InsightsError>,
     queries: usize,
     bytes_scanned: Option<f64>,
     density: Vec<Density>,
@@ -364,13 +385,13 @@ pub struct Executed {
 /// are cut again from an estimate of their rows and rerun.
 ///
 /// # Errors
-/// The first query that failed; no new query starts after it.
+/// The first query that failed ([`InsightsError::Query`]); no new query starts after it.
 pub fn execute(
-    queries: &[String],
+    queries: &[Named],
     jobs: Vec<Job>,
     runner: &dyn Runner,
     limits: &Limits,
-) -> Result<Executed, String> {
+) -> Result<Executed, InsightsError> {
     execute_sized(queries, jobs, Sizing::default(), runner, limits)
 }
 
@@ -378,14 +399,14 @@ pub fn execute(
 /// is cut, after its first answer, into sub-windows whose estimated rows fit.
 ///
 /// # Errors
-/// The first query that failed; no new query starts after it.
+/// The first query that failed ([`InsightsError::Query`]); no new query starts after it.
 pub fn execute_sized(
-    queries: &[String],
+    queries: &[Named],
     jobs: Vec<Job>,
     sizing: Sizing,
     runner: &dyn Runner,
     limits: &Limits,
-) -> Result<Executed, String> {
+) -> Result<Executed, InsightsError> {
     let state = Mutex::new(Queue {
         pending: jobs.into(),
         in_flight: 0,
@@ -405,7 +426,7 @@ pub fn execute_sized(
     });
     let q = state
         .into_inner()
-        .map_err(|_| "a query worker panicked".to_owned())?;
+        .map_err(|_| InsightsError::WorkerPanicked)?;
     if let Some(e) = q.error {
         return Err(e);
     }
@@ -420,7 +441,7 @@ pub fn execute_sized(
 }
 
 fn worker(
-    queries: &[String],
+    queries: &[Named],
     runner: &dyn Runner,
     limits: &Limits,
     state: &Mutex<Queue>,
@@ -434,8 +455,7 @@ fn worker(
                     return;
                 }
                 if runner.interrupted() {
-                    q.error
-                        .get_or_insert_with(|| "interrupted: no further sub-window started".into());
+                    q.error.get_or_insert(InsightsError::Interrupted);
                     wake.notify_all();
                     return;
                 }
@@ -453,7 +473,8 @@ fn worker(
                 };
             }
         };
-        let answer = runner.run(&queries[job.template], job.start_ms, job.end_ms);
+        let named = &queries[job.template];
+        let answer = runner.run(&named.query, job.start_ms, job.end_ms);
         let Ok(mut q) = state.lock() else { return };
         q.in_flight -= 1;
         q.queries += 1;
@@ -461,8 +482,13 @@ fn worker(
             *q.bytes_scanned.get_or_insert(0.0) += b;
         }
         match answer {
-            Err(e) => {
-                q.error.get_or_insert(e);
+            Err(message) => {
+                q.error.get_or_insert(InsightsError::Query {
+                    template: named.template.clone(),
+                    start_ms: job.start_ms,
+                    end_ms: job.end_ms,
+                    message,
+                });
             }
             Ok(answer) => q.file(job, answer, limits),
         }
@@ -611,6 +637,14 @@ mod tests {
         }
     }
 
+    /// Queries named "template QUERY".
+    fn named(queries: &[&str]) -> Vec<Named> {
+        queries
+            .iter()
+            .map(|q| Named::new(&format!("template {q}"), (*q).to_owned()))
+            .collect()
+    }
+
     fn limits(concurrency: usize, row_limit: usize) -> Limits {
         Limits {
             concurrency,
@@ -644,7 +678,7 @@ mod tests {
             start_ms: 0,
             end_ms: 64_000,
         }];
-        let run = execute(&["q".into()], jobs, &f, &limits(3, 10)).unwrap();
+        let run = execute(&named(&["q"]), jobs, &f, &limits(3, 10)).unwrap();
         let done = &run.done;
         assert!(
             done.iter()
@@ -681,7 +715,7 @@ mod tests {
             slice_ms: 86_400_000,
             deferred: vec![Some((4000, 64_000))],
         };
-        let run = execute_sized(&["q".into()], jobs, sizing, &f, &limits(3, 10)).unwrap();
+        let run = execute_sized(&named(&["q"]), jobs, sizing, &f, &limits(3, 10)).unwrap();
         // 4 rows in 4 s: 1 row/s, so the 60 s left is cut into 9 pieces of at most 7 s (7 rows:
         // 70% of the cap).
         assert_eq!(run.queries, 1 + 9);
@@ -720,7 +754,7 @@ mod tests {
             start_ms: 0,
             end_ms: h,
         }];
-        let run = execute_sized(&["q".into()], jobs, sizing, &f, &limits(2, 10_000)).unwrap();
+        let run = execute_sized(&named(&["q"]), jobs, sizing, &f, &limits(2, 10_000)).unwrap();
         let windows: Vec<(i64, i64)> = run
             .done
             .iter()
@@ -782,7 +816,7 @@ mod tests {
             start_ms: 0,
             end_ms: 4000,
         }];
-        let done = execute(&["q".into()], jobs, &f, &limits(2, 10))
+        let done = execute(&named(&["q"]), jobs, &f, &limits(2, 10))
             .unwrap()
             .done;
         assert_eq!(done.len(), 4);
@@ -799,7 +833,7 @@ mod tests {
                 end_ms: i as i64 * 1000 + 1000,
             })
             .collect();
-        let done = execute(&["a".into(), "b".into()], jobs, &f, &limits(3, 10))
+        let done = execute(&named(&["a", "b"]), jobs, &f, &limits(3, 10))
             .unwrap()
             .done;
         assert_eq!(done.len(), 40);
@@ -822,8 +856,16 @@ mod tests {
                 end_ms: i * 1000 + 1000,
             })
             .collect();
-        let err = execute(&["q".into()], jobs, &f, &limits(1, 10)).unwrap_err();
-        assert_eq!(err, "query failed");
+        let err = execute(&named(&["q"]), jobs, &f, &limits(1, 10)).unwrap_err();
+        assert_eq!(
+            err,
+            InsightsError::Query {
+                template: "template q".into(),
+                start_ms: 3000,
+                end_ms: 4000,
+                message: "query failed".into(),
+            }
+        );
         assert_eq!(
             f.asked.lock().unwrap().len(),
             4,

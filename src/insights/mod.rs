@@ -6,6 +6,7 @@
 #[cfg(feature = "cloudwatch")]
 pub mod cloud;
 pub mod engine;
+pub mod error;
 pub mod eval;
 pub mod indexes;
 pub mod interrupt;

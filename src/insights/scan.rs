@@ -5,9 +5,10 @@
 use clap::ValueEnum;
 
 use super::engine::{self, Job, Limits, Runner, Sizing};
+use super::error::InsightsError;
 use super::volume::Volume;
 use crate::aggregate::filter::Window;
-use crate::build::insights::{self as report, TEMPLATES};
+use crate::build::insights::{self as report, TEMPLATES, follow};
 
 /// How the scan reads CloudWatch Logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -110,9 +111,9 @@ pub fn profile(
     start_ms: i64,
     end_ms: i64,
     limits: &Limits,
-) -> Result<Profile, String> {
-    let query =
-        report::queries(limits.row_limit, limits.field_indexes)?.swap_remove(log_volume_index());
+) -> Result<Profile, InsightsError> {
+    let query = report::named_queries(limits.row_limit, limits.field_indexes)?
+        .swap_remove(log_volume_index());
     let job = Job {
         template: 0,
         start_ms,
@@ -151,20 +152,36 @@ pub fn choose(est: &Estimate, rate: f64) -> (Engine, String) {
     }
 }
 
-/// The first jobs and the deferred rest: every template but `log-volume` (the profile) runs
-/// first over its probe — the window's first [`PROBE_MS`] (at most one `slice_ms`) — and the
-/// rest of the window is cut once the probe's answer gives its rows per record.
+/// Index of `name` in [`TEMPLATES`].
+fn index_of(name: &str) -> usize {
+    TEMPLATES
+        .iter()
+        .position(|(n, _)| *n == name)
+        .unwrap_or(TEMPLATES.len())
+}
+
+/// The templates of the first round: all but `log-volume` (the profile) and `client-qps` (the
+/// follow-up, once `client-totals` has named the busiest clients).
+#[must_use]
+pub fn first_round() -> Vec<usize> {
+    let skip = [log_volume_index(), index_of("client-qps")];
+    (0..TEMPLATES.len()).filter(|t| !skip.contains(t)).collect()
+}
+
+/// The first jobs of `templates` and their deferred rest: each runs first over its probe — the
+/// window's first [`PROBE_MS`] (at most one `slice_ms`) — and the rest of the window is cut
+/// once the probe's answer gives its rows per record.
 #[must_use]
 pub fn plan(
     start_ms: i64,
     end_ms: i64,
     slice_ms: i64,
     volume: Option<Volume>,
+    templates: &[usize],
 ) -> (Vec<Job>, Sizing) {
     let probe_end = (start_ms + PROBE_MS.min(slice_ms).max(1000)).min(end_ms);
     let rest = (probe_end < end_ms).then_some((probe_end, end_ms));
-    let lv = log_volume_index();
-    let templates = (0..TEMPLATES.len()).filter(|&t| t != lv);
+    let templates = templates.iter().copied();
     let jobs = templates
         .clone()
         .map(|template| Job {
@@ -226,16 +243,22 @@ pub fn plan_text(
     let probe_end = (start_ms + PROBE_MS.min(slice_ms).max(1000)).min(end_ms);
     let _ = writeln!(
         s,
-        "probe: every other template first over {} .. {}; its rows per record and per second, times each hour's records, cut the rest of the window into sub-windows of at most {} rows estimated (half the limit of {}) and at most --insights-slice long",
+        "probe: every other template first over {} .. {}; its rows per record and per second, times each hour's records, cut the rest of the window into sub-windows of at most {} rows estimated ({:.0}% of the limit of {}) and at most --insights-slice long",
         t(start_ms),
         t(probe_end),
         (limits.row_limit.min(super::merge::ROW_CAP) as f64 * engine::TARGET_SHARE) as usize,
+        engine::TARGET_SHARE * 100.0,
         limits.row_limit
     );
     let _ = writeln!(s, "templates ({}):", TEMPLATES.len());
     for (name, feeds) in TEMPLATES {
         let _ = writeln!(s, "  {name:<24} -> {feeds}");
     }
+    let _ = writeln!(
+        s,
+        "follow-up: client-qps runs once client-totals has answered, filtered to the userAgents of the {} busiest clients (its rows are minutes × those clients, not × every client)",
+        follow::FOLLOWED_CLIENTS
+    );
     let _ = writeln!(
         s,
         "queries: at least {} (sub-windows of at most {}), at most {} in flight; an answer still capped is cut again from twice its rows and rerun",
@@ -269,7 +292,8 @@ pub fn plan_text(
 
 /// Runs the report's templates over `[start, end)`: the window's [`profile`] (run first unless
 /// the caller already has it, as `--engine auto` does), then every other template's probe and
-/// the sub-windows cut from it. The answers of both, in [`TEMPLATES`]' indexes, and the volume.
+/// the sub-windows cut from it, then `client-qps` for the busiest clients of `client-totals`
+/// ([`follow_up`]). The answers of all, in [`TEMPLATES`]' indexes, and the volume.
 ///
 /// # Errors
 /// A failed query, or rows without the template's columns.
@@ -280,22 +304,64 @@ pub fn execute_report(
     slice_ms: i64,
     limits: &Limits,
     profile: Option<Profile>,
-) -> Result<(engine::Executed, Volume), String> {
+) -> Result<(engine::Executed, Volume), InsightsError> {
     let profile = match profile {
         Some(p) => p,
         None => self::profile(runner, start_ms, end_ms, limits)?,
     };
-    let queries = report::queries(limits.row_limit, limits.field_indexes)?;
-    let (jobs, sizing) = plan(start_ms, end_ms, slice_ms, Some(profile.volume.clone()));
+    let queries = report::named_queries(limits.row_limit, limits.field_indexes)?;
+    let volume = Some(profile.volume.clone());
+    let (jobs, sizing) = plan(start_ms, end_ms, slice_ms, volume.clone(), &first_round());
     let mut run = engine::execute_sized(&queries, jobs, sizing, runner, limits)?;
-    run.done.extend(profile.run.done);
+    let window = (start_ms, end_ms, slice_ms);
+    if let Some(second) = follow_up(&run, queries, window, volume, runner, limits)? {
+        let qps = index_of("client-qps");
+        run.density[qps] = second.density[qps];
+        add(&mut run, second);
+    }
+    add(&mut run, profile.run);
+    Ok((run, profile.volume))
+}
+
+/// The second round: `client-qps` filtered to the userAgents of the busiest clients of the
+/// first round's `client-totals` answers (none when the window has no client).
+///
+/// # Errors
+/// A failed query, or rows without `client-totals`' columns.
+fn follow_up(
+    first: &engine::Executed,
+    mut queries: Vec<engine::Named>,
+    (start_ms, end_ms, slice_ms): (i64, i64, i64),
+    volume: Option<Volume>,
+    runner: &dyn Runner,
+    limits: &Limits,
+) -> Result<Option<engine::Executed>, InsightsError> {
+    let totals: Vec<&super::output::ResultSet> = first
+        .done
+        .iter()
+        .filter(|d| d.job.template == index_of("client-totals"))
+        .map(|d| &d.answer.result)
+        .collect();
+    let followed = follow::followed(&totals)
+        .map_err(|e| super::merge::raw_records_error("client-totals", &e))?;
+    if followed.clients.is_empty() {
+        return Ok(None);
+    }
+    let qps = index_of("client-qps");
+    queries[qps].query = follow::follow_up(&queries[qps].query, &followed.user_agents);
+    let (jobs, sizing) = plan(start_ms, end_ms, slice_ms, volume, &[qps]);
+    engine::execute_sized(&queries, jobs, sizing, runner, limits).map(Some)
+}
+
+/// Adds the answers, queries and bytes of `more` to `run`.
+fn add(run: &mut engine::Executed, more: engine::Executed) {
+    run.done.extend(more.done);
     run.done.sort_by_key(|d| (d.job.template, d.job.start_ms));
-    run.queries += profile.run.queries;
-    run.bytes_scanned = match (profile.run.bytes_scanned, run.bytes_scanned) {
+    run.queries += more.queries;
+    run.bytes_scanned = match (run.bytes_scanned, more.bytes_scanned) {
         (None, None) => None,
         (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
     };
-    Ok((run, profile.volume))
 }
 
 /// Runs the report's templates ([`execute_report`]) and builds the report.
@@ -312,7 +378,7 @@ pub fn run_report(
     slice_ms: i64,
     limits: &Limits,
     profile: Option<Profile>,
-) -> Result<crate::model::report::Report, String> {
+) -> Result<crate::model::report::Report, InsightsError> {
     let (run, _) = execute_report(runner, start_ms, end_ms, slice_ms, limits, profile)?;
     let mut sub_windows = std::collections::BTreeMap::new();
     for d in &run.done {
@@ -327,7 +393,7 @@ pub fn run_report(
         bytes_scanned: run.bytes_scanned,
         cut: run.done.iter().filter(|d| d.cut).count(),
     };
-    report::build_report(&run.done, window, &facts)
+    Ok(report::build_report(&run.done, window, &facts)?)
 }
 
 #[cfg(test)]
@@ -375,34 +441,39 @@ mod tests {
             busiest_hour_bytes: 0.25e9,
         };
         let text = plan_text("/aws/eks/c/cluster", 0, 3 * day, day, &limits, Ok(&est));
-        // The profile, then 8 templates × (a 1 h probe + the 71 h left in 1 d sub-windows: 3).
-        assert_eq!(fewest_queries(0, 3 * day, day), 1 + 8 * 4);
+        // The profile, then 10 templates × (a 1 h probe + the 71 h left in 1 d sub-windows: 3).
+        assert_eq!(fewest_queries(0, 3 * day, day), 1 + 10 * 4);
         assert!(
-            text.contains("queries: at least 33 (sub-windows of at most 24 h)"),
+            text.contains("queries: at least 41 (sub-windows of at most 24 h)"),
             "{text}"
         );
         assert!(text.contains("bin(1h)"), "{text}");
         for (name, _) in TEMPLATES {
             assert!(text.contains(name), "{name}");
         }
-        // 9 templates × 2 GB = 18 GB → $0.09; plus 8 × 2 × 0.25 GB = 4 GB of re-scans.
+        // 11 templates × 2 GB = 22 GB → $0.11; plus 10 × 2 × 0.25 GB = 5 GB of re-scans.
         assert!(
-            text.contains("scan 18.00 GB (no re-scan) to about 22.00 GB"),
+            text.contains("scan 22.00 GB (no re-scan) to about 27.00 GB"),
             "{text}"
         );
-        assert!(text.contains("$0.0900 to $0.1100"), "{text}");
+        assert!(text.contains("$0.1100 to $0.1350"), "{text}");
+        assert!(
+            text.contains("client-qps runs once client-totals has answered"),
+            "{text}"
+        );
     }
 
     #[test]
     fn the_plan_probes_every_template_but_the_profile_and_defers_the_rest() {
-        let (jobs, sizing) = plan(0, 6 * PROBE_MS, 86_400_000, None);
-        assert_eq!(jobs.len(), TEMPLATES.len() - 1);
+        let (jobs, sizing) = plan(0, 6 * PROBE_MS, 86_400_000, None, &first_round());
+        assert_eq!(jobs.len(), TEMPLATES.len() - 2);
+        assert!(jobs.iter().all(|j| j.template != index_of("client-qps")));
         assert!(jobs.iter().all(|j| (j.start_ms, j.end_ms) == (0, PROBE_MS)));
         assert!(jobs.iter().all(|j| j.template != log_volume_index()));
         assert_eq!(sizing.deferred[log_volume_index()], None);
         assert_eq!(
             sizing.deferred.iter().flatten().count(),
-            TEMPLATES.len() - 1
+            TEMPLATES.len() - 2
         );
         assert!(
             sizing
@@ -412,7 +483,7 @@ mod tests {
                 .all(|&w| w == (PROBE_MS, 6 * PROBE_MS))
         );
         // A window shorter than the probe is one query per template.
-        let (jobs, sizing) = plan(0, 60_000, 86_400_000, None);
+        let (jobs, sizing) = plan(0, 60_000, 86_400_000, None, &first_round());
         assert!(jobs.iter().all(|j| j.end_ms == 60_000));
         assert!(sizing.deferred.iter().all(Option::is_none));
     }

@@ -11,6 +11,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../../queries/client-qps.insights"),
     ),
     (
+        "client-totals.insights",
+        include_str!("../../queries/client-totals.insights"),
+    ),
+    (
         "controller-qps.insights",
         include_str!("../../queries/controller-qps.insights"),
     ),
@@ -33,6 +37,10 @@ pub const SOURCES: &[(&str, &str)] = &[
     (
         "log-volume.insights",
         include_str!("../../queries/log-volume.insights"),
+    ),
+    (
+        "minute-totals.insights",
+        include_str!("../../queries/minute-totals.insights"),
     ),
     (
         "most-written-objects.insights",
@@ -492,8 +500,28 @@ mod tests {
             .filter_map(|c| c.split_once(':').map(|(_, n)| n.to_owned()))
             .collect();
         let mut all_used = BTreeSet::new();
-        for t in all() {
-            let commands = parse(&t.render_indexed(&BTreeMap::new(), true).unwrap()).unwrap();
+        let mut queries: Vec<(String, String)> = all()
+            .into_iter()
+            .map(|t| {
+                let q = t.render_indexed(&BTreeMap::new(), true).unwrap();
+                (t.name, q)
+            })
+            .collect();
+        // client-qps as the engine runs it, after client-totals.
+        let qps = find("client-qps")
+            .unwrap()
+            .render(&BTreeMap::new())
+            .unwrap();
+        let agents = [
+            "kubelet/v1.30.0 (linux/amd64) kubernetes/abc1234".into(),
+            String::new(),
+        ];
+        queries.push((
+            "client-qps follow-up".into(),
+            crate::build::insights::follow::follow_up(&qps, &agents),
+        ));
+        for (name, query) in &queries {
+            let commands = parse(query).unwrap();
             let (mut used, mut bad) = (BTreeSet::new(), Vec::new());
             // Names a `fields` item set to coalesce(…, literal) or bin(): never null, fit as a key.
             let mut never_null: Vec<String> =
@@ -585,11 +613,18 @@ mod tests {
                     .filter(|u| !DOCUMENTED.contains(&u.as_str()))
                     .map(|u| format!("{u} is not documented")),
             );
-            assert!(bad.is_empty(), "{}: {bad:#?}", t.name);
+            assert!(bad.is_empty(), "{name}: {bad:#?}");
             all_used.extend(used);
         }
         // The constructs the templates use, all documented (printed with --nocapture).
         eprintln!("constructs used by the templates: {all_used:?}");
         assert!(all_used.contains("function:coalesce") && all_used.contains("command:stats"));
+        assert!(
+            queries
+                .last()
+                .unwrap()
+                .1
+                .starts_with("filter coalesce(userAgent, \"\") in [\"kubelet/")
+        );
     }
 }

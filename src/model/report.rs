@@ -515,7 +515,8 @@ pub struct Series {
     /// (over the client's own span when the report's is longer).
     pub truncated: bool,
     /// Past the report's series budget: `counts` is empty (the client's peak and p99 per
-    /// minute are still exact).
+    /// minute are still exact). With `--engine insights`, every client but the 20 busiest: its
+    /// minutes are not queried, so its peak and p99 per minute are 0 and its first and last null.
     pub omitted: bool,
 }
 

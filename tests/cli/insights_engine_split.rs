@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use audit_scan::insights::engine::{CloudRunner, Job, Limits, execute};
+use audit_scan::insights::engine::{CloudRunner, Job, Limits, Named, execute};
 use common::moto;
 use common::moto::unique;
 
@@ -62,7 +62,7 @@ fn capped_sub_windows_are_split_and_rerun_on_the_service() {
         end_ms: t0 + 40_000,
     }];
     let run = execute(
-        &["fields @message | limit 8".into()],
+        &[Named::new("records", "fields @message | limit 8".into())],
         jobs,
         &runner,
         &limits,

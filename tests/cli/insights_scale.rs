@@ -19,6 +19,13 @@ use audit_scan::insights::scan::{self, execute_report};
 use audit_scan::synth::SynthConfig;
 
 const HOUR: i64 = 3_600_000;
+/// As `--engine insights` runs: two queries in flight, the service's row cap.
+const LIMITS: Limits = Limits {
+    concurrency: 2,
+    row_limit: ROW_CAP,
+    min_window_ms: 1000,
+    field_indexes: false,
+};
 const NODES: u32 = 1000;
 /// Requests per second: about half are the kubelets' (leases, gets, status patches), so about
 /// 150 of the 1,000 node users are seen in a minute and every one of them in an hour.
@@ -66,12 +73,19 @@ impl Runner for Service {
 
 /// A 1,000-node cluster's audit log over 6 hours from 10:00.
 fn cluster() -> (Service, i64) {
+    let (records, start) = synthetic(NODES, 6);
+    (service(records), start)
+}
+
+/// A generated log of `nodes` nodes over `hours` from 10:00, as (time ms, line) in time order,
+/// and its start.
+fn synthetic(nodes: u32, hours: i64) -> (Vec<(i64, String)>, i64) {
     let start_us = audit_scan::timefmt::parse_rfc3339("2024-05-01T10:00:00Z").unwrap();
     let cfg = SynthConfig {
-        // About 800 bytes per request: more than 6 h at RATE; the rest is cut off below.
-        bytes: (6.5 * 3600.0 * RATE * 900.0) as u64,
+        // About 800 bytes per request: more than the hours at RATE; the rest is cut off below.
+        bytes: ((hours as f64 + 0.5) * 3600.0 * RATE * 900.0) as u64,
         seed: 7,
-        nodes: NODES,
+        nodes,
         start: start_us,
         rate: RATE,
         plants: Vec::new(),
@@ -85,23 +99,27 @@ fn cluster() -> (Service, i64) {
         .lines()
         .filter_map(|l| {
             let t = local::event_of_line(l).timestamp?;
-            (start..start + 6 * HOUR)
+            (start..start + hours * HOUR)
                 .contains(&t)
                 .then(|| (t, l.to_owned()))
         })
         .collect();
     records.sort_by_key(|(t, _)| *t);
     assert!(
-        records.last().unwrap().0 > start + 6 * HOUR - 60_000,
-        "the log covers 6 hours"
+        records.last().unwrap().0 > start + hours * HOUR - 60_000,
+        "the log covers {hours} hours"
     );
-    let service = Service {
+    (records, start)
+}
+
+fn service(mut records: Vec<(i64, String)>) -> Service {
+    records.sort_by_key(|(t, _)| *t);
+    Service {
         records,
         queries: AtomicUsize::new(0),
         scanned: AtomicUsize::new(0),
         most_rows: AtomicUsize::new(0),
-    };
-    (service, start)
+    }
 }
 
 /// The previous policy: every template over 1 d sub-windows, a capped answer dropped and its
@@ -135,12 +153,7 @@ fn a_thousand_nodes_over_six_hours_stay_under_the_row_cap_in_hour_long_sub_windo
     let (service, start) = cluster();
     let end = start + 6 * HOUR;
     let window_bytes: usize = service.records.iter().map(|(_, l)| l.len()).sum();
-    let limits = Limits {
-        concurrency: 2,
-        row_limit: ROW_CAP,
-        min_window_ms: 1000,
-        field_indexes: false,
-    };
+    let limits = LIMITS;
 
     // The plan --dry-run prints: one profile query, and what it says.
     let profile = scan::profile(&service, start, end, &limits).unwrap();
@@ -264,6 +277,20 @@ fn a_thousand_nodes_over_six_hours_stay_under_the_row_cap_in_hour_long_sub_windo
 
     // The numbers: the report from these answers against the native engine on the same
     // records (counts equal, LIST percentiles within the bins' documented error).
+    let (ins, nat) = (
+        insights_report(&run, start, end),
+        native_report(&service, start, end),
+    );
+    let compared = common::compare::reports(&ins, &nat, "1,000 nodes", true);
+    assert!(compared >= 2, "only {compared} LIST latencies compared");
+    assert!(
+        old_bytes >= window_bytes * TEMPLATES.len(),
+        "the old policy scans at least as much"
+    );
+}
+
+/// The report `--engine insights` builds from `run`'s answers over `[start, end)`.
+fn insights_report(run: &engine::Executed, start: i64, end: i64) -> serde_json::Value {
     let facts = audit_scan::build::insights::RunFacts {
         log_group: "g".into(),
         queries: run.queries,
@@ -275,10 +302,12 @@ fn a_thousand_nodes_over_six_hours_stay_under_the_row_cap_in_hour_long_sub_windo
         since: Some(start * 1000),
         until: Some(end * 1000),
     };
-    let ins = serde_json::to_value(
-        audit_scan::build::insights::build_report(&run.done, window, &facts).unwrap(),
-    )
-    .unwrap();
+    let report = audit_scan::build::insights::build_report(&run.done, window, &facts).unwrap();
+    serde_json::to_value(report).unwrap()
+}
+
+/// The native engine's report of the service's records over `[start, end)`.
+fn native_report(service: &Service, start: i64, end: i64) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cluster.jsonl");
     let lines: Vec<&str> = service.records.iter().map(|(_, l)| l.as_str()).collect();
@@ -287,11 +316,131 @@ fn a_thousand_nodes_over_six_hours_stay_under_the_row_cap_in_hour_long_sub_windo
         audit_scan::timefmt::format_rfc3339(start * 1000),
         audit_scan::timefmt::format_rfc3339(end * 1000),
     );
-    let nat = common::report(&[file.to_str().unwrap(), "--since", &since, "--until", &until]);
-    let compared = common::compare::reports(&ins, &nat, "1,000 nodes", true);
-    assert!(compared >= 2, "only {compared} LIST latencies compared");
-    assert!(
-        old_bytes >= window_bytes * TEMPLATES.len(),
-        "the old policy scans at least as much"
+    common::report(&[file.to_str().unwrap(), "--since", &since, "--until", &until])
+}
+
+/// Clients of the long tail, each sending one GET a minute.
+const TAIL: usize = 150;
+
+/// `TAIL` operators' requests, one a minute each over `hours` from `start`.
+fn long_tail(start: i64, hours: i64) -> Vec<(i64, String)> {
+    (0..hours * 60)
+        .flat_map(|m| (0..TAIL).map(move |k| (m, k)))
+        .map(|(m, k)| {
+            let t = start + m * 60_000 + 5_000 + k as i64 * 200;
+            let (at, done) = (rfc3339(t), rfc3339(t + 30));
+            let line = format!(
+                r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"tail-{m}-{k}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/tail/configmaps/c{k}","verb":"get","user":{{"username":"system:serviceaccount:tail:op-{k:03}"}},"userAgent":"tail-op-{k:03}/v1.0.0 (linux/amd64) kubernetes/abc1234","objectRef":{{"resource":"configmaps","namespace":"tail","name":"c{k}","apiVersion":"v1"}},"responseStatus":{{"code":200}},"requestReceivedTimestamp":"{at}","stageTimestamp":"{done}"}}"#
+            );
+            (t, line)
+        })
+        .collect()
+}
+
+fn rfc3339(ms: i64) -> String {
+    audit_scan::timefmt::format_rfc3339(ms * 1000)
+}
+
+/// The shortest sub-window kept for template `t`, and the most rows of its answers.
+fn shortest_and_most(run: &engine::Executed, t: usize) -> (i64, usize) {
+    let done = run.done.iter().filter(|d| d.job.template == t);
+    let shortest = done
+        .clone()
+        .map(|d| d.job.end_ms - d.job.start_ms)
+        .min()
+        .unwrap();
+    let most = done.map(|d| d.answer.result.rows.len()).max().unwrap();
+    (shortest, most)
+}
+
+#[test]
+fn a_long_tail_of_clients_is_followed_per_minute_for_the_busiest_twenty_only() {
+    // 50 nodes and 2 h of the generated cluster (about 20 clients), plus 150 clients of one
+    // request a minute: per client × minute, 9,000 rows an hour from the tail alone.
+    let (mut records, start) = synthetic(50, 2);
+    records.extend(long_tail(start, 2));
+    let service = service(records);
+    let end = start + 2 * HOUR;
+    let limits = LIMITS;
+    let profile = scan::profile(&service, start, end, &limits).unwrap();
+    let qps = TEMPLATES
+        .iter()
+        .position(|(n, _)| *n == "client-qps")
+        .unwrap();
+
+    // Before: client-qps over every client, cut by the engine as any template.
+    let (jobs, sizing) = scan::plan(start, end, 86_400_000, Some(profile.volume.clone()), &[qps]);
+    let all = audit_scan::build::insights::named_queries(ROW_CAP, false).unwrap();
+    let before = engine::execute_sized(&all, jobs, sizing, &service, &limits).unwrap();
+    let (before_shortest, before_most) = shortest_and_most(&before, qps);
+
+    // After: the report's run, client-qps following client-totals' busiest 20.
+    let (run, _) =
+        execute_report(&service, start, end, 86_400_000, &limits, Some(profile)).unwrap();
+    let (shortest, most) = shortest_and_most(&run, qps);
+    let qps_queries = run.done.iter().filter(|d| d.job.template == qps).count();
+    println!(
+        "long tail ({TAIL} more clients, 2 h): client-qps over every client {} queries, shortest sub-window {:.2} h, most rows {before_most}; following the 20 busiest {qps_queries} queries, shortest {:.2} h, most rows {most}",
+        before.queries,
+        before_shortest as f64 / HOUR as f64,
+        shortest as f64 / HOUR as f64,
     );
+    assert!(
+        before_shortest < HOUR,
+        "every client's minutes need sub-windows under an hour"
+    );
+    assert!(
+        shortest >= HOUR && most < ROW_CAP / 2,
+        "{shortest} ms, {most} rows"
+    );
+    assert!(
+        run.done
+            .iter()
+            .all(|d| !d.cut && d.answer.result.rows.len() < ROW_CAP)
+    );
+
+    // The report: totals of every client as the native engine's; minutes of its 20 busiest
+    // (by the native report's order), exact, and none for the others.
+    let (ins, nat) = (
+        insights_report(&run, start, end),
+        native_report(&service, start, end),
+    );
+    common::compare::reports(&ins, &nat, "long tail", true);
+    let clients = |r: &serde_json::Value| r["clients"].as_array().unwrap().clone();
+    let (ins_clients, nat_clients) = (clients(&ins), clients(&nat));
+    assert!(nat_clients.len() > TAIL + 10, "{}", nat_clients.len());
+    let busiest: Vec<&str> = nat_clients[..20]
+        .iter()
+        .map(|c| c["client"].as_str().unwrap())
+        .collect();
+    for c in &ins_clients {
+        let name = c["client"].as_str().unwrap();
+        let want = nat_clients
+            .iter()
+            .find(|n| n["client"] == c["client"])
+            .unwrap();
+        if busiest.contains(&name) {
+            for f in ["per_minute", "peak_qpm", "peak_minute", "p99_qpm", "first"] {
+                if f == "first" {
+                    // Minutes, not the native engine's request times.
+                    assert!(c[f].is_string(), "{name}");
+                    continue;
+                }
+                assert_eq!(c[f], want[f], "{name} {f}");
+            }
+        } else {
+            assert_eq!(c["per_minute"]["omitted"], true, "{name}");
+            assert_eq!(c["peak_qpm"], 0, "{name}");
+            assert!(c["first"].is_null() && c["peak_minute"].is_null(), "{name}");
+        }
+    }
+    let notes = ins["summary"]["coverage"].to_string();
+    assert!(
+        notes.contains(&format!(
+            "per-minute series for 20 of {} clients",
+            ins_clients.len()
+        )),
+        "{notes}"
+    );
+    assert!(!notes.contains("per minute are exact"), "{notes}");
 }

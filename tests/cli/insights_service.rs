@@ -437,4 +437,31 @@ fn the_row_cap_and_a_service_timeout() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("timed out on the service"), "{stderr}");
+
+    // In the engine, the failed query names its template and sub-window (the probe hour, from
+    // --since), in one line.
+    let out = cli(
+        &service.endpoint,
+        &[
+            "--log-group",
+            &group,
+            "--since",
+            &since,
+            "--until",
+            &until,
+            "--engine",
+            "insights",
+            "--format",
+            "json",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains(&format!("success-rate over {since} .. "))
+            && errors[0].contains("timed out on the service"),
+        "{stderr}"
+    );
 }
