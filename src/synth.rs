@@ -1,9 +1,12 @@
 //! Synthetic audit logs: a seeded generator of realistic EKS-style Metadata-level events for
-//! tests, benchmarks and demos. The cluster has kubelets (node leases, status patches, pod and
-//! secret reads, watches), the scheduler (bindings), kube-controller-manager controllers,
-//! operators with CRDs (cert-manager, Argo CD, Karpenter, Kyverno, the AWS load balancer
-//! controller), LIST-heavy monitoring, humans with kubectl, and a trickle of errors (409
-//! conflicts and AlreadyExists, 404, 429, 5xx). The same seed and size give the same bytes.
+//! tests, benchmarks and demos. The cluster has heartbeats at their upstream periods (node
+//! Leases, node status, leader election; see [`heartbeat`]), kubelets (pod and secret reads,
+//! watches, Events), the scheduler (bindings), kube-controller-manager controllers, operators
+//! with CRDs (cert-manager, Argo CD, Karpenter, Kyverno, the AWS load balancer controller),
+//! node agents, monitoring, applications, humans with kubectl, and a trickle of errors (409
+//! conflicts and AlreadyExists, 404, APF 429s, PodDisruptionBudget 429s on evictions, 5xx).
+//! A healthy background: no finding at medium or above. The same seed and size (or duration)
+//! give the same bytes.
 
 use std::io::{self, Write};
 
@@ -12,31 +15,38 @@ use crate::timefmt::{Micros, parse_rfc3339};
 mod background;
 mod bodies;
 mod event;
+mod heartbeat;
 mod plant;
 mod req;
 mod rng;
 
 use background::{log_bodies, request};
 use event::write_event;
-pub use plant::Plant;
+use heartbeat::Heartbeats;
+pub use plant::{Plant, TimedPlant, parse_plant};
+use req::Req;
 pub use rng::Rng;
 use rng::uuid;
 
 /// Generator settings.
 #[derive(Debug, Clone)]
 pub struct SynthConfig {
-    /// Stop after about this many bytes.
+    /// Stop after about this many bytes (unless `duration` is set).
     pub bytes: u64,
+    /// Stop when the log covers this span instead, whatever its size.
+    pub duration: Option<Micros>,
     /// Seed.
     pub seed: u64,
     /// Kubelets.
     pub nodes: u32,
     /// Time of the first event.
     pub start: Micros,
-    /// Mean requests per second of the cluster.
+    /// Mean requests per second of the cluster, heartbeats included.
     pub rate: f64,
-    /// Problems to plant in the background traffic.
+    /// Problems to plant for the whole log.
     pub plants: Vec<Plant>,
+    /// Problems to plant in a window of the log.
+    pub timed_plants: Vec<TimedPlant>,
     /// Log writes to built-in groups at RequestResponse level with whole bodies (EKS' policy).
     pub bodies: bool,
 }
@@ -45,101 +55,111 @@ impl Default for SynthConfig {
     fn default() -> Self {
         Self {
             bytes: 10_000_000,
+            duration: None,
             seed: 1,
             nodes: 50,
             start: parse_rfc3339("2024-05-01T10:00:00Z").unwrap_or(0),
             rate: 300.0,
             plants: Vec::new(),
+            timed_plants: Vec::new(),
             bodies: false,
         }
     }
 }
 
-/// Writes events until about `cfg.bytes` bytes; returns (events, requests).
+/// The smallest share of `--rate` left to the background when heartbeats alone exceed it.
+const MIN_BACKGROUND_SHARE: f64 = 0.1;
+
+/// Counts what was written and writes each request's events.
+struct Sink<'a, W: Write> {
+    out: &'a mut W,
+    line: String,
+    bodies: bool,
+    start: Micros,
+    bytes: u64,
+    events: u64,
+    requests: u64,
+}
+
+impl<W: Write> Sink<'_, W> {
+    /// Writes `q`, completed at `end`: a watch (long-running) gets a ResponseStarted event
+    /// when its headers go out, then ResponseComplete.
+    fn emit(&mut self, r: &mut Rng, mut q: Req, end: Micros) -> io::Result<()> {
+        if self.bodies {
+            log_bodies(&mut q);
+        }
+        let id = uuid(r);
+        self.line.clear();
+        let received = end - q.latency;
+        // A watch opened before the log began shows only its end, as in a real log.
+        if q.verb == "watch" && received >= self.start {
+            let started = received + 2_000;
+            write_event(
+                &mut self.line,
+                r,
+                &q,
+                "ResponseStarted",
+                received,
+                started,
+                &id,
+            );
+            self.events += 1;
+        }
+        write_event(
+            &mut self.line,
+            r,
+            &q,
+            "ResponseComplete",
+            received,
+            end,
+            &id,
+        );
+        self.events += 1;
+        self.requests += 1;
+        self.out.write_all(self.line.as_bytes())?;
+        self.bytes += self.line.len() as u64;
+        Ok(())
+    }
+}
+
+/// Writes events until about `cfg.bytes` bytes, or until the log spans `cfg.duration`;
+/// returns (events, requests).
 ///
 /// # Errors
 /// Writing fails.
 pub fn generate(cfg: &SynthConfig, out: &mut impl Write) -> io::Result<(u64, u64)> {
     let mut r = Rng::new(cfg.seed);
+    let nodes = u64::from(cfg.nodes.max(1));
+    let mut beats = Heartbeats::new(&mut r, nodes, cfg.start);
+    let background = (cfg.rate - heartbeat::rate(nodes)).max(cfg.rate * MIN_BACKGROUND_SHARE);
+    let step = (1e6 / background) as u64;
+    let mut planted = plant::Schedule::new(cfg);
+    let end = cfg.duration.map(|d| cfg.start + d);
+    let mut sink = Sink {
+        out,
+        line: String::with_capacity(2048),
+        bodies: cfg.bodies,
+        start: cfg.start,
+        bytes: 0,
+        events: 0,
+        requests: 0,
+    };
     let mut now = cfg.start;
-    let (mut bytes, mut events, mut requests) = (0u64, 0u64, 0u64);
-    let mut line = String::with_capacity(2048);
-    let step = (1e6 / cfg.rate) as u64;
-    let mut planted: Vec<(Plant, Micros, u64)> =
-        cfg.plants.iter().map(|p| (*p, cfg.start, 0)).collect();
-    while bytes < cfg.bytes {
+    while end.is_some() || sink.bytes < cfg.bytes {
         now += (r.below(2 * step.max(1)) + 1) as Micros;
-        for (plant, next, n) in &mut planted {
-            while *next <= now {
-                let mut q = plant.request(&mut r, *n);
-                if cfg.bodies {
-                    log_bodies(&mut q);
-                }
-                let id = uuid(&mut r);
-                line.clear();
-                if q.verb == "watch" {
-                    write_event(
-                        &mut line,
-                        &mut r,
-                        &q,
-                        "ResponseStarted",
-                        *next - q.latency,
-                        *next - q.latency + 2_000,
-                        &id,
-                    );
-                    events += 1;
-                }
-                write_event(
-                    &mut line,
-                    &mut r,
-                    &q,
-                    "ResponseComplete",
-                    *next - q.latency,
-                    *next,
-                    &id,
-                );
-                events += 1;
-                requests += 1;
-                out.write_all(line.as_bytes())?;
-                bytes += line.len() as u64;
-                *next += (plant.period_s() * 1e6) as Micros;
-                *n += 1;
-            }
+        if end.is_some_and(|end| now >= end) {
+            break;
         }
-        let mut q = request(&mut r, u64::from(cfg.nodes.max(1)));
-        if cfg.bodies {
-            log_bodies(&mut q);
+        while let Some((at, q)) = planted.next_due(&mut r, now) {
+            sink.emit(&mut r, q, at)?;
         }
-        let id = uuid(&mut r);
-        line.clear();
-        if q.verb == "watch" {
-            // Long-running: a ResponseStarted event when headers go out, then ResponseComplete.
-            write_event(
-                &mut line,
-                &mut r,
-                &q,
-                "ResponseStarted",
-                now - q.latency,
-                now - q.latency + 2_000,
-                &id,
-            );
-            events += 1;
+        while let Some((at, q)) = beats.next_due(&mut r, now) {
+            sink.emit(&mut r, q, at)?;
         }
-        write_event(
-            &mut line,
-            &mut r,
-            &q,
-            "ResponseComplete",
-            now - q.latency,
-            now,
-            &id,
-        );
-        events += 1;
-        requests += 1;
-        out.write_all(line.as_bytes())?;
-        bytes += line.len() as u64;
+        let q = request(&mut r, nodes);
+        sink.emit(&mut r, q, now)?;
     }
-    Ok((events, requests))
+    Ok((sink.events, sink.requests))
 }
 
 /// Parses `10MB`, `1GB`, `512KiB` or a plain byte count.

@@ -1,4 +1,10 @@
-//! The background: a cluster's everyday traffic, one weighted random request at a time.
+//! The background: a cluster's everyday traffic besides its heartbeats, one weighted random
+//! request at a time. Each source's weight is its requests per second at the default rate
+//! (300/s, of which the heartbeats of 50 nodes take about 8): kubelets, the scheduler,
+//! kube-controller-manager's controllers, operators, applications reading their config,
+//! node agents, monitoring, and a few humans with kubectl. The weights keep every client off
+//! the client-library rate limits (5, 20 and 50 requests/s), every writer under a quarter of
+//! the cluster's writes and every object far from a reconcile loop, as in a healthy cluster.
 
 use std::fmt::Write as _;
 
@@ -7,327 +13,247 @@ use crate::timefmt::Micros;
 use super::req::{KUBELET_UA, NAMESPACES, Req, node, path, sa};
 use super::rng::Rng;
 
-#[allow(clippy::too_many_lines)]
+mod operators;
+
+/// A source of background traffic.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    KubeletRead,
+    KubeletWatch,
+    KubeletEvent,
+    Binding,
+    Controller,
+    Operator,
+    Eviction,
+    AppConfig,
+    NodeAgent,
+    Monitoring,
+    Kubectl,
+}
+
+/// Requests per second (× 10) of each source at the default rate: the mix's weights.
+const MIX: &[(u64, Source)] = &[
+    (750, Source::KubeletRead),
+    (20, Source::KubeletWatch),
+    (15, Source::KubeletEvent),
+    (30, Source::Binding),
+    (193, Source::Controller),
+    (440, Source::Operator),
+    (6, Source::Eviction),
+    (1200, Source::AppConfig),
+    (230, Source::NodeAgent),
+    (15, Source::Monitoring),
+    (15, Source::Kubectl),
+];
+
+/// One background request, complete with its URI and any error.
 pub(super) fn request<'a>(r: &mut Rng, nodes: u64) -> Req<'a> {
-    let mut q = Req::default();
     let ns = (*r.pick(NAMESPACES)).to_owned();
-    let roll = r.below(1000);
-    match roll {
-        0..=249 => {
-            let n = node(r.below(nodes));
-            q = Req {
-                verb: "update",
-                group: "coordination.k8s.io",
-                resource: "leases",
-                ns: "kube-node-lease".into(),
-                name: n.clone(),
-                user: format!("system:node:{n}"),
-                groups: r#"["system:nodes","system:authenticated"]"#,
-                ua: KUBELET_UA,
-                latency: r.latency_us(6.0),
-                ..q
-            };
-        }
-        250..=399 => {
-            let n = node(r.below(nodes));
-            let res = *r.pick(&["pods", "secrets", "configmaps", "serviceaccounts"]);
-            let name = if res == "serviceaccounts" {
-                "default".to_owned()
-            } else {
-                format!("{}-{}", &res[..res.len() - 1], r.below(400))
-            };
-            q = Req {
-                verb: "get",
-                resource: res,
-                ns,
-                name,
-                user: format!("system:node:{n}"),
-                groups: r#"["system:nodes","system:authenticated"]"#,
-                ua: KUBELET_UA,
-                latency: r.latency_us(2.0),
-                ..q
-            };
-        }
-        400..=449 => {
-            let n = node(r.below(nodes));
-            q = Req {
-                verb: "patch",
-                resource: "nodes",
-                sub: "status",
-                name: n.clone(),
-                user: format!("system:node:{n}"),
-                groups: r#"["system:nodes","system:authenticated"]"#,
-                ua: KUBELET_UA,
-                latency: r.latency_us(9.0),
-                ..q
-            };
-        }
-        450..=479 => {
-            let n = node(r.below(nodes));
-            q = Req {
-                verb: "watch",
-                resource: "configmaps",
-                ns,
-                user: format!("system:node:{n}"),
-                groups: r#"["system:nodes","system:authenticated"]"#,
-                ua: KUBELET_UA,
-                latency: 300_000_000 + r.below(240_000_000) as Micros,
-                ..q
-            };
-        }
-        480..=519 => {
-            q = Req {
-                verb: "create",
-                resource: "pods",
-                sub: "binding",
-                ns,
-                name: format!("web-{:x}", r.next_u64() & 0xffff_ffff),
-                user: "system:kube-scheduler".into(),
-                groups: r#"["system:authenticated"]"#,
-                ua: "kube-scheduler/v1.29.3 (linux/amd64) kubernetes/6813625/scheduler",
-                latency: r.latency_us(7.0),
-                ..q
-            };
-        }
-        520..=529 => {
-            q = Req {
-                verb: "update",
-                group: "coordination.k8s.io",
-                resource: "leases",
-                ns: "kube-system".into(),
-                name: "kube-scheduler".into(),
-                user: "system:kube-scheduler".into(),
-                groups: r#"["system:authenticated"]"#,
-                ua: "kube-scheduler/v1.29.3 (linux/amd64) kubernetes/6813625/leader-election",
-                latency: r.latency_us(5.0),
-                ..q
-            };
-        }
-        530..=639 => {
-            let (ctrl, verb, group, res, sub) = *r.pick(&[
-                (
-                    "replicaset-controller",
-                    "update",
-                    "apps",
-                    "replicasets",
-                    "status",
-                ),
-                (
-                    "endpointslice-controller",
-                    "update",
-                    "discovery.k8s.io",
-                    "endpointslices",
-                    "",
-                ),
-                (
-                    "endpointslice-controller",
-                    "create",
-                    "discovery.k8s.io",
-                    "endpointslices",
-                    "",
-                ),
-                (
-                    "deployment-controller",
-                    "update",
-                    "apps",
-                    "deployments",
-                    "status",
-                ),
-                (
-                    "generic-garbage-collector",
-                    "list",
-                    "apps",
-                    "replicasets",
-                    "",
-                ),
-                ("job-controller", "update", "batch", "jobs", "status"),
-                ("node-lifecycle-controller", "list", "", "pods", ""),
-            ]);
-            let name = if verb == "list" {
-                String::new()
-            } else {
-                format!("{}-{}", res.trim_end_matches('s'), r.below(60))
-            };
-            let ns = if ctrl == "node-lifecycle-controller" {
-                String::new()
-            } else {
-                ns
-            };
-            q = Req {
-                verb,
-                group,
-                version: "v1",
-                resource: res,
-                sub,
-                ns,
-                name,
-                user: sa("kube-system", ctrl),
-                ua: match ctrl {
-                    "replicaset-controller" => {
-                        "kube-controller-manager/v1.29.3 (linux/amd64) kubernetes/6813625/system:serviceaccount:kube-system:replicaset-controller"
-                    }
-                    "endpointslice-controller" => {
-                        "kube-controller-manager/v1.29.3 (linux/amd64) kubernetes/6813625/system:serviceaccount:kube-system:endpointslice-controller"
-                    }
-                    "deployment-controller" => {
-                        "kube-controller-manager/v1.29.3 (linux/amd64) kubernetes/6813625/system:serviceaccount:kube-system:deployment-controller"
-                    }
-                    "generic-garbage-collector" => {
-                        "kube-controller-manager/v1.29.3 (linux/amd64) kubernetes/6813625/system:serviceaccount:kube-system:generic-garbage-collector"
-                    }
-                    "job-controller" => {
-                        "kube-controller-manager/v1.29.3 (linux/amd64) kubernetes/6813625/system:serviceaccount:kube-system:job-controller"
-                    }
-                    _ => {
-                        "kube-controller-manager/v1.29.3 (linux/amd64) kubernetes/6813625/system:serviceaccount:kube-system:node-lifecycle-controller"
-                    }
-                },
-                latency: r.latency_us(if verb == "list" { 25.0 } else { 8.0 }),
-                ..q
-            };
-        }
-        640..=839 => {
-            let (ua, ns_sa, group, res, verbs) = *r.pick(&[
-                (
-                    "cert-manager-controller/v1.14.4 (linux/amd64) cert-manager/f05d3e0",
-                    ("cert-manager", "cert-manager"),
-                    "cert-manager.io",
-                    "certificates",
-                    &["get", "update", "list", "watch"][..],
-                ),
-                (
-                    "cert-manager-controller/v1.14.4 (linux/amd64) cert-manager/f05d3e0",
-                    ("cert-manager", "cert-manager"),
-                    "cert-manager.io",
-                    "certificaterequests",
-                    &["get", "create", "delete"][..],
-                ),
-                (
-                    "argocd-application-controller/v2.11.3 (linux/amd64) kubernetes/1e5e9e8",
-                    ("argocd", "argocd-application-controller"),
-                    "argoproj.io",
-                    "applications",
-                    &["get", "patch", "list", "watch"][..],
-                ),
-                (
-                    "karpenter/v0.37.0",
-                    ("kube-system", "karpenter"),
-                    "karpenter.sh",
-                    "nodeclaims",
-                    &["get", "list", "patch", "create"][..],
-                ),
-                (
-                    "kyverno/v1.12.0 (linux/amd64) kubernetes/abc123",
-                    ("kyverno", "kyverno-admission-controller"),
-                    "kyverno.io",
-                    "clusterpolicies",
-                    &["get", "list", "watch"][..],
-                ),
-                (
-                    "aws-load-balancer-controller/v2.8.1 (linux/amd64) kubernetes/$Format",
-                    ("kube-system", "aws-load-balancer-controller"),
-                    "elbv2.k8s.aws",
-                    "targetgroupbindings",
-                    &["get", "update", "list"][..],
-                ),
-            ]);
-            let verb = *r.pick(verbs);
-            let cluster = res == "clusterpolicies" || res == "nodeclaims";
-            let name = if matches!(verb, "list" | "watch") {
-                String::new()
-            } else {
-                format!("{}-{}", res.trim_end_matches('s'), r.below(40))
-            };
-            let sub = if verb == "update" && r.below(2) == 0 {
-                "status"
-            } else {
-                ""
-            };
-            let version = match group {
-                "cert-manager.io" | "karpenter.sh" | "kyverno.io" => "v1",
-                "argoproj.io" => "v1alpha1",
-                _ => "v1beta1",
-            };
-            q = Req {
-                verb,
-                group,
-                version,
-                resource: res,
-                sub,
-                ns: if cluster { String::new() } else { ns },
-                name,
-                user: sa(ns_sa.0, ns_sa.1),
-                ua,
-                latency: if verb == "watch" {
-                    300_000_000 + r.below(300_000_000) as Micros
-                } else {
-                    r.latency_us(if verb == "list" { 30.0 } else { 6.0 })
-                },
-                ..q
-            };
-        }
-        840..=934 => {
-            // Applications reading their own config.
-            let res = *r.pick(&["configmaps", "secrets"]);
-            let name = format!("{}-{}", &res[..res.len() - 1], r.below(50));
-            let app = *r.pick(&["web", "checkout", "search"]);
-            q = Req {
-                verb: "get",
-                resource: res,
-                ns,
-                name,
-                user: sa(app, app),
-                ua: "web-app/v1.4.2",
-                latency: r.latency_us(2.0),
-                ..q
-            };
-        }
-        935..=939 => {
-            // Monitoring relists from the watch cache now and then.
-            let (ua, who, res) = *r.pick(&[
-                (
-                    "kube-state-metrics/v2.10.1 (linux/amd64) kubernetes/abc",
-                    ("monitoring", "kube-state-metrics"),
-                    "pods",
-                ),
-                (
-                    "Prometheus/2.51.0",
-                    ("monitoring", "prometheus"),
-                    "endpoints",
-                ),
-            ]);
-            q = Req {
-                verb: "list",
-                resource: res,
-                ns: if res == "pods" { String::new() } else { ns },
-                user: sa(who.0, who.1),
-                ua,
-                latency: r.latency_us(if res == "pods" { 120.0 } else { 10.0 }),
-                ..q
-            };
-        }
-        _ => {
-            let verb = *r.pick(&["get", "list", "get", "delete"]);
-            let name = if verb == "list" {
-                String::new()
-            } else {
-                format!("web-{}", r.below(300))
-            };
-            q = Req {
-                verb,
-                resource: "pods",
-                ns,
-                name,
-                user: "admin@example.com".into(),
-                groups: r#"["system:authenticated"]"#,
-                ua: "kubectl/v1.30.1 (darwin/arm64) kubernetes/6911225",
-                latency: r.latency_us(if verb == "list" { 40.0 } else { 4.0 }),
-                ..q
-            };
-        }
-    }
+    let mut q = match *r.weighted(MIX) {
+        Source::KubeletRead => kubelet_read(r, nodes, ns),
+        Source::KubeletWatch => kubelet_watch(r, nodes, ns),
+        Source::KubeletEvent => kubelet_event(r, nodes, ns),
+        Source::Binding => binding(r, ns),
+        Source::Controller => operators::controller(r, ns),
+        Source::Operator => operators::operator(r, ns),
+        Source::Eviction => eviction(r, ns),
+        Source::AppConfig => app_config(r),
+        Source::NodeAgent => node_agent(r, nodes, ns),
+        Source::Monitoring => monitoring(r, ns),
+        Source::Kubectl => kubectl(r, ns),
+    };
     finish(r, &mut q);
     q
+}
+
+/// A kubelet's request: its node's user, groups and userAgent.
+fn kubelet<'a>(r: &mut Rng, nodes: u64) -> Req<'a> {
+    let n = node(r.below(nodes));
+    Req {
+        user: format!("system:node:{n}"),
+        groups: r#"["system:nodes","system:authenticated"]"#,
+        ua: KUBELET_UA,
+        ..Req::default()
+    }
+}
+
+/// A kubelet reads what its pods mount.
+fn kubelet_read<'a>(r: &mut Rng, nodes: u64, ns: String) -> Req<'a> {
+    let q = kubelet(r, nodes);
+    let res = *r.pick(&["pods", "secrets", "configmaps", "serviceaccounts"]);
+    let name = if res == "serviceaccounts" {
+        "default".to_owned()
+    } else {
+        format!("{}-{}", &res[..res.len() - 1], r.below(400))
+    };
+    Req {
+        verb: "get",
+        resource: res,
+        ns,
+        name,
+        latency: r.latency_us(2.0),
+        ..q
+    }
+}
+
+fn kubelet_watch<'a>(r: &mut Rng, nodes: u64, ns: String) -> Req<'a> {
+    let q = kubelet(r, nodes);
+    Req {
+        verb: "watch",
+        resource: "configmaps",
+        ns,
+        latency: 300_000_000 + r.below(240_000_000) as Micros,
+        ..q
+    }
+}
+
+/// A kubelet records an Event (image pulled, container started).
+fn kubelet_event<'a>(r: &mut Rng, nodes: u64, ns: String) -> Req<'a> {
+    let q = kubelet(r, nodes);
+    Req {
+        verb: "create",
+        resource: "events",
+        ns,
+        name: format!(
+            "web-{:x}.{:x}",
+            r.next_u64() & 0xffff,
+            r.next_u64() & 0xffff_ffff
+        ),
+        latency: r.latency_us(5.0),
+        ..q
+    }
+}
+
+fn binding<'a>(r: &mut Rng, ns: String) -> Req<'a> {
+    Req {
+        verb: "create",
+        resource: "pods",
+        sub: "binding",
+        ns,
+        name: format!("web-{:x}", r.next_u64() & 0xffff_ffff),
+        user: "system:kube-scheduler".into(),
+        groups: r#"["system:authenticated"]"#,
+        ua: "kube-scheduler/v1.29.3 (linux/amd64) kubernetes/6813625/scheduler",
+        latency: r.latency_us(7.0),
+        ..Req::default()
+    }
+}
+
+/// Karpenter drains a node it consolidates; a PodDisruptionBudget refuses about a third of the
+/// evictions with 429 TooManyRequests (not throttling: the client retries later).
+fn eviction<'a>(r: &mut Rng, ns: String) -> Req<'a> {
+    let refused = r.below(3) == 0;
+    Req {
+        verb: "create",
+        resource: "pods",
+        sub: "eviction",
+        ns,
+        name: format!("web-{}", r.below(300)),
+        user: sa("kube-system", "karpenter"),
+        ua: "karpenter/v0.37.0",
+        code: if refused { 429 } else { 201 },
+        reason: if refused { "TooManyRequests" } else { "" },
+        message: if refused {
+            "Cannot evict pod as it would violate the pod's disruption budget."
+        } else {
+            ""
+        },
+        latency: r.latency_us(6.0),
+        ..Req::default()
+    }
+}
+
+/// Applications reading their own config, one service account per namespace.
+fn app_config<'a>(r: &mut Rng) -> Req<'a> {
+    let app = *r.pick(NAMESPACES);
+    let res = *r.pick(&["configmaps", "secrets"]);
+    Req {
+        verb: "get",
+        resource: res,
+        ns: app.into(),
+        name: format!("{}-{}", &res[..res.len() - 1], r.below(50)),
+        user: sa(app, app),
+        ua: "web-app/v1.4.2",
+        latency: r.latency_us(2.0),
+        ..Req::default()
+    }
+}
+
+/// Node agents (a DaemonSet on every node, one service account): the VPC CNI reads its
+/// node and pods, Fluent Bit reads pod metadata for its log records.
+fn node_agent<'a>(r: &mut Rng, nodes: u64, ns: String) -> Req<'a> {
+    if r.below(23) < 15 {
+        let get_node = r.below(3) == 0;
+        Req {
+            verb: "get",
+            resource: if get_node { "nodes" } else { "pods" },
+            ns: if get_node { String::new() } else { ns },
+            name: if get_node {
+                node(r.below(nodes))
+            } else {
+                format!("web-{}", r.below(300))
+            },
+            user: sa("kube-system", "aws-node"),
+            ua: "amazon-vpc-cni-k8s/v1.18.1 (linux/amd64) kubernetes/$Format",
+            latency: r.latency_us(2.0),
+            ..Req::default()
+        }
+    } else {
+        Req {
+            verb: "get",
+            resource: "pods",
+            ns,
+            name: format!("web-{}", r.below(300)),
+            user: sa("amazon-cloudwatch", "fluent-bit"),
+            ua: "fluent-bit/3.0.4",
+            latency: r.latency_us(2.0),
+            ..Req::default()
+        }
+    }
+}
+
+/// Monitoring relists from the watch cache now and then.
+fn monitoring<'a>(r: &mut Rng, ns: String) -> Req<'a> {
+    let pods = r.below(5) == 0;
+    let (ua, who, res) = if pods {
+        (
+            "kube-state-metrics/v2.10.1 (linux/amd64) kubernetes/abc",
+            "kube-state-metrics",
+            "pods",
+        )
+    } else {
+        ("Prometheus/2.51.0", "prometheus", "endpoints")
+    };
+    Req {
+        verb: "list",
+        resource: res,
+        ns: if pods { String::new() } else { ns },
+        user: sa("monitoring", who),
+        ua,
+        latency: r.latency_us(if pods { 120.0 } else { 10.0 }),
+        ..Req::default()
+    }
+}
+
+/// A few people with kubectl, each a request every few seconds.
+fn kubectl<'a>(r: &mut Rng, ns: String) -> Req<'a> {
+    let verb = *r.pick(&["get", "list", "get", "delete"]);
+    let user = *r.pick(&["admin@example.com", "dev@example.com", "sre@example.com"]);
+    Req {
+        verb,
+        resource: "pods",
+        ns,
+        name: if verb == "list" {
+            String::new()
+        } else {
+            format!("web-{}", r.below(300))
+        },
+        user: user.into(),
+        groups: r#"["system:authenticated"]"#,
+        ua: "kubectl/v1.30.1 (darwin/arm64) kubernetes/6911225",
+        latency: r.latency_us(if verb == "list" { 40.0 } else { 4.0 }),
+        ..Req::default()
+    }
 }
 
 /// `--bodies`: a write to a built-in group is logged at RequestResponse level, as EKS' policy
@@ -343,7 +269,7 @@ pub(super) fn log_bodies(q: &mut Req) {
 }
 
 /// Query string, errors and reasons.
-pub(super) fn finish(r: &mut Rng, q: &mut Req) {
+fn finish(r: &mut Rng, q: &mut Req) {
     let mut uri = path(q.group, q.version, &q.ns, q.resource, &q.name, q.sub);
     match q.verb {
         "list" => {
@@ -370,13 +296,17 @@ pub(super) fn finish(r: &mut Rng, q: &mut Req) {
         _ => {}
     }
     q.uri = uri;
-    // Realistic background error rates: conflicts and 404s are rare, 429 and 5xx rarer.
+    if q.code >= 400 {
+        return;
+    }
+    // Realistic background error rates: conflicts and 404s are rare; APF rejections (429
+    // without a reason, as the priority-and-fairness filter answers) and 5xx rarer.
     let e = r.below(100_000);
     match q.verb {
         "update" | "patch" if e < 100 => (q.code, q.reason) = (409, "Conflict"),
         "create" if e < 500 => (q.code, q.reason) = (409, "AlreadyExists"),
         "get" if e < 500 => (q.code, q.reason) = (404, "NotFound"),
-        _ if e < 2 => (q.code, q.reason) = (429, "TooManyRequests"),
+        _ if e < 2 => (q.code, q.reason) = (429, ""),
         _ if e < 4 => (q.code, q.reason) = (500, "InternalError"),
         _ => {}
     }

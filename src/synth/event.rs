@@ -47,7 +47,9 @@ pub(super) fn write_event(
     }
     out.push_str(r#"},"responseStatus":{"metadata":{}"#);
     if stage == "ResponseComplete" {
-        if q.code >= 400 {
+        // An APF rejection has no reason: the filter answers before any handler writes a
+        // Status, so the audit event keeps only the code.
+        if q.code >= 400 && !q.reason.is_empty() {
             let _ = write!(
                 out,
                 r#","status":"Failure","message":"{}","reason":"{}""#,

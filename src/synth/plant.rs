@@ -1,6 +1,6 @@
 //! Planted problems: one client per detection rule, sending its pattern on a fixed period.
 
-use crate::timefmt::Micros;
+use crate::timefmt::{Micros, parse_duration};
 
 use super::req::{Req, path, sa};
 use super::rng::Rng;
@@ -12,7 +12,8 @@ pub enum Plant {
     ReconcileLoop,
     /// `config-syncer` sends updates that change nothing, RequestResponse level (AS202).
     NoopUpdates,
-    /// `bulk-writer` patches 3 configmaps a second across 500 objects (AS203).
+    /// `bulk-writer` patches 16 configmaps a second across 500 objects, about a third of the
+    /// cluster's writes at the default rate (AS203).
     WriteHeavy,
     /// `report-exporter` LISTs every pod from etcd every 5 s (AS101).
     ExpensiveList,
@@ -22,7 +23,8 @@ pub enum Plant {
     ConflictStorm,
     /// Argo CD and Flux both patch `deployments.apps team-c/web` (AS205).
     FightingWriters,
-    /// `ci-deployer` GETs pods and a third are answered 429 (AS301).
+    /// `ci-deployer` GETs pods and API Priority and Fairness rejects a third: 429 without a
+    /// reason, as the filter answers (AS301).
     Throttled,
     /// `batch-sync` runs flat at client-go's 5 requests/s (AS302).
     ClientThrottling,
@@ -42,7 +44,7 @@ impl Plant {
         match self {
             Self::ReconcileLoop | Self::Throttled | Self::MissingObject => 1.0,
             Self::NoopUpdates => 2.0,
-            Self::WriteHeavy => 1.0 / 3.0,
+            Self::WriteHeavy => 1.0 / 16.0,
             Self::ExpensiveList => 5.0,
             Self::RelistStorm => 10.0,
             Self::ConflictStorm => 3.0,
@@ -176,7 +178,6 @@ impl Plant {
                     user: sa_of("ci", "deployer"),
                     ua: "ci-deployer/v1.0.0",
                     code: if throttled { 429 } else { 200 },
-                    reason: if throttled { "TooManyRequests" } else { "" },
                     latency: r.latency_us(3.0),
                     ..base
                 }
@@ -255,5 +256,91 @@ impl Plant {
             _ => {}
         }
         q
+    }
+}
+
+/// A plant active in a window of the log: from `from` after the log's start, for `length`
+/// (to the end of the log when `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedPlant {
+    /// What is planted.
+    pub plant: Plant,
+    /// Start, after the log's first event.
+    pub from: Micros,
+    /// How long it lasts.
+    pub length: Option<Micros>,
+}
+
+/// Parses a `--plant` value: `NAME`, `NAME@START` or `NAME@START+LENGTH`, with START and
+/// LENGTH durations (`reconcile-loop@2h+20m`: from 2 h into the log, for 20 minutes).
+///
+/// # Errors
+/// A message quoting the bad part.
+pub fn parse_plant(s: &str) -> Result<TimedPlant, String> {
+    let (name, window) = s.split_once('@').unwrap_or((s, ""));
+    let plant = <Plant as clap::ValueEnum>::from_str(name, true).map_err(|_| {
+        let names: Vec<String> = <Plant as clap::ValueEnum>::value_variants()
+            .iter()
+            .filter_map(clap::ValueEnum::to_possible_value)
+            .map(|v| v.get_name().to_owned())
+            .collect();
+        format!("unknown plant '{name}': use one of {}", names.join(", "))
+    })?;
+    if window.is_empty() {
+        return Ok(TimedPlant {
+            plant,
+            from: 0,
+            length: None,
+        });
+    }
+    let (from, length) = window.split_once('+').unwrap_or((window, ""));
+    let bad = |e: String| format!("invalid window in '{s}': {e}; e.g. {name}@2h+20m");
+    let from = parse_duration(from).map_err(bad)?;
+    let length = if length.is_empty() {
+        None
+    } else {
+        Some(parse_duration(length).map_err(bad)?)
+    };
+    Ok(TimedPlant {
+        plant,
+        from,
+        length,
+    })
+}
+
+/// The plants of a log, each with its next request time, count and window end.
+pub(super) struct Schedule {
+    plants: Vec<(Plant, Micros, u64, Micros)>,
+}
+
+impl Schedule {
+    /// The whole-log and timed plants of `cfg`.
+    pub(super) fn new(cfg: &super::SynthConfig) -> Self {
+        let whole = cfg.plants.iter().map(|p| TimedPlant {
+            plant: *p,
+            from: 0,
+            length: None,
+        });
+        let plants = whole
+            .chain(cfg.timed_plants.iter().copied())
+            .map(|t| {
+                let start = cfg.start + t.from;
+                let end = t.length.map_or(Micros::MAX, |l| start + l);
+                (t.plant, start, 0, end)
+            })
+            .collect();
+        Self { plants }
+    }
+
+    /// A planted request due at or before `now` (completion time, request), if any.
+    pub(super) fn next_due(&mut self, r: &mut Rng, now: Micros) -> Option<(Micros, Req<'static>)> {
+        let (plant, next, n, _) = self
+            .plants
+            .iter_mut()
+            .find(|(_, next, _, end)| *next <= now && *next < *end)?;
+        let due = (*plant, *next, *n);
+        *next += (plant.period_s() * 1e6) as Micros;
+        *n += 1;
+        Some((due.1, due.0.request(r, due.2)))
     }
 }

@@ -31,6 +31,18 @@ impl Rng {
         let z: f64 = (0..4).map(|_| self.f64()).sum::<f64>() - 2.0; // ~N(0, 0.58)
         (median_ms * 1000.0 * (z * 1.2).exp()) as Micros
     }
+    /// One of `xs`, each as likely as its weight.
+    pub(super) fn weighted<'a, T>(&mut self, xs: &'a [(u64, T)]) -> &'a T {
+        let total: u64 = xs.iter().map(|(w, _)| w).sum();
+        let mut roll = self.below(total);
+        for (w, x) in xs {
+            if roll < *w {
+                return x;
+            }
+            roll -= w;
+        }
+        &xs[xs.len() - 1].1
+    }
     pub(super) fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
         &xs[self.below(xs.len() as u64) as usize]
     }

@@ -68,14 +68,15 @@ impl Runner for Service {
 fn cluster() -> (Service, i64) {
     let start_us = audit_scan::timefmt::parse_rfc3339("2024-05-01T10:00:00Z").unwrap();
     let cfg = SynthConfig {
-        // About 800 bytes per request: more than 6 h at RATE; the rest is cut off below.
-        bytes: (6.5 * 3600.0 * RATE * 900.0) as u64,
+        // A little more than 6 h; the rest is cut off below.
+        duration: Some(6 * 3_600_000_000 + 60_000_000),
         seed: 7,
         nodes: NODES,
         start: start_us,
         rate: RATE,
         plants: Vec::new(),
         bodies: false,
+        ..SynthConfig::default()
     };
     let mut out = Vec::new();
     audit_scan::synth::generate(&cfg, &mut out).unwrap();

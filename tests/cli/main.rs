@@ -19,6 +19,7 @@ mod findings;
 mod follow;
 mod formats;
 mod fuzz_corpus;
+mod generate;
 mod health;
 mod hostile_text;
 mod html;
