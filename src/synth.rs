@@ -49,6 +49,9 @@ pub struct SynthConfig {
     pub timed_plants: Vec<TimedPlant>,
     /// Log writes to built-in groups at RequestResponse level with whole bodies (EKS' policy).
     pub bodies: bool,
+    /// Send heartbeats at their upstream periods (off: only the background, for tests that
+    /// need many nodes at a low rate).
+    pub heartbeats: bool,
 }
 
 impl Default for SynthConfig {
@@ -63,6 +66,7 @@ impl Default for SynthConfig {
             plants: Vec::new(),
             timed_plants: Vec::new(),
             bodies: false,
+            heartbeats: true,
         }
     }
 }
@@ -130,8 +134,14 @@ impl<W: Write> Sink<'_, W> {
 pub fn generate(cfg: &SynthConfig, out: &mut impl Write) -> io::Result<(u64, u64)> {
     let mut r = Rng::new(cfg.seed);
     let nodes = u64::from(cfg.nodes.max(1));
-    let mut beats = Heartbeats::new(&mut r, nodes, cfg.start);
-    let background = (cfg.rate - heartbeat::rate(nodes)).max(cfg.rate * MIN_BACKGROUND_SHARE);
+    let beating = if cfg.heartbeats { nodes } else { 0 };
+    let mut beats = Heartbeats::new(&mut r, beating, cfg.start, cfg.heartbeats);
+    let heartbeat_rate = if cfg.heartbeats {
+        heartbeat::rate(nodes)
+    } else {
+        0.0
+    };
+    let background = (cfg.rate - heartbeat_rate).max(cfg.rate * MIN_BACKGROUND_SHARE);
     let step = (1e6 / background) as u64;
     let mut planted = plant::Schedule::new(cfg);
     let end = cfg.duration.map(|d| cfg.start + d);

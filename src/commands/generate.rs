@@ -37,6 +37,7 @@ pub fn run(g: &GenerateArgs) -> Result<u8> {
         plants: Vec::new(),
         timed_plants: g.plant.clone(),
         bodies: g.bodies,
+        heartbeats: true,
     };
     let name = g.output.to_string_lossy().to_string();
     if name == "-" {

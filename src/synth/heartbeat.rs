@@ -166,12 +166,13 @@ pub(super) struct Heartbeats {
 }
 
 impl Heartbeats {
-    /// The streams of `nodes` kubelets and the leaders, each at a random phase of its period
-    /// from `start` (kubelets do not start in step).
-    pub(super) fn new(r: &mut Rng, nodes: u64, start: Micros) -> Self {
+    /// The streams of `nodes` kubelets and (with `leaders`) the leaders, each at a random
+    /// phase of its period from `start` (kubelets do not start in step).
+    pub(super) fn new(r: &mut Rng, nodes: u64, start: Micros, leaders: bool) -> Self {
+        let leaders = if leaders { LEADERS.len() } else { 0 };
         let beats: Vec<Beat> = (0..nodes)
             .flat_map(|i| [Beat::NodeLease(i), Beat::NodeStatus(i)])
-            .chain((0..LEADERS.len()).map(Beat::LeaderLease))
+            .chain((0..leaders).map(Beat::LeaderLease))
             .collect();
         let due = beats
             .iter()
