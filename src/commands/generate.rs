@@ -8,22 +8,36 @@ use anyhow::{Context, Result};
 use crate::cli::generate::GenerateArgs;
 use crate::error::EXIT_OK;
 use crate::synth::{SynthConfig, generate, parse_size};
-use crate::timefmt::parse_rfc3339;
+use crate::timefmt::{parse_duration, parse_rfc3339};
 
 /// `audit-scan generate`.
 ///
 /// # Errors
 /// Bad arguments or a write failure.
 pub fn run(g: &GenerateArgs) -> Result<u8> {
+    let duration = g
+        .duration
+        .as_deref()
+        .map(|d| parse_duration(d).map_err(|e| anyhow::anyhow!("invalid --duration: {e}")))
+        .transpose()?;
+    if !(g.rate.is_finite() && g.rate > 0.0) {
+        anyhow::bail!(
+            "invalid --rate '{}': give requests per second above 0",
+            g.rate
+        );
+    }
     let cfg = SynthConfig {
         bytes: parse_size(&g.size).map_err(anyhow::Error::msg)?,
+        duration,
         seed: g.seed,
         nodes: g.nodes,
         start: parse_rfc3339(&g.start)
             .with_context(|| format!("invalid --start '{}': use RFC 3339", g.start))?,
         rate: g.rate,
-        plants: g.plant.clone(),
+        plants: Vec::new(),
+        timed_plants: g.plant.clone(),
         bodies: g.bodies,
+        heartbeats: true,
     };
     let name = g.output.to_string_lossy().to_string();
     if name == "-" {

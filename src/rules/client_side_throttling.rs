@@ -10,6 +10,9 @@ use crate::rules::{Report, Rule, Threshold, Thresholds};
 /// rate limit: client-go's default 5 QPS (300/min), controller-runtime's 20 (1,200/min) — also
 /// kube-controller-manager's own `--kube-api-qps` default, which all its controllers share —
 /// and kubelet's 50 (3,000/min). A flat top means the client's own limiter is queueing requests.
+/// A client name several identities share (every kubelet is `kubelet`, each node its own
+/// user; humans all run `kubectl`) is skipped: each of them has its own limiter, so their sum
+/// says nothing of any one limit.
 ///
 /// # Why is this bad?
 /// The apiserver is not hurt, but the client is slowed to its limiter: reconciles lag, queues
@@ -53,7 +56,7 @@ impl Rule for ClientSideThrottling {
     }
 
     fn check(&self, r: &Report, t: &Thresholds, out: &mut Vec<Finding>) {
-        for c in &r.clients {
+        for c in r.clients.iter().filter(|c| c.distinct_users <= 1) {
             for ((qps, what), (flat, above)) in LIMITS.into_iter().zip(c.limit_minutes) {
                 let cap = qps * 60.0;
                 if (flat as f64) < t.get("flat_minutes") || above > 0 {

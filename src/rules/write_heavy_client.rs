@@ -103,9 +103,11 @@ impl Rule for WriteHeavyClient {
                 .sum();
             let top_row = ws.iter().max_by_key(|w| w.count);
             let top = top_row.map(|w| format!("{} {}", w.verb, w.target()));
+            // The headline shows the evidence's value: one rounding for both.
+            let shown = super::r1(rate);
             let mut ev = Evidence {
                 metric: "writes_per_second".into(),
-                value: super::r1(rate),
+                value: shown,
                 threshold: t.get("writes_per_second"),
                 first: ws.iter().filter_map(|w| w.first.clone()).min(),
                 last: ws.iter().filter_map(|w| w.last.clone()).max(),
@@ -127,7 +129,7 @@ impl Rule for WriteHeavyClient {
                 self,
                 client,
                 cost::writes(n, client_mean_ms(r, client), r.summary.span_seconds),
-                format!("{client} writes {:.1}/s, {:.0}% of the cluster's non-heartbeat writes (most: {})", rate, share * 100.0, top.unwrap_or_default()),
+                format!("{client} writes {shown:.1}/s, {:.0}% of the cluster's non-heartbeat writes (most: {})", share * 100.0, top.unwrap_or_default()),
                 ev,
                 "Write status only on change and debounce bursts; lower the reconcile rate (resync period, workers); keep high-churn data (metrics, progress) out of API objects.".into(),
             ));

@@ -6,7 +6,8 @@
 
 use std::fmt::Write as _;
 
-use super::{Req, Rng, uuid};
+use super::req::Req;
+use super::rng::{Rng, uuid};
 
 /// The `requestObject` and `responseObject` members (with their leading commas) of a successful
 /// write, the object at `rv` afterwards (`rv - 1` before an update).

@@ -175,8 +175,10 @@ fn list_latency_matches_the_lists_table() {
             compared_percentiles += 1;
         }
     }
+    // The generated background LISTs from fewer series than it used to (operators mostly GET
+    // and relist now and then), so its logs give 9 single-row series; 8 keeps the floor.
     assert!(
-        compared_percentiles >= 10,
+        compared_percentiles >= 8,
         "only {compared_percentiles} latency rows compared"
     );
 }

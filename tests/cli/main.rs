@@ -21,6 +21,7 @@ mod follow;
 mod follow_cloudwatch;
 mod formats;
 mod fuzz_corpus;
+mod generate;
 mod health;
 mod hostile_text;
 mod html;

@@ -19,7 +19,9 @@ fn log(dir: &Path) -> PathBuf {
         &SynthConfig {
             bytes: 4_000_000,
             seed: 23,
-            rate: 8.0,
+            // The default rate: at a few requests/s heartbeats are most of the traffic and
+            // bulk-writer nearly all the other writes.
+            rate: 300.0,
             plants: vec![Plant::WriteHeavy, Plant::ExpensiveList],
             ..Default::default()
         },

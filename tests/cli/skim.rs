@@ -172,8 +172,9 @@ fn body_bytes_are_the_bodies_own() {
         }
     }
     assert!(
-        bodies_total * 100 > text.len() as u64 * 60,
-        "bodies are most of the log: {bodies_total} of {}",
+        // Most background requests are GETs now (a third of the bytes are bodies, not most).
+        bodies_total * 100 > text.len() as u64 * 35,
+        "bodies are a large part of the log: {bodies_total} of {}",
         text.len()
     );
 
