@@ -155,16 +155,25 @@ pub fn generate(cfg: &SynthConfig, out: &mut impl Write) -> io::Result<(u64, u64
         requests: 0,
     };
     let mut now = cfg.start;
-    while end.is_some() || sink.bytes < cfg.bytes {
+    // Without `duration`, the size bounds every event, heartbeats included: at a low `--rate`
+    // the heartbeats between two background requests can be many.
+    let full = |sink: &Sink<_>| end.is_none() && sink.bytes >= cfg.bytes;
+    'events: while !full(&sink) {
         now += (r.below(2 * step.max(1)) + 1) as Micros;
         if end.is_some_and(|end| now >= end) {
             break;
         }
         while let Some((at, q)) = planted.next_due(&mut r, now) {
             sink.emit(&mut r, q, at)?;
+            if full(&sink) {
+                break 'events;
+            }
         }
         while let Some((at, q)) = beats.next_due(&mut r, now) {
             sink.emit(&mut r, q, at)?;
+            if full(&sink) {
+                break 'events;
+            }
         }
         let q = request(&mut r, nodes);
         sink.emit(&mut r, q, now)?;

@@ -294,7 +294,9 @@ pub fn parse_plant(s: &str) -> Result<TimedPlant, String> {
         });
     }
     let (from, length) = window.split_once('+').unwrap_or((window, ""));
-    let bad = |e: crate::timefmt::DurationError| format!("invalid window in '{s}': {e}; e.g. {name}@2h+20m");
+    let bad = |e: crate::timefmt::DurationError| {
+        format!("invalid window in '{s}': {e}; e.g. {name}@2h+20m")
+    };
     let from = parse_duration(from).map_err(bad)?;
     let length = if length.is_empty() {
         None
