@@ -144,6 +144,24 @@ struct Week {
     span_s: f64,
 }
 
+/// Minute `t`'s steady traffic: the apiserver's own GET (its userAgent gives the server
+/// version, 1.29) and a steady reader's.
+fn every_minute(v: &mut Vec<Req>, t: i64) {
+    let mut own = req(
+        t,
+        "get",
+        "system:apiserver",
+        "kube-apiserver/v1.29.3 (linux/amd64) kubernetes/6813625",
+    );
+    own.resource = "namespaces";
+    own.name = "default".into();
+    v.push(own);
+    let mut steady = req(t + 20 * SEC, "get", STEADY_SA, "config-reader/1.0");
+    steady.ns = "kube-system";
+    steady.name = "cluster-info".into();
+    v.push(steady);
+}
+
 /// Writes a week: the apiserver's own GET every minute (the server version, 1.29), a steady
 /// reader every minute, the operator's hourly writes to 40 ConfigMaps all week, its
 /// 30-minute loop on day 4 (each of the 40 objects every 5 s), and a removed-API caller every
@@ -153,19 +171,7 @@ fn write_week(dir: &Path) -> Week {
     let minutes = 7 * 24 * 60;
     for m in 0..minutes {
         let t = T0 + m * MIN;
-        let mut own = req(
-            t,
-            "get",
-            "system:apiserver",
-            "kube-apiserver/v1.29.3 (linux/amd64) kubernetes/6813625",
-        );
-        own.resource = "namespaces";
-        own.name = "default".into();
-        v.push(own);
-        let mut steady = req(t + 20 * SEC, "get", STEADY_SA, "config-reader/1.0");
-        steady.ns = "kube-system";
-        steady.name = "cluster-info".into();
-        v.push(steady);
+        every_minute(&mut v, t);
     }
     let object = |i: usize| format!("app-state-{i:02}");
     let op = |at: i64, i: usize| {
@@ -454,19 +460,7 @@ fn write_incident_week(dir: &Path) -> (PathBuf, (i64, i64)) {
     let mut v: Vec<Req> = Vec::new();
     for m in 0..7 * 24 * 60 {
         let t = T0 + m * MIN;
-        let mut own = req(
-            t,
-            "get",
-            "system:apiserver",
-            "kube-apiserver/v1.29.3 (linux/amd64) kubernetes/6813625",
-        );
-        own.resource = "namespaces";
-        own.name = "default".into();
-        v.push(own);
-        let mut steady = req(t + 20 * SEC, "get", STEADY_SA, "config-reader/1.0");
-        steady.ns = "kube-system";
-        steady.name = "cluster-info".into();
-        v.push(steady);
+        every_minute(&mut v, t);
         let mut cart = req(
             t + 40 * SEC,
             "get",
