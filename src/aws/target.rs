@@ -11,6 +11,9 @@ pub struct CloudTarget {
     pub region: Option<String>,
     /// The AWS profile, when given or found.
     pub profile: Option<String>,
+    /// When the kubeconfig chose the cluster: which, from which context (region, profile), for
+    /// the command to say before a long download starts (this layer prints nothing).
+    pub chosen: Option<String>,
 }
 
 /// No log group to read: none named, and the kubeconfig gives no EKS cluster.
@@ -29,16 +32,13 @@ pub struct NoTarget {
 ///
 /// # Errors
 /// No log group, no cluster and no EKS kubeconfig context.
-#[allow(
-    clippy::print_stderr,
-    reason = "says which cluster the kubeconfig chose before a long download starts"
-)]
 pub fn resolve(
     log_group: Option<&str>,
     cluster: Option<&str>,
     mut region: Option<String>,
     mut profile: Option<String>,
 ) -> Result<CloudTarget, NoTarget> {
+    let mut chosen = None;
     let log_group = if let Some(g) = log_group {
         g.to_owned()
     } else if let Some(c) = cluster {
@@ -50,18 +50,19 @@ pub fn resolve(
         profile = profile
             .or(ctx.profile.clone())
             .or_else(|| std::env::var("AWS_PROFILE").ok());
-        eprintln!(
-            "audit-scan: reading EKS cluster '{}' from kubeconfig context '{}' (region {}, profile {})",
+        chosen = Some(format!(
+            "reading EKS cluster '{}' from kubeconfig context '{}' (region {}, profile {})",
             ctx.cluster,
             ctx.context,
             region.as_deref().unwrap_or("from the AWS config"),
             profile.as_deref().unwrap_or("default"),
-        );
+        ));
         format!("/aws/eks/{}/cluster", ctx.cluster)
     };
     Ok(CloudTarget {
         log_group,
         region,
         profile,
+        chosen,
     })
 }

@@ -70,13 +70,17 @@ fn cloudwatch_plan(_args: &ScanArgs, _scope: &mut aggregate::Scope) -> Result<Pl
 /// Resolves where CloudWatch is read (shared by the download and `queries run`).
 #[cfg(feature = "cloudwatch")]
 pub(crate) fn cloudwatch_target(cw: &Target) -> Result<CloudTarget> {
-    crate::aws::target::resolve(
+    let target = crate::aws::target::resolve(
         cw.log_group.as_deref(),
         cw.cluster.as_deref(),
         cw.region.clone(),
         cw.profile.clone(),
     )
-    .map_err(fail)
+    .map_err(fail)?;
+    if let Some(line) = &target.chosen {
+        eprintln!("audit-scan: {line}");
+    }
+    Ok(target)
 }
 
 #[cfg(feature = "cloudwatch")]
@@ -86,6 +90,7 @@ pub(crate) fn cloudwatch_plan(args: &ScanArgs, scope: &mut aggregate::Scope) -> 
         log_group,
         region,
         profile,
+        ..
     } = cloudwatch_target(&cw.target)?;
     let now = now_micros();
     if scope.window.since.is_none() {
