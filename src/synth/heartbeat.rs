@@ -94,35 +94,21 @@ impl Beat {
 
     fn request(self, r: &mut Rng) -> Req<'static> {
         let q = match self {
-            Self::NodeLease(i) => {
-                let n = node(i);
-                Req {
-                    verb: "update",
-                    group: "coordination.k8s.io",
-                    resource: "leases",
-                    ns: "kube-node-lease".into(),
-                    name: n.clone(),
-                    user: format!("system:node:{n}"),
-                    groups: r#"["system:nodes","system:authenticated"]"#,
-                    ua: KUBELET_UA,
-                    latency: r.latency_us(6.0),
-                    ..Req::default()
-                }
-            }
-            Self::NodeStatus(i) => {
-                let n = node(i);
-                Req {
-                    verb: "patch",
-                    resource: "nodes",
-                    sub: "status",
-                    name: n.clone(),
-                    user: format!("system:node:{n}"),
-                    groups: r#"["system:nodes","system:authenticated"]"#,
-                    ua: KUBELET_UA,
-                    latency: r.latency_us(9.0),
-                    ..Req::default()
-                }
-            }
+            Self::NodeLease(i) => Req {
+                verb: "update",
+                group: "coordination.k8s.io",
+                resource: "leases",
+                ns: "kube-node-lease".into(),
+                latency: r.latency_us(6.0),
+                ..kubelet(i)
+            },
+            Self::NodeStatus(i) => Req {
+                verb: "patch",
+                resource: "nodes",
+                sub: "status",
+                latency: r.latency_us(9.0),
+                ..kubelet(i)
+            },
             Self::LeaderLease(i) => {
                 let l = &LEADERS[i];
                 let groups = if l.user.starts_with("system:serviceaccount:") {
@@ -194,5 +180,17 @@ impl Heartbeats {
         let jitter = r.below(5_000) as Micros;
         self.due.push(Reverse((at + beat.period() + jitter, i)));
         Some((at, beat.request(r)))
+    }
+}
+
+/// Node `i`'s kubelet writing its own object: the object's name, user, groups and userAgent.
+fn kubelet(i: u64) -> Req<'static> {
+    let n = node(i);
+    Req {
+        user: format!("system:node:{n}"),
+        name: n,
+        groups: r#"["system:nodes","system:authenticated"]"#,
+        ua: KUBELET_UA,
+        ..Req::default()
     }
 }
