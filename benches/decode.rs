@@ -2,8 +2,8 @@
 //! and one whose writes carry whole bodies), 64 MiB each, cut into 4 MiB chunks decoded on 1 and
 //! 2 threads. Nothing is aggregated. docs/performance.md records a run and the choice it made.
 //!
-//! - `routed`: audit-scan's decoder: a line with a body takes the skim, the others simd-json.
-//! - `skim`: every line through the skim (reads the members the tables use, steps over the rest).
+//! - `skim`: audit-scan's decoder: every line through the skim (reads the members the tables
+//!   use, steps over the rest), simd-json for a line it leaves alone.
 //! - `simd_json_typed`: the decoder before it — simd-json's tape, then serde into the same
 //!   typed event (the bare typed parse of the Done-when figures).
 //! - `simd_json_tape`: simd-json's tape alone, no typed event (a floor for simd-json).
@@ -207,14 +207,6 @@ fn decoders(c: &mut Criterion) {
                         .sum::<usize>()
                 })
             };
-            g.bench_function(BenchmarkId::new("routed", threads), |b| {
-                b.iter(|| {
-                    run(&|chunk, scratch| {
-                        let mut d = LineDecoder::default();
-                        each_line(chunk, scratch, line_decoder(&mut d))
-                    })
-                });
-            });
             g.bench_function(BenchmarkId::new("skim", threads), |b| {
                 b.iter(|| {
                     run(&|chunk, scratch| {

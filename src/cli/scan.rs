@@ -354,7 +354,7 @@ pub struct EngineArgs {
 /// `--decoder` (hidden): the line decoder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Decoder {
-    /// Bodies stepped over by the skim, other lines parsed by simd-json.
+    /// Every line by the skim (bodies stepped over), simd-json for a line it leaves alone.
     Fast,
     /// Every line parsed whole by simd-json.
     SimdJson,

@@ -227,7 +227,7 @@ fn native_report(
             .chunk_size
             .map_or(source::chunk::CHUNK_SIZE, |b| b as usize),
         decoder: match args.decoder {
-            Decoder::Fast => DecodePath::Routed,
+            Decoder::Fast => DecodePath::Skim,
             Decoder::SimdJson => DecodePath::SimdJson,
         },
     };

@@ -743,12 +743,10 @@ pub const LINE_PADDING: usize = simd_json::INPUT_PADDING;
 /// Which path a [`LineDecoder`] reads lines with.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum DecodePath {
-    /// A line with a body (`requestObject`/`responseObject`) takes the skim, which steps over
-    /// the body; a line without one takes simd-json, which reads such lines faster
-    /// (docs/performance.md has the measurements).
+    /// Every line tries the skim first, which reads the members the tables use and steps over
+    /// the rest (bodies included); simd-json reads a line the skim leaves alone. Faster than
+    /// simd-json on lines with and without bodies (docs/performance.md has the measurements).
     #[default]
-    Routed,
-    /// Every line tries the skim first.
     Skim,
     /// Every line through simd-json, the bodies measured by a walk of the line's top level: the
     /// reference the fast paths are held equal to.
@@ -757,17 +755,15 @@ pub enum DecodePath {
     SimdJsonBare,
 }
 
-/// The hot-path decoder: reads a line with a body by the skim ([`skim`]: the members the tables
-/// use, the rest stepped over); any other line, and a line the skim leaves alone, is parsed by
-/// simd-json where it lies in the chunk buffer — the lines after it serve as simd-json's
+/// The hot-path decoder: reads each line by the skim ([`skim`]: the members the tables use, the
+/// rest stepped over); a line the skim leaves alone is parsed by simd-json where it lies in the
+/// chunk buffer — the lines after it serve as simd-json's
 /// read-ahead padding, so nothing is copied — reusing simd-json's buffers and tape across lines,
 /// so steady-state decoding allocates nothing.
 pub struct LineDecoder {
     buffers: simd_json::Buffers,
     tape: Option<simd_json::Tape<'static>>,
     path: DecodePath,
-    /// Finds `Object"`, the tail of both body keys: a line without it has no body.
-    body_key: memchr::memmem::Finder<'static>,
 }
 
 impl Default for LineDecoder {
@@ -784,7 +780,6 @@ impl LineDecoder {
             buffers: simd_json::Buffers::new(64 * 1024),
             tape: Some(simd_json::Tape(Vec::new())),
             path,
-            body_key: memchr::memmem::Finder::new(b"Object\""),
         }
     }
 
@@ -811,9 +806,7 @@ impl LineDecoder {
         let lengths = match self.path {
             DecodePath::SimdJsonBare => (None, None),
             DecodePath::SimdJson => skim::body_lengths(line),
-            // No `Object"` anywhere: no body key, so no body to measure or step over.
-            DecodePath::Routed if self.body_key.find(line).is_none() => (None, None),
-            DecodePath::Routed | DecodePath::Skim => {
+            DecodePath::Skim => {
                 if let Some(found) = skim::scan(line) {
                     return emit(skim::build(&found, &mut buf[..len]), &mut sink);
                 }

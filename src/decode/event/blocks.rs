@@ -85,6 +85,31 @@ pub(super) fn skip_nested(b: &[u8], start: usize, open: u8, close: u8) -> Option
     None
 }
 
+/// The index of the first `"`, `\\` or control character (below U+0020, which JSON forbids in
+/// a string) at or after `i`: where a string's scan must stop and look. Sixteen bytes at a time,
+/// so a key or a short value costs one comparison of a register, not a loop per byte and a
+/// second pass for control characters.
+pub(super) fn string_stop(b: &[u8], mut i: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    while let Some(lane) = b.get(i..i + 16) {
+        // SAFETY: SSE2 is part of the x86_64 baseline, so every x86_64 CPU has it.
+        let stops = unsafe { sse2::string_stops(lane) };
+        if stops != 0 {
+            return Some(i + stops.trailing_zeros() as usize);
+        }
+        i += 16;
+    }
+    string_stop_scalar(b, i)
+}
+
+fn string_stop_scalar(b: &[u8], i: usize) -> Option<usize> {
+    let k = b
+        .get(i..)?
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    Some(i + k)
+}
+
 /// The block's bitmasks of `"`, `\`, `open` and `close` (bit i for byte i).
 #[cfg(target_arch = "x86_64")]
 fn masks(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
@@ -111,8 +136,20 @@ fn masks_scalar(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set_epi64x, _mm_set1_epi8,
+        __m128i, _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
+        _mm_set1_epi8,
     };
+
+    /// Bit i set when byte i of the 16 is `"`, `\\` or below 0x20 (unsigned: `min(c, 0x1f) == c`).
+    #[target_feature(enable = "sse2")]
+    pub(super) fn string_stops(lane: &[u8]) -> u32 {
+        let v = load(lane);
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"'.cast_signed()));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\'.cast_signed()));
+        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+        let any = _mm_or_si128(_mm_or_si128(quote, backslash), control);
+        _mm_movemask_epi8(any).cast_unsigned() & 0xffff
+    }
 
     #[target_feature(enable = "sse2")]
     pub(super) fn masks(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
@@ -291,6 +328,36 @@ mod tests {
             assert_eq!(skip_nested(text.as_bytes(), 0, b'[', b']'), Some(2 * depth));
             let short = &text.as_bytes()[..2 * depth - 1];
             assert_eq!(skip_nested(short, 0, b'[', b']'), None);
+        }
+    }
+
+    #[test]
+    fn string_stops_are_the_first_quote_backslash_or_control_byte() {
+        let mut r = Rng(11);
+        for _ in 0..3000 {
+            // Mostly plain text so the stop falls anywhere across and past the 16-byte lanes.
+            let len = r.below(80) as usize;
+            let b: Vec<u8> = (0..len)
+                .map(|_| match r.below(40) {
+                    0 => b'"',
+                    1 => b'\\',
+                    2 => r.below(0x20) as u8,
+                    3 => 0x20,
+                    4 => 0x7f,
+                    5 => 0x80 + r.below(0x80) as u8,
+                    _ => b'a' + r.below(26) as u8,
+                })
+                .collect();
+            for from in [0, 1, 15, 16, 17] {
+                let want = b
+                    .iter()
+                    .enumerate()
+                    .skip(from)
+                    .find(|&(_, &c)| c == b'"' || c == b'\\' || c < 0x20)
+                    .map(|(k, _)| k);
+                assert_eq!(string_stop(&b, from), want, "{b:?} from {from}");
+                assert_eq!(string_stop_scalar(&b, from), want, "{b:?} from {from}");
+            }
         }
     }
 

@@ -173,9 +173,7 @@ pub(super) fn build<'a>(f: &Found, line: &'a mut [u8]) -> RawEvent<'a> {
     let line: &'a [u8] = line;
     // The line was checked as UTF-8 whole and the spans start and end at ASCII quotes; an
     // unescaped `\u` writes a whole character. So this never yields "".
-    let s = |span: Option<(usize, usize)>| {
-        span.map(|(a, b)| std::str::from_utf8(&line[a..b]).unwrap_or(""))
-    };
+    let s = |span: Option<(usize, usize)>| span.map(|(a, b)| utf8_span(&line[a..b]));
     let head = |rv| {
         Some(RawObjectHead {
             metadata: Some(RawMeta {
@@ -186,7 +184,7 @@ pub(super) fn build<'a>(f: &Found, line: &'a mut [u8]) -> RawEvent<'a> {
     let mut annotations = RawAnnotations::default();
     for (&(key, _), value) in f.annotations[..f.annotation_count].iter().zip(ann) {
         // Keys with escapes were left to simd-json, so a key is the line's bytes as they are.
-        let key = std::str::from_utf8(&line[key.start..key.end]).unwrap_or("");
+        let key = utf8_span(&line[key.start..key.end]);
         if let Some(value) = s(value) {
             annotations.take(key, value);
         }
@@ -231,6 +229,16 @@ pub(super) fn build<'a>(f: &Found, line: &'a mut [u8]) -> RawEvent<'a> {
 }
 
 /// A member seen twice is an error for serde's derived structs: leave it to them.
+/// A span of a line [`scan`] took: between two ASCII quotes of text checked as UTF-8 whole (or
+/// unescaped in place, which writes whole characters), so it is UTF-8; checking it again per
+/// string cost a tenth of the skim's time.
+fn utf8_span(span: &[u8]) -> &str {
+    debug_assert!(std::str::from_utf8(span).is_ok());
+    // SAFETY: as above — every span handed here starts and ends at a character boundary of
+    // text already validated as UTF-8 (`scan` checks the whole line first).
+    unsafe { std::str::from_utf8_unchecked(span) }
+}
+
 fn once(seen: &mut u32, bit: u32) -> Option<()> {
     if *seen & (1 << bit) != 0 {
         return None;
@@ -246,31 +254,35 @@ fn ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// From just past an opening quote: the index of the closing quote, and whether a backslash
-/// came before it.
-fn string_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
-    let mut escaped = false;
-    loop {
-        let j = next_quote_or_backslash(b, i)?;
-        if b[j] == b'"' {
-            return Some((j, escaped));
-        }
-        escaped = true;
-        i = j + 2;
-    }
+/// What [`string_end`] found between a string's quotes besides its end.
+#[derive(Clone, Copy)]
+struct Content {
+    /// A backslash came before the closing quote.
+    escaped: bool,
+    /// A raw control character did (invalid JSON: the simd-json path must say so).
+    control: bool,
 }
 
-/// Most strings of an event are short keys and names: a plain loop over their first bytes
-/// finds the end before a SIMD search would have set up.
-fn next_quote_or_backslash(b: &[u8], i: usize) -> Option<usize> {
-    const HEAD: usize = 24;
-    let rest = b.get(i..)?;
-    let head = &rest[..rest.len().min(HEAD)];
-    if let Some(k) = head.iter().position(|&c| c == b'"' || c == b'\\') {
-        return Some(i + k);
+/// From just past an opening quote: the index of the closing quote, and what came before it.
+fn string_end(b: &[u8], mut i: usize) -> Option<(usize, Content)> {
+    let mut seen = Content {
+        escaped: false,
+        control: false,
+    };
+    loop {
+        let j = blocks::string_stop(b, i)?;
+        match b[j] {
+            b'"' => return Some((j, seen)),
+            b'\\' => {
+                seen.escaped = true;
+                i = j + 2;
+            }
+            _ => {
+                seen.control = true;
+                i = j + 1;
+            }
+        }
     }
-    let k = memchr::memchr2(b'"', b'\\', &rest[head.len()..])?;
-    Some(i + head.len() + k)
 }
 
 /// The index just past the value that starts at `i`.
@@ -300,8 +312,8 @@ fn members(b: &[u8], i: usize, mut f: impl FnMut(&[u8], usize) -> Option<usize>)
         if b.get(i) != Some(&b'"') {
             return None;
         }
-        let (key_end, escaped) = string_end(b, i + 1)?;
-        if escaped {
+        let (key_end, content) = string_end(b, i + 1)?;
+        if content.escaped {
             return None;
         }
         let key = &b[i + 1..key_end];
@@ -322,9 +334,8 @@ fn members(b: &[u8], i: usize, mut f: impl FnMut(&[u8], usize) -> Option<usize>)
 fn string_or_null(b: &[u8], i: usize) -> Option<(Option<Str>, usize)> {
     match *b.get(i)? {
         b'"' => {
-            let (end, escaped) = string_end(b, i + 1)?;
-            let content = &b[i + 1..end];
-            if content.iter().any(|&c| c < 0x20) || (escaped && unescaped_len(content).is_none()) {
+            let (end, Content { escaped, control }) = string_end(b, i + 1)?;
+            if control || (escaped && unescaped_len(&b[i + 1..end]).is_none()) {
                 return None;
             }
             Some((
@@ -484,7 +495,7 @@ fn body(b: &[u8], i: usize) -> Option<(Option<Str>, Option<u32>, usize)> {
 
 fn annotations(b: &[u8], i: usize, f: &mut Found) -> Option<usize> {
     object_or_null(b, i, |key, i| {
-        let key_str = std::str::from_utf8(key).ok()?;
+        let key_str = utf8_span(key);
         if !RawAnnotations::reads(key_str) {
             return skip_value(b, i);
         }
