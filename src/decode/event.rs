@@ -732,7 +732,10 @@ pub fn decode_skim<'a>(
     line: &'a mut [u8],
     mut sink: impl FnMut(AuditEvent<'a>),
 ) -> Option<Result<Decoded, DecodeFailure>> {
-    let found = skim::scan(line)?;
+    let mut found = skim::Found::default();
+    if !skim::scan(line, &mut found) {
+        return None;
+    }
     Some(emit(skim::build(&found, line), &mut sink))
 }
 
@@ -764,6 +767,8 @@ pub struct LineDecoder {
     buffers: simd_json::Buffers,
     tape: Option<simd_json::Tape<'static>>,
     path: DecodePath,
+    /// The skim's spans of the line at hand, reused line after line.
+    found: skim::Found,
 }
 
 impl Default for LineDecoder {
@@ -780,6 +785,7 @@ impl LineDecoder {
             buffers: simd_json::Buffers::new(64 * 1024),
             tape: Some(simd_json::Tape(Vec::new())),
             path,
+            found: skim::Found::default(),
         }
     }
 
@@ -807,8 +813,8 @@ impl LineDecoder {
             DecodePath::SimdJsonBare => (None, None),
             DecodePath::SimdJson => skim::body_lengths(line),
             DecodePath::Skim => {
-                if let Some(found) = skim::scan(line) {
-                    return emit(skim::build(&found, &mut buf[..len]), &mut sink);
+                if skim::scan(line, &mut self.found) {
+                    return emit(skim::build(&self.found, &mut buf[..len]), &mut sink);
                 }
                 skim::body_lengths(line)
             }

@@ -59,14 +59,38 @@ const RECEIVED: usize = 7;
 const STAGE_TIME: usize = 8;
 const TIMESTAMP: usize = 9;
 
-/// Reads one event line, or `None` when the simd-json path must decide.
-pub(super) fn scan(b: &[u8]) -> Option<Found> {
+impl Found {
+    /// Forgets the last line: every span to `None`, no annotations (their slots are only read
+    /// below `annotation_count`, so they are not cleared). One `Found` serves every line of a
+    /// decoder, so a line costs no copy of it.
+    fn clear(&mut self) {
+        self.top = [None; TOP_STRINGS];
+        self.username = None;
+        self.pod_name = None;
+        self.object_ref = [None; 6];
+        self.code = None;
+        self.reason = None;
+        self.message = None;
+        self.request_rv = None;
+        self.response_rv = None;
+        self.request_bytes = None;
+        self.response_bytes = None;
+        self.annotation_count = 0;
+    }
+}
+
+/// Reads one event line into `f`; `false` when the simd-json path must decide.
+pub(super) fn scan(b: &[u8], f: &mut Found) -> bool {
+    f.clear();
+    scan_into(b, f).is_some()
+}
+
+fn scan_into(b: &[u8], f: &mut Found) -> Option<()> {
     simdutf8::basic::from_utf8(b).ok()?;
     let start = ws(b, 0);
     if b.get(start) != Some(&b'{') {
         return None;
     }
-    let mut f = Found::default();
     let mut seen = 0u32;
     let end = members(b, start, |key, i| {
         let (bit, at) = match key {
@@ -96,9 +120,9 @@ pub(super) fn scan(b: &[u8]) -> Option<Found> {
             return Some(end);
         }
         match bit {
-            10 => user(b, i, &mut f),
-            11 => object_ref(b, i, &mut f),
-            12 => status(b, i, &mut f),
+            10 => user(b, i, f),
+            11 => object_ref(b, i, f),
+            12 => status(b, i, f),
             13 => body(b, i).map(|(rv, len, end)| {
                 (f.request_rv, f.request_bytes) = (rv, len);
                 end
@@ -107,10 +131,10 @@ pub(super) fn scan(b: &[u8]) -> Option<Found> {
                 (f.response_rv, f.response_bytes) = (rv, len);
                 end
             }),
-            _ => annotations(b, i, &mut f),
+            _ => annotations(b, i, f),
         }
     })?;
-    (ws(b, end) == b.len()).then_some(f)
+    (ws(b, end) == b.len()).then_some(())
 }
 
 /// The byte length of each body (`requestObject`, `responseObject`) that is not null, for a
@@ -591,10 +615,40 @@ fn unescape_in_place(line: &mut [u8], start: usize, end: usize) -> usize {
 mod tests {
     use super::*;
 
+    fn scanned(b: &[u8]) -> Option<Found> {
+        let mut f = Found::default();
+        scan(b, &mut f).then_some(f)
+    }
+
+    #[test]
+    fn a_reused_found_keeps_nothing_of_the_line_before() {
+        let full = br#"{"kind":"Event","stage":"ResponseComplete","verb":"update","userAgent":"ua","user":{"username":"u","extra":{"authentication.kubernetes.io/pod-name":["p"]}},"objectRef":{"resource":"pods","name":"n"},"responseStatus":{"code":409,"reason":"Conflict"},"requestObject":{"metadata":{"resourceVersion":"3"}},"responseObject":{"metadata":{"resourceVersion":"4"}},"annotations":{"k8s.io/deprecated":"true"}}"#;
+        let bare = br#"{"kind":"Event","stage":"ResponseComplete","verb":"get"}"#;
+        let mut f = Found::default();
+        assert!(scan(full, &mut f));
+        assert!(f.annotation_count == 1 && f.top[USER_AGENT].is_some() && f.code == Some(409));
+        // A line the skim leaves alone in between must not leave its half-read spans either.
+        assert!(!scan(br#"{"userAgent":"x","verb":7}"#, &mut f));
+        assert!(scan(bare, &mut f));
+        let mut buf = bare.to_vec();
+        let raw = build(&f, &mut buf);
+        assert_eq!(raw.annotations.and_then(|a| a.deprecated), None);
+        assert_eq!(
+            raw.response_object
+                .and_then(|o| o.metadata?.resource_version),
+            None
+        );
+        assert_eq!(raw.user_agent, None);
+        assert_eq!(raw.user.and_then(|u| u.username), None);
+        assert_eq!(raw.response_status.and_then(|s| s.code), None);
+        assert_eq!(raw.request_bytes, None);
+        assert_eq!(raw.verb, Some("get"));
+    }
+
     #[test]
     fn bodies_are_measured_and_skipped() {
         let line = br#"{"kind":"Event","stage":"ResponseComplete","verb":"update","requestObject":{"kind":"ConfigMap","metadata":{"name":"a","managedFields":[{"f:data":{".":{},"f:k":{}}}],"resourceVersion":"41"},"data":{"k":"v \"}{[\""}},"responseObject":[1,{"a":[2]}],"user":{"username":"u"}}"#;
-        let f = scan(line).expect("fast path");
+        let f = scanned(line).expect("fast path");
         let req = br#"{"kind":"ConfigMap","metadata":{"name":"a","managedFields":[{"f:data":{".":{},"f:k":{}}}],"resourceVersion":"41"},"data":{"k":"v \"}{[\""}}"#;
         assert_eq!(f.request_bytes, Some(req.len() as u32));
         assert_eq!(f.response_bytes, Some(br#"[1,{"a":[2]}]"#.len() as u32));
@@ -625,7 +679,7 @@ mod tests {
         let line = format!(
             r#"{{"kind":"Event","stage":"ResponseComplete","verb":"update","requestObject":{body},"responseObject":{body},"user":{{"username":"u"}}}}"#
         );
-        let f = scan(line.as_bytes()).expect("fast path");
+        let f = scanned(line.as_bytes()).expect("fast path");
         assert_eq!(f.request_bytes, Some(body.len() as u32));
         assert_eq!(f.response_bytes, Some(body.len() as u32));
         let mut buf = line.into_bytes();
@@ -639,14 +693,14 @@ mod tests {
     fn a_body_cut_short_is_left_to_simd_json() {
         let line =
             r#"{"kind":"Event","stage":"ResponseComplete","verb":"update","requestObject":{"a":"}"#;
-        assert!(scan(line.as_bytes()).is_none());
+        assert!(scanned(line.as_bytes()).is_none());
         assert_eq!(body_lengths(line.as_bytes()), (None, None));
     }
 
     #[test]
     fn escapes_are_unescaped_in_place() {
         let line = br#"{"kind":"Event","stage":"ResponseComplete","verb":"get","requestURI":"/api?a=1\u0026b=\"2\"\/\u00e9"}"#;
-        let f = scan(line).unwrap();
+        let f = scanned(line).unwrap();
         let mut buf = line.to_vec();
         assert_eq!(build(&f, &mut buf).request_uri, Some("/api?a=1&b=\"2\"/é"));
     }
@@ -667,7 +721,7 @@ mod tests {
             "[1]",
             "{\"verb\":\"a\u{1}\"}",
         ] {
-            assert!(scan(line.as_bytes()).is_none(), "{line}");
+            assert!(scanned(line.as_bytes()).is_none(), "{line}");
         }
     }
 }
