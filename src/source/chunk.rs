@@ -197,6 +197,35 @@ mod tests {
     }
 
     #[test]
+    fn reading_stops_at_the_chunk_stop_names() {
+        let data: Vec<u8> = (0..1000)
+            .flat_map(|i| format!("{{\"line\":{i}}}\n").into_bytes())
+            .collect();
+        let (tx, rx) = sync_channel(1000);
+        let (_ptx, prx) = channel();
+        read_chunks(0, &data[..], &tx, &BufferPool::new(prx), 100, |seq| {
+            seq >= 3
+        });
+        drop(tx);
+        let seqs: Vec<u64> = rx.into_iter().map(|c| c.seq).collect();
+        assert_eq!(seqs, [0, 1, 2]);
+    }
+
+    #[test]
+    fn the_pool_hands_back_returned_buffers_emptied() {
+        let (tx, rx) = channel();
+        let pool = BufferPool::new(rx);
+        let mut old = Vec::with_capacity(4096);
+        old.extend_from_slice(b"old lines\n");
+        let at = old.as_ptr();
+        tx.send(old).unwrap();
+        let got = pool.take();
+        assert!(got.is_empty() && got.capacity() >= 4096 && got.as_ptr() == at);
+        // None back: a new, unallocated one.
+        assert_eq!(pool.take().capacity(), 0);
+    }
+
+    #[test]
     fn long_lines_grow_the_chunk() {
         let long = vec![b'x'; 1000];
         let mut data = b"{}\n".to_vec();
