@@ -1,11 +1,14 @@
-//! Pipeline: source → decode → aggregate. A reader thread cuts inputs into chunks and sends them
-//! through a bounded channel; a rayon pool folds chunks into one [`Aggregates`] per worker and
-//! merges those at the end. In flight at any time: about two chunks per worker, so memory does
-//! not grow with the input's length.
+//! Pipeline: source → decode → aggregate. Reader threads (up to one per worker, each on its own
+//! input: `pipeline/read.rs`) cut inputs into chunks and send them through a bounded channel; a
+//! rayon pool folds chunks into one [`Aggregates`] per worker and merges those at the end. In
+//! flight at any time: about two chunks per worker plus a buffer or two per reader, so memory
+//! does not grow with the input's length or the number of inputs.
+
+mod halt;
+mod read;
 
 use std::io::IsTerminal;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Sender, channel, sync_channel};
 
 use anyhow::{Context, Result};
@@ -18,8 +21,9 @@ use crate::decode::event::{DecodePath, Decoded, LINE_PADDING, LineDecoder, decod
 use crate::decode::frame::{decode_framed, frame};
 use crate::decode::{AuditEvent, DecodeFailure};
 use crate::model::report::InputRow;
-use crate::source::chunk::{CHUNK_SIZE, ReadOutcome};
-use crate::source::{Chunk, Input, InputKind, open_input, read_chunks};
+use crate::source::chunk::CHUNK_SIZE;
+use crate::source::{BufferPool, Chunk, Input, InputKind};
+use halt::Halt;
 
 /// How to run the pipeline.
 #[derive(Debug, Clone)]
@@ -219,46 +223,6 @@ fn slice_bar(enabled: bool) -> ProgressBar {
     pb
 }
 
-fn read_all(
-    inputs: &[Input],
-    tx: &std::sync::mpsc::SyncSender<Chunk>,
-    pool: &std::sync::mpsc::Receiver<Vec<u8>>,
-    opts: &Options,
-    stop: &AtomicBool,
-    pb: &ProgressBar,
-) -> Vec<InputRow> {
-    let mut stats = Vec::with_capacity(inputs.len());
-    for (i, input) in inputs.iter().enumerate() {
-        let raw = Arc::new(AtomicU64::new(0));
-        let mut st = InputRow {
-            name: input.name.clone(),
-            ..InputRow::default()
-        };
-        if stop.load(Ordering::Relaxed) {
-            stats.push(st);
-            continue;
-        }
-        match open_input(input, raw.clone()) {
-            Ok(opened) => {
-                let origin = u32::try_from(i).unwrap_or(u32::MAX);
-                let ReadOutcome {
-                    bytes,
-                    document,
-                    error,
-                } = read_chunks(origin, opened.reader, tx, pool, opts.chunk_size, stop);
-                st.bytes = bytes;
-                st.document = document;
-                st.error = error.map(|e| format!("read error after {bytes} bytes: {e}"));
-            }
-            Err(e) => st.error = Some(format!("cannot open: {e}")),
-        }
-        st.raw_bytes = raw.load(Ordering::Relaxed);
-        pb.inc(st.raw_bytes);
-        stats.push(st);
-    }
-    stats
-}
-
 /// Where the bytes come from.
 #[derive(Debug, Clone, Copy)]
 pub enum Source<'a> {
@@ -278,36 +242,6 @@ pub type CloudWatchSummary = crate::source::cloudwatch::Summary;
 /// The CloudWatch download's summary (absent without the feature).
 #[cfg(not(feature = "cloudwatch"))]
 pub type CloudWatchSummary = ();
-
-fn read_source(
-    source: Source,
-    tx: &std::sync::mpsc::SyncSender<Chunk>,
-    pool: &std::sync::mpsc::Receiver<Vec<u8>>,
-    opts: &Options,
-    stop: &AtomicBool,
-    pb: &ProgressBar,
-) -> ReadResult {
-    match source {
-        Source::Files(inputs) => Ok((read_all(inputs, tx, pool, opts, stop, pb), None)),
-        #[cfg(feature = "cloudwatch")]
-        Source::CloudWatch(spec) => {
-            let out =
-                crate::source::cloudwatch::read(spec, tx, stop, pb).map_err(|e| e.to_string())?;
-            let stats = out
-                .streams
-                .iter()
-                .zip(&out.bytes)
-                .map(|(s, b)| InputRow {
-                    name: crate::source::cloudwatch::input_name(&spec.log_group, &s.name),
-                    raw_bytes: *b,
-                    bytes: *b,
-                    ..InputRow::default()
-                })
-                .collect();
-            Ok((stats, Some(out.summary)))
-        }
-    }
-}
 
 /// Runs the pipeline over files.
 ///
@@ -334,21 +268,29 @@ pub fn run_source(source: Source, scope: &Scope, opts: &Options) -> Result<Outpu
         .context("cannot start worker threads")?;
     let (tx, rx) = sync_channel::<Chunk>(threads * 2);
     let (ret_tx, ret_rx) = channel::<Vec<u8>>();
-    let stop = AtomicBool::new(false);
-    let pb = match source {
-        Source::Files(inputs) => progress_bar(inputs, opts.progress),
+    let (pb, halt) = match source {
+        Source::Files(inputs) => (progress_bar(inputs, opts.progress), Halt::new(true)),
         #[cfg(feature = "cloudwatch")]
-        Source::CloudWatch(_) => slice_bar(opts.progress),
+        Source::CloudWatch(_) => (slice_bar(opts.progress), Halt::new(false)),
     };
 
     let (aggregates, inputs_stats) = std::thread::scope(|s| {
-        let (stop, pb) = (&stop, &pb);
+        let (halt, pb) = (&halt, &pb);
         let reader = s.spawn(move || {
-            let stats = read_source(source, &tx, &ret_rx, opts, stop, pb);
-            drop(tx);
-            stats
+            // The pool goes with this thread: once reading is done, the buffers the workers hand
+            // back are freed at once instead of held through the merge and the report.
+            let buffers = BufferPool::new(ret_rx);
+            let feed = read::Feed {
+                tx: &tx,
+                pool: &buffers,
+                chunk_size: opts.chunk_size,
+                halt,
+                pb,
+            };
+            // The channel closes when this thread's sender goes, after every reader is done.
+            read::read_source(source, threads, &feed)
         });
-        let agg = pool.install(|| fold(rx, scope, opts, stop, &ret_tx));
+        let agg = pool.install(|| fold(rx, scope, opts, halt, &ret_tx));
         (agg, reader.join())
     });
     pb.finish_and_clear();
@@ -380,7 +322,7 @@ fn fold(
     rx: std::sync::mpsc::Receiver<Chunk>,
     scope: &Scope,
     opts: &Options,
-    stop: &AtomicBool,
+    halt: &Halt,
     ret: &Sender<Vec<u8>>,
 ) -> Aggregates {
     let strict = opts.strict;
@@ -389,7 +331,7 @@ fn fold(
         .fold(
             || Worker::new(opts.decoder),
             |mut w, mut chunk| {
-                if stop.load(Ordering::Relaxed) {
+                if halt.skips(chunk.origin, chunk.seq) {
                     // Not read, but its lines still count, so later line numbers stay exact.
                     let d = &chunk.data;
                     let lines = memchr::memchr_iter(b'\n', d).count() as u64
@@ -399,7 +341,14 @@ fn fold(
                         .chunk_lines
                         .push((chunk.origin, chunk.seq, lines));
                 } else {
-                    w.process(&mut chunk, strict, stop, &mut |a, ev| a.observe(ev, scope));
+                    // Under --strict, a chunk with a skipped line is where the files stop.
+                    let skipped = strict.then(|| w.agg.summary.skipped_total());
+                    w.process(&mut chunk, strict, &halt.any, &mut |a, ev| {
+                        a.observe(ev, scope);
+                    });
+                    if skipped.is_some_and(|n| w.agg.summary.skipped_total() > n) {
+                        halt.mark(chunk.origin, chunk.seq);
+                    }
                 }
                 let _ = ret.send(chunk.data);
                 w

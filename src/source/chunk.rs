@@ -1,12 +1,12 @@
 //! Source: cutting a byte stream into chunks of whole lines for the workers. A chunk is about
 //! [`CHUNK_SIZE`] bytes and ends at a newline; a longer line grows its chunk, so lines of any
-//! length work. Buffers come back from the workers through `pool` and are reused, so steady-state
-//! reading allocates nothing. A stream that starts as a pretty-printed JSON document (`[` or a
+//! length work. Buffers come back from the workers through a [`BufferPool`] and are reused, so
+//! steady-state reading allocates nothing, however many readers share the pool. A stream that starts as a pretty-printed JSON document (`[` or a
 //! lone `{` line, as `kubectl get --raw` or `jq .` write an `EventList`) is sent whole as one
 //! document chunk: its size is bounded by that one document.
 
 use std::io::{self, Read};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, SyncSender};
 
 /// Target chunk size.
@@ -23,6 +23,33 @@ pub struct Chunk {
     pub data: Vec<u8>,
     /// The bytes are one JSON document, not JSON lines.
     pub document: bool,
+}
+
+/// The buffers the workers hand back, shared by every reader thread. A reader takes one per
+/// chunk under a short lock (a `Receiver` has one consumer), so the buffers in use stay the
+/// chunks in flight plus one or two per reader, and none is allocated once they circulate.
+#[derive(Debug)]
+pub struct BufferPool(Mutex<Receiver<Vec<u8>>>);
+
+impl BufferPool {
+    /// A pool fed by the workers through the other end of `returned`.
+    #[must_use]
+    pub fn new(returned: Receiver<Vec<u8>>) -> Self {
+        Self(Mutex::new(returned))
+    }
+
+    /// An empty buffer: a returned one when any is back, else a new one.
+    pub fn take(&self) -> Vec<u8> {
+        // A reader that panicked holding the lock leaves the pool to the others: they allocate.
+        let mut buf = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|rx| rx.try_recv().ok())
+            .unwrap_or_default();
+        buf.clear();
+        buf
+    }
 }
 
 /// What reading one input produced.
@@ -50,24 +77,24 @@ fn looks_like_document(head: &[u8]) -> bool {
     }
 }
 
-/// Reads `reader` to its end (or until `stop` is set), sending chunks to `tx`.
+/// Reads `reader` to its end, sending chunks to `tx`, or until `stop(seq)` says that chunk `seq`
+/// and those after it are not wanted (a `--strict` run met a bad line before them).
 pub fn read_chunks(
     origin: u32,
     mut reader: impl Read,
     tx: &SyncSender<Chunk>,
-    pool: &Receiver<Vec<u8>>,
+    pool: &BufferPool,
     chunk_size: usize,
-    stop: &AtomicBool,
+    stop: impl Fn(u64) -> bool,
 ) -> ReadOutcome {
     let mut out = ReadOutcome::default();
     let mut seq = 0u64;
-    let mut buf = pool.try_recv().unwrap_or_default();
-    buf.clear();
+    let mut buf = pool.take();
     let mut scanned = 0usize; // bytes of `buf` known to hold no newline
     let mut target = chunk_size;
     let mut first = true;
     loop {
-        if stop.load(Ordering::Relaxed) {
+        if stop(seq) {
             return out;
         }
         let want = target.saturating_sub(buf.len()).max(1) as u64;
@@ -116,8 +143,7 @@ pub fn read_chunks(
             continue;
         };
         let cut = scanned + i + 1;
-        let mut next = pool.try_recv().unwrap_or_default();
-        next.clear();
+        let mut next = pool.take();
         next.extend_from_slice(&buf[cut..]);
         buf.truncate(cut);
         let full = std::mem::replace(&mut buf, next);
@@ -146,8 +172,7 @@ mod tests {
     fn chunks(data: &[u8], size: usize) -> Vec<Chunk> {
         let (tx, rx) = sync_channel(1000);
         let (_ptx, prx) = channel();
-        let stop = AtomicBool::new(false);
-        let out = read_chunks(0, data, &tx, &prx, size, &stop);
+        let out = read_chunks(0, data, &tx, &BufferPool::new(prx), size, |_| false);
         assert!(out.error.is_none());
         assert_eq!(out.bytes, data.len() as u64);
         drop(tx);
@@ -169,6 +194,35 @@ mod tests {
             assert_eq!(c.data.last(), Some(&b'\n'));
         }
         assert!(got.iter().enumerate().all(|(i, c)| c.seq == i as u64));
+    }
+
+    #[test]
+    fn reading_stops_at_the_chunk_stop_names() {
+        let data: Vec<u8> = (0..1000)
+            .flat_map(|i| format!("{{\"line\":{i}}}\n").into_bytes())
+            .collect();
+        let (tx, rx) = sync_channel(1000);
+        let (_ptx, prx) = channel();
+        read_chunks(0, &data[..], &tx, &BufferPool::new(prx), 100, |seq| {
+            seq >= 3
+        });
+        drop(tx);
+        let seqs: Vec<u64> = rx.into_iter().map(|c| c.seq).collect();
+        assert_eq!(seqs, [0, 1, 2]);
+    }
+
+    #[test]
+    fn the_pool_hands_back_returned_buffers_emptied() {
+        let (tx, rx) = channel();
+        let pool = BufferPool::new(rx);
+        let mut old = Vec::with_capacity(4096);
+        old.extend_from_slice(b"old lines\n");
+        let at = old.as_ptr();
+        tx.send(old).unwrap();
+        let got = pool.take();
+        assert!(got.is_empty() && got.capacity() >= 4096 && got.as_ptr() == at);
+        // None back: a new, unallocated one.
+        assert_eq!(pool.take().capacity(), 0);
     }
 
     #[test]

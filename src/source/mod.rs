@@ -11,7 +11,7 @@ pub mod inputs;
 pub mod open;
 pub mod sniff;
 
-pub use chunk::{Chunk, read_chunks};
+pub use chunk::{BufferPool, Chunk, read_chunks};
 pub use input::{Input, InputKind};
 pub use inputs::expand_inputs;
 pub use open::open_input;

@@ -41,6 +41,7 @@ mod insights_scale;
 mod insights_service;
 #[cfg(feature = "cloudwatch")]
 mod insights_smoke;
+mod many_inputs;
 #[cfg(feature = "cloudwatch")]
 mod nightly;
 mod numbers;
