@@ -80,7 +80,8 @@ pub struct ScanArgs {
     /// Rows per table in the text report.
     #[arg(long, default_value_t = 10)]
     pub top: usize,
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: one per core); several input files are also read and
+    /// decompressed by up to this many threads at once.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
     /// Make any skipped line, unreadable input or warning fatal (exit code 2).
