@@ -56,6 +56,9 @@ pub struct Opened {
     pub compression: Compression,
 }
 
+/// The compressed bytes a decoder is handed at a time.
+const DECODER_BUFFER: usize = 256 * 1024;
+
 /// Opens an input, detecting its compression; `raw_bytes` counts bytes read before
 /// decompression.
 ///
@@ -81,11 +84,18 @@ pub fn open_input(input: &Input, raw_bytes: Arc<AtomicU64>) -> io::Result<Opened
         head.extend_from_slice(&byte[..n]);
     }
     let compression = Compression::detect(&head);
-    let buffered = BufReader::with_capacity(256 * 1024, io::Cursor::new(head).chain(counted));
+    let plain = io::Cursor::new(head).chain(counted);
+    // Plain bytes go straight into the reader's chunk buffers, which are read a megabyte at a
+    // time: a buffer in between only added a copy of every byte (3% of a Metadata scan's time).
+    // The decoders read small pieces and want one.
     let reader: Box<dyn Read + Send> = match compression {
-        Compression::None => Box::new(buffered),
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
+        Compression::None => Box::new(plain),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(
+            BufReader::with_capacity(DECODER_BUFFER, plain),
+        )),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(
+            BufReader::with_capacity(DECODER_BUFFER, plain),
+        )?),
     };
     Ok(Opened {
         reader: skip_bom(reader)?,
