@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# Peak RSS and wall time of a full scan for generated logs of several sizes (a benchmark, not a
-# test). Usage: benches/peak-rss.sh [DIR] [SIZES...]   e.g. benches/peak-rss.sh /tmp/rss 1GB 4GB
+# Peak RSS and wall time of a full scan for generated logs of several sizes, on both shapes (a
+# Metadata-level log and one whose writes carry bodies), 1 and 2 threads (a benchmark, not a
+# test). Usage: benches/peak-rss.sh [DIR] [SIZES...]   e.g. benches/peak-rss.sh /tmp/rss 1GB 8GB
 set -euo pipefail
 dir=${1:-/tmp/audit-scan-rss}; shift || true
 sizes=("${@:-1GB 4GB}")
-cargo build --release --quiet
+# The file path needs neither CloudWatch nor the exports: a build without them links less.
+cargo build --release --quiet --no-default-features --bin audit-scan
 bin=target/release/audit-scan
 mkdir -p "$dir"
 for size in ${sizes[@]}; do
-  f="$dir/gen-$size.jsonl"
-  [ -f "$f" ] || "$bin" generate --size "$size" --seed 3 -o "$f"
-  for t in 1 2; do
-    /usr/bin/time -f "size=$size threads=$t wall=%es peak_rss=%MKB" \
-      "$bin" "$f" --threads "$t" --format json -o /dev/null --no-progress
+  for shape in metadata bodies; do
+    f="$dir/$shape-$size.jsonl"
+    flag=(); [ "$shape" = bodies ] && flag=(--bodies)
+    [ -f "$f" ] || "$bin" generate --size "$size" --seed 3 "${flag[@]}" -o "$f"
+    for t in 1 2; do
+      /usr/bin/time -f "$shape size=$size threads=$t wall=%es peak_rss=%MKB" \
+        "$bin" "$f" --threads "$t" --format json -o /dev/null --no-progress
+    done
   done
 done
