@@ -3,26 +3,23 @@
 //! before the fast path), on `--threads N` (default 2). Nothing is aggregated; it prints the
 //! bytes, events and seconds.
 //!
-//! Usage: `bare_parse [--threads N] [--fast | --skim] FILE...` (`--fast`: audit-scan's own
-//! decoder; `--skim`: every line through its skim first).
+//! Usage: `bare_parse [--threads N] [--fast] FILE...` (`--fast`: audit-scan's own decoder).
 
 use std::io::{Read, Write};
 use std::time::Instant;
 
-use audit_scan::decode::event::{DecodePath, LINE_PADDING, LineDecoder};
+use audit_scan::decode::event::{LINE_PADDING, LineDecoder};
 use rayon::prelude::*;
 
 fn main() {
     let mut threads = 2;
     let mut fast = false;
-    let mut skim = false;
     let mut files = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--threads" => threads = args.next().and_then(|n| n.parse().ok()).unwrap_or(2),
             "--fast" => fast = true,
-            "--skim" => skim = true,
             _ => files.push(a),
         }
     }
@@ -65,9 +62,7 @@ fn main() {
                 .par_bridge()
                 .map_init(
                     || {
-                        if skim {
-                            LineDecoder::new(DecodePath::Skim)
-                        } else if fast {
+                        if fast {
                             LineDecoder::default()
                         } else {
                             LineDecoder::simd_json_only()
