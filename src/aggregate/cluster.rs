@@ -193,17 +193,22 @@ impl ClusterAcc {
         }
         let Some(t) = f.time else { return };
         let minute = t.div_euclid(MINUTE_US);
-        self.minutes.entry(minute).or_default().count(f);
-        if f.seat_us > 0 {
+        // The minutes after the first get their seat-time shares before the first is looked up,
+        // so the request's own minute is hashed once.
+        let own = if f.seat_us == 0 {
+            0
+        } else {
             let start = f.received.unwrap_or(t);
             let end = start + f.latency.unwrap_or(0);
-            let own = if end.div_euclid(MINUTE_US) == minute {
+            if end.div_euclid(MINUTE_US) == minute {
                 f.seat_us
             } else {
                 self.spill_seats(start, end, f.seat_us)
-            };
-            self.minutes.entry(minute).or_default().seat_us += own;
-        }
+            }
+        };
+        let m = self.minutes.entry(minute).or_default();
+        m.count(f);
+        m.seat_us += own;
         if let Some(class) = f.slo_class {
             let w = self
                 .health
