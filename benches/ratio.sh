@@ -5,10 +5,11 @@
 # the median wall time, GB/s and peak RSS of each, and the CLI's speed as a share of the bare
 # parse's. The bare parses (`examples/bare_parse.rs`): simd-json into the typed event (the decoder
 # before the skim), and audit-scan's own decoder; neither aggregates.
-# BASELINE=path/to/another/audit-scan times that binary too (e.g. a build of main), in the same
-# run. A benchmark, not a test: run it on an otherwise idle machine.
+# BASELINE="path/to/another/audit-scan ..." times those binaries too (e.g. builds of earlier
+# commits), in the same run, as baseline1, baseline2, ... A benchmark, not a test: run it on an
+# otherwise idle machine.
 #
-# Usage: [BASELINE=BIN] benches/ratio.sh [DIR] [SIZE] [RUNS] [THREADS]
+# Usage: [BASELINE="BIN ..."] benches/ratio.sh [DIR] [SIZE] [RUNS] [THREADS]
 #        e.g. benches/ratio.sh /tmp/ratio 1GB 3 2
 set -euo pipefail
 dir=${1:-/tmp/audit-scan-ratio}
@@ -36,10 +37,12 @@ names=(cli bare_typed bare_fast)
 cmds=("$bin FILE --threads $threads --format json -o /dev/null --no-progress"
       "$bare --threads $threads FILE"
       "$bare --threads $threads --fast FILE")
-if [ -n "${BASELINE:-}" ]; then
-  names+=(baseline)
-  cmds+=("$BASELINE FILE --threads $threads --format json -o /dev/null --no-progress")
-fi
+k=0
+for b in ${BASELINE:-}; do
+  k=$((k + 1))
+  names+=("baseline$k")
+  cmds+=("$b FILE --threads $threads --format json -o /dev/null --no-progress")
+done
 
 for shape in metadata bodies; do
   f="$dir/$shape-$size.jsonl"
