@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The full CLI (file → JSON report) against a bare parse of the same bytes, in one run, on the
-# two log shapes: a Metadata-level log and one whose writes carry whole bodies (`generate
-# --bodies`). Runs each command RUNS times in turn (page cache warm after the first) and prints
+# three log shapes: a Metadata-level log, one whose writes carry whole bodies (`generate
+# --bodies`) and one of those writes alone. Runs each command RUNS times in turn (page cache warm after the first) and prints
 # the median wall time, GB/s and peak RSS of each, and the CLI's speed as a share of the bare
 # parse's. The bare parses (`examples/bare_parse.rs`): simd-json into the typed event (the decoder
 # before the skim), and audit-scan's own decoder; neither aggregates.
@@ -23,6 +23,8 @@ bare=target/release/examples/bare_parse
 mkdir -p "$dir"
 [ -f "$dir/metadata-$size.jsonl" ] || "$bin" generate --size "$size" --seed 3 -o "$dir/metadata-$size.jsonl"
 [ -f "$dir/bodies-$size.jsonl" ] || "$bin" generate --size "$size" --seed 3 --bodies -o "$dir/bodies-$size.jsonl"
+# The second shape: writes at RequestResponse level alone.
+[ -f "$dir/writes-$size.jsonl" ] || benches/writes-log.sh "$bin" "$size" "$dir/writes-$size.jsonl"
 
 # One timed run: prints "seconds peak_kb".
 timed() {
@@ -44,7 +46,7 @@ for b in ${BASELINE:-}; do
   cmds+=("$b FILE --threads $threads --format json -o /dev/null --no-progress")
 done
 
-for shape in metadata bodies; do
+for shape in metadata bodies writes; do
   f="$dir/$shape-$size.jsonl"
   bytes=$(stat -c %s "$f")
   for n in "${names[@]}"; do : >"$dir/$n.times"; : >"$dir/$n.rss"; done
