@@ -16,12 +16,30 @@ pub fn corpus_bodies(bytes: u64) -> Vec<u8> {
     generated(bytes, true)
 }
 
-/// The two shapes the benches measure: (name, bytes).
+/// About `bytes` of the writes that carry a response body, alone: the issue's
+/// RequestResponse-heavy shape (bodies ~85% of the bytes), as `benches/writes-log.sh` cuts it.
 #[must_use]
-pub fn shapes(bytes: u64) -> [(&'static str, Vec<u8>); 2] {
+pub fn corpus_writes(bytes: u64) -> Vec<u8> {
+    let all = generated(bytes * 5 / 2, true);
+    let mut out = Vec::with_capacity(bytes as usize + 4096);
+    for line in all.split_inclusive(|&b| b == b'\n') {
+        if out.len() + line.len() > bytes as usize {
+            break;
+        }
+        if memchr::memmem::find(line, br#""responseObject":{"#).is_some() {
+            out.extend_from_slice(line);
+        }
+    }
+    out
+}
+
+/// The three shapes the benches measure: (name, bytes).
+#[must_use]
+pub fn shapes(bytes: u64) -> [(&'static str, Vec<u8>); 3] {
     [
         ("metadata", corpus(bytes)),
         ("bodies", corpus_bodies(bytes)),
+        ("writes", corpus_writes(bytes)),
     ]
 }
 
