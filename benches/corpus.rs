@@ -22,13 +22,14 @@ pub fn corpus_bodies(bytes: u64) -> Vec<u8> {
 pub fn corpus_writes(bytes: u64) -> Vec<u8> {
     let all = generated(bytes * 5 / 2, true);
     let mut out = Vec::with_capacity(bytes as usize + 4096);
-    for line in all.split_inclusive(|&b| b == b'\n') {
+    let writes = all
+        .split_inclusive(|&b| b == b'\n')
+        .filter(|line| memchr::memmem::find(line, br#""responseObject":{"#).is_some());
+    for line in writes {
         if out.len() + line.len() > bytes as usize {
             break;
         }
-        if memchr::memmem::find(line, br#""responseObject":{"#).is_some() {
-            out.extend_from_slice(line);
-        }
+        out.extend_from_slice(line);
     }
     out
 }
