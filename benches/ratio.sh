@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The full CLI (file → JSON report) against a bare parse of the same bytes, in one run, on the
 # three log shapes: a Metadata-level log, one whose writes carry whole bodies (`generate
-# --bodies`) and one of those writes alone. Runs each command RUNS times in turn (page cache warm after the first) and prints
-# the median wall time, GB/s and peak RSS of each, and the CLI's speed as a share of the bare
-# parse's. The bare parses (`examples/bare_parse.rs`): simd-json into the typed event (the decoder
-# before the skim), and audit-scan's own decoder; neither aggregates.
+# --bodies`) and those writes alone (`writes-log.sh`). Runs each command RUNS times in turn (page
+# cache warm after the first) and prints the median wall time, GB/s and peak RSS of each, and the
+# CLI's speed as a share of the bare parse's. The bare parses (`examples/bare_parse.rs`):
+# simd-json into the typed event (the decoder before the skim), and audit-scan's own decoder;
+# neither aggregates.
 # BASELINE="path/to/another/audit-scan ..." times those binaries too (e.g. builds of earlier
 # commits), in the same run, as baseline1, baseline2, ... A benchmark, not a test: run it on an
 # otherwise idle machine.
