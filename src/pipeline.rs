@@ -1,6 +1,8 @@
 //! Pipeline: source → decode → aggregate. Reader threads (up to one per worker, each on its own
 //! input: `pipeline/read.rs`) cut inputs into chunks and send them through a bounded channel; a
-//! rayon pool folds chunks into one [`Aggregates`] per worker and merges those at the end. In
+//! rayon pool folds chunks into one [`Aggregates`] per worker and merges those at the end,
+//! except the most-written objects: each chunk's object writes go to the run's one table
+//! ([`crate::aggregate::shared_objects`]), applied in each input's chunk order. In
 //! flight at any time: about two chunks per worker plus a buffer or two per reader, so memory
 //! does not grow with the input's length or the number of inputs.
 
@@ -15,6 +17,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
+use crate::aggregate::shared_objects::{ObjectBatch, SharedObjects};
 use crate::aggregate::summary::Position;
 use crate::aggregate::{Aggregates, Scope};
 use crate::decode::event::{DecodePath, Decoded, LINE_PADDING, LineDecoder, decode_document};
@@ -326,10 +329,16 @@ fn fold(
     ret: &Sender<Vec<u8>>,
 ) -> Aggregates {
     let strict = opts.strict;
-    rx.into_iter()
+    let objects = SharedObjects::default();
+    let mut agg = rx
+        .into_iter()
         .par_bridge()
         .fold(
-            || Worker::new(opts.decoder),
+            || {
+                let mut w = Worker::new(opts.decoder);
+                w.agg.object_batch = Some(ObjectBatch::default());
+                w
+            },
             |mut w, mut chunk| {
                 if halt.skips(chunk.origin, chunk.seq) {
                     // Not read, but its lines still count, so later line numbers stay exact.
@@ -350,6 +359,10 @@ fn fold(
                         halt.mark(chunk.origin, chunk.seq);
                     }
                 }
+                // Every chunk hands in its batch, empty or not: the next one is due after it.
+                if let Some(batch) = &mut w.agg.object_batch {
+                    objects.apply(chunk.origin, chunk.seq, batch, &w.agg.strings);
+                }
                 let _ = ret.send(chunk.data);
                 w
             },
@@ -363,7 +376,11 @@ fn fold(
             }
             a.merge(&b);
             a
-        })
+        });
+    // The workers' own object tables stayed empty: every write went to the shared one.
+    agg.object_batch = None;
+    agg.objects = objects.into_table(&mut agg.strings);
+    agg
 }
 
 fn num_cpus() -> usize {

@@ -11,6 +11,7 @@ pub mod interner;
 pub mod objects;
 pub mod ring;
 pub mod selection;
+pub mod shared_objects;
 pub mod sketch;
 pub mod summary;
 pub mod tables;
@@ -29,6 +30,7 @@ use ids::{ClientId, ResourceId};
 use interner::Interner;
 use objects::{ObjectTable, ObjectWrite, object_key};
 use selection::SelectionAcc;
+use shared_objects::ObjectBatch;
 use sketch::{LatencySketch, Samples};
 use summary::SummaryAcc;
 use tables::{CallStats, ClientStats, ErrorStats, ListStats, WatchStats, WriteStats, merge_map};
@@ -137,6 +139,9 @@ pub struct Aggregates {
     pub writes: FxHashMap<WriteKey, WriteStats>,
     /// Most-written objects.
     pub objects: ObjectTable,
+    /// Where a batch scan's worker queues its object writes for the run's one table
+    /// ([`shared_objects`]); `None`: they go to `objects`.
+    pub object_batch: Option<ObjectBatch>,
     /// Errors per client × code × reason × verb × resource.
     pub errors: FxHashMap<ErrorKey, ErrorStats>,
     /// Watches per client × resource.
@@ -596,7 +601,7 @@ impl Aggregates {
         if !ev.name.is_empty() {
             let mut key = std::mem::take(&mut self.key_buf);
             object_key(&mut key, ev.api_group, ev.resource, ev.namespace, ev.name);
-            self.objects.observe(&ObjectWrite {
+            let w = ObjectWrite {
                 key: &key,
                 client: f.client.into(),
                 time: f.time,
@@ -604,7 +609,11 @@ impl Aggregates {
                 noop,
                 audit_id: ev.audit_id,
                 bodies,
-            });
+            };
+            match &mut self.object_batch {
+                Some(batch) => batch.write(&w),
+                None => self.objects.observe(&w),
+            }
             self.key_buf = key;
         }
     }
@@ -632,7 +641,10 @@ impl Aggregates {
         {
             let mut key = std::mem::take(&mut self.key_buf);
             object_key(&mut key, ev.api_group, ev.resource, ev.namespace, ev.name);
-            self.objects.conflict(&key, f.time);
+            match &mut self.object_batch {
+                Some(batch) => batch.conflict(&key, f.time),
+                None => self.objects.conflict(&key, f.time),
+            }
             self.key_buf = key;
         }
     }

@@ -2,8 +2,8 @@
 //! bounded: past [`MAX_OBJECTS`] entries it keeps the most-written half (fewer when many counts
 //! tie) and adds the largest count it dropped to an error bound, so a heavy hitter survives and
 //! every reported count is short by at most that bound. Below the bound every count is exact and
-//! independent of thread count; once pruning happens, which objects survive can depend on how
-//! the work was split.
+//! independent of thread count; once pruning happens, which objects survive can depend on the
+//! order in which the workers' batches reached the table ([`super::shared_objects`]).
 
 use rustc_hash::FxHashMap;
 
@@ -55,10 +55,13 @@ impl MinuteWrites {
 /// Writes-per-minute levels counted per object (`objects[].busy_minutes`).
 pub const BUSY_LEVELS: [u32; 6] = [5, 10, 20, 30, 60, 120];
 
-/// The longest minute list an object keeps; older minutes fold into [`Folded`]. Exact while an
-/// object is written in at most this many distinct minutes per worker; past it, a minute whose
-/// writes were split between two workers may be counted in both halves.
-pub const MAX_MINUTES_PER_OBJECT: usize = 512;
+/// The longest minute list an object keeps; past it the oldest half folds into [`Folded`].
+/// A batch scan's workers share one table ([`super::shared_objects`]), so a minute is whole
+/// when it folds, and folding stays exact unless a write arrives for a minute older than the
+/// object's newest 32 active minutes (several files of one time range read at once can; the
+/// object is then marked approximate). Short, so the table's size does not grow with the
+/// log's length: 28,000 objects hold at most 21 MB of minutes.
+pub const MAX_MINUTES_PER_OBJECT: usize = 64;
 
 /// Summary of an object's folded minutes.
 #[derive(Debug, Clone, Copy, Default)]
@@ -187,6 +190,9 @@ impl ObjectStats {
                 f.peak = (i64::from(m.minute), m.count);
             }
         }
+        // The push past the limit doubled the list's capacity; give that back, or each
+        // recurring object would hold twice the limit for the rest of the run.
+        self.minutes.shrink_to(MAX_MINUTES_PER_OBJECT);
     }
 
     /// The busiest minute: (epoch minute, writes); the earliest of equals.
@@ -224,8 +230,11 @@ impl ObjectStats {
 /// Object key → stats, bounded.
 #[derive(Debug, Clone, Default)]
 pub struct ObjectTable {
-    /// Objects keyed by `group \x1f resource \x1f namespace \x1f name`.
-    pub objects: FxHashMap<KeyBuf, ObjectStats>,
+    /// Objects keyed by `group \x1f resource \x1f namespace \x1f name`. The stats are boxed:
+    /// inline, a bucket is ~400 bytes, and the tombstones pruning leaves make hashbrown double
+    /// the table once it has pruned (32,768 to 65,536 buckets: 13 to 27 MB a worker, a peak RSS
+    /// that grew with the log's length). Boxed, a bucket is 24 bytes and doubling costs 1.5 MB.
+    pub objects: FxHashMap<KeyBuf, Box<ObjectStats>>,
     /// Entries dropped by pruning (an object dropped twice counts twice).
     pub pruned: u64,
     /// The sum, over every prune, of the largest count it dropped: an object that was dropped
@@ -277,7 +286,7 @@ impl ObjectTable {
         let o = if let Some(o) = self.objects.get_mut(Key::new(w.key)) {
             Some(o)
         } else {
-            self.objects.insert(w.key.into(), ObjectStats::default());
+            self.objects.insert(w.key.into(), Box::default());
             self.objects.get_mut(Key::new(w.key))
         };
         if let Some(o) = o {
@@ -299,7 +308,7 @@ impl ObjectTable {
     /// Records a write to `key` answered 409 Conflict.
     pub fn conflict(&mut self, key: &str, time: Option<Micros>) {
         if !self.objects.contains_key(Key::new(key)) {
-            self.objects.insert(key.into(), ObjectStats::default());
+            self.objects.insert(key.into(), Box::default());
         }
         if let Some(o) = self.objects.get_mut(Key::new(key)) {
             o.conflicts += 1;
@@ -331,6 +340,15 @@ impl ObjectTable {
         });
         self.pruned += (before - self.objects.len()) as u64;
         self.max_pruned_count += max_dropped;
+    }
+
+    /// Makes every writer id `c` the id `remap[c]` (of another interner).
+    pub fn remap_writers(&mut self, remap: &[u32]) {
+        for o in self.objects.values_mut() {
+            for (c, _) in &mut o.writers {
+                *c = remap[*c as usize];
+            }
+        }
     }
 
     /// Merges another table in, remapping writer ids.

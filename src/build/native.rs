@@ -140,7 +140,7 @@ pub fn build(inp: &Inputs) -> Report {
         .count();
     if approximate > 0 {
         report.summary.coverage.push(format!(
-            "{approximate} objects were written in more than {MAX_MINUTES_PER_OBJECT} minutes and their writes were split between worker threads (or arrived out of time order): their per-minute figures (`minutes_approximate`) may count a minute in two parts; `--threads 1` on a time-ordered log keeps them exact"
+            "{approximate} objects were written in more than {MAX_MINUTES_PER_OBJECT} minutes and some writes arrived after their minute had been folded (out of time order, as when several files of one time range are read): their per-minute figures (`minutes_approximate`) may count a minute in two parts; a time-ordered log keeps them exact"
         ));
     }
     report

@@ -711,8 +711,9 @@ pub struct ObjectRow {
     /// Minutes with at least N writes, for N in 5, 10, 20, 30, 60, 120 (keys are N).
     pub busy_minutes: BTreeMap<String, u64>,
     /// The minute counts (peak, multi-writer, active, busy) may count a minute in two parts:
-    /// the object was written in more than 512 minutes and its writes were split between worker
-    /// threads or arrived out of time order. Writes and conflicts are exact all the same.
+    /// a write arrived for a minute the object had already folded (more than 32 of its active
+    /// minutes older than its newest), as when several files of one time range are read.
+    /// Writes and conflicts are exact all the same.
     pub minutes_approximate: bool,
     /// Writes answered 409 Conflict.
     pub conflicts: u64,

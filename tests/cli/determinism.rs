@@ -58,9 +58,11 @@ fn threads_chunks_and_file_splits_do_not_change_the_report() {
     assert_eq!(scan(&parts, 2, 64 << 10), one, "split across files");
 }
 
-/// An object written in more minutes than it keeps (`MAX_MINUTES_PER_OBJECT`) keeps its last ones per worker and folds the rest:
-/// one time-ordered pass keeps its minute figures exact; split between workers or files, a
-/// minute may be counted in two parts, and the report says so (writes stay exact).
+/// An object written in more minutes than it keeps (`MAX_MINUTES_PER_OBJECT`) keeps its last
+/// ones and folds the rest. The workers share one object table, so a time-ordered log keeps its
+/// minute figures exact at any thread count, even with every minute's writes split between the
+/// workers; files of one time range read one after the other reopen folded minutes, which may
+/// then be counted in two parts, and the report says so (writes stay exact).
 #[test]
 fn long_lived_objects_say_when_their_minute_counts_are_approximate() {
     let dir = tempfile::tempdir().unwrap();
@@ -103,6 +105,16 @@ fn long_lived_objects_say_when_their_minute_counts_are_approximate() {
     assert_eq!(o["peak_writes"], 2);
     assert_eq!(o["minutes_approximate"], false);
     assert!(!has_note(&one));
+    // Chunks of one or two lines: the two writes of nearly every minute go to different
+    // workers, and each worker alone sees more minutes than an object keeps.
+    let ordered_path = dir.path().join("ordered.jsonl");
+    for threads in [2, 4] {
+        assert_eq!(
+            scan(std::slice::from_ref(&ordered_path), threads, 1 << 10),
+            one,
+            "--threads {threads}, 1 KiB chunks"
+        );
+    }
 
     // The first write of every minute in one file, the second in another: one worker reads
     // all of the first (folding its oldest minutes), then reopens every minute from the start.
