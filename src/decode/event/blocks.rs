@@ -4,6 +4,19 @@
 //! by carrying backslash runs across blocks; strings masked by a prefix XOR of the quotes — so a
 //! block of short strings costs a few instructions, not one search per string. A block where the
 //! depth cannot reach zero is stepped over on a popcount; only the last one is walked bit by bit.
+//!
+//! The masks and the prefix XOR are the skipper's whole cost on a body, so the CPU picks how they
+//! are made (checked at run time, as a portable build cannot assume more than SSE2): AVX-512BW
+//! compares 64 bytes into a mask in one instruction per character, AVX2 in two, SSE2 in four and
+//! a move each; with PCLMULQDQ the prefix XOR is one carry-less multiply instead of six
+//! shift-XORs. Every path is held to the scalar reference by the tests below.
+
+// `#[inline(always)]` is what makes the dispatch pay: the loop and its masks must be compiled
+// inside each `#[target_feature]` entry point, or every block pays a call into the masks.
+#![allow(
+    clippy::inline_always,
+    reason = "the loop must be inlined into each instruction set's entry point"
+)]
 
 /// The bits of the even positions of a block.
 const EVEN: u64 = 0x5555_5555_5555_5555;
@@ -32,15 +45,36 @@ impl Carry {
     }
 
     /// The bits inside strings (an opening quote included, its closing quote not), given the
-    /// block's unescaped quotes.
-    fn in_string(&mut self, quotes: u64) -> u64 {
-        let mut x = quotes;
+    /// prefix XOR of the block's unescaped quotes.
+    fn in_string(&mut self, quotes_prefix_xor: u64) -> u64 {
+        let inside = quotes_prefix_xor ^ self.in_string;
+        self.in_string = 0u64.wrapping_sub(inside >> 63);
+        inside
+    }
+}
+
+/// How a block's masks are made: one implementation per instruction set.
+trait Classify {
+    /// The block's bitmasks of `"`, `\`, `open` and `close` (bit i for byte i).
+    fn masks(block: &[u8; 64], open: u8, close: u8) -> [u64; 4];
+    /// Bit i of the result is the XOR of bits 0..=i of `x`.
+    fn prefix_xor(x: u64) -> u64;
+}
+
+/// Plain Rust: the reference the others are tested by, and the path off x86_64.
+struct Scalar;
+
+impl Classify for Scalar {
+    #[inline(always)]
+    fn masks(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
+        masks_scalar(block, open, close)
+    }
+    #[inline(always)]
+    fn prefix_xor(mut x: u64) -> u64 {
         for shift in [1, 2, 4, 8, 16, 32] {
             x ^= x << shift;
         }
-        let inside = x ^ self.in_string;
-        self.in_string = 0u64.wrapping_sub(inside >> 63);
-        inside
+        x
     }
 }
 
@@ -48,6 +82,32 @@ impl Carry {
 /// index after its closing bracket, or `None` when the bytes end first. Only its own kind of
 /// bracket is counted (the other kind is balanced inside it); nothing is validated.
 pub(super) fn skip_nested(b: &[u8], start: usize, open: u8, close: u8) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // The detection is cached by std: one load of a static per call.
+        if std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("pclmulqdq")
+        {
+            // SAFETY: the CPU has both features, checked just above.
+            return unsafe { x86::skip_avx512(b, start, open, close) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("pclmulqdq")
+        {
+            // SAFETY: the CPU has both features, checked just above.
+            return unsafe { x86::skip_avx2(b, start, open, close) };
+        }
+        // SAFETY: SSE2 is part of the x86_64 baseline, so every x86_64 CPU has it.
+        unsafe { x86::skip_sse2(b, start, open, close) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    skip_with::<Scalar>(b, start, open, close)
+}
+
+/// The skipper's loop, inlined into each instruction set's entry point so that its masks are
+/// inlined too.
+#[inline(always)]
+fn skip_with<C: Classify>(b: &[u8], start: usize, open: u8, close: u8) -> Option<usize> {
     let mut carry = Carry::default();
     let mut depth = 0u32;
     let mut at = start;
@@ -59,9 +119,9 @@ pub(super) fn skip_nested(b: &[u8], start: usize, open: u8, close: u8) -> Option
             tail[..b.len() - at].copy_from_slice(&b[at..]);
             &tail
         };
-        let [quote, backslash, opens, closes] = masks(block, open, close);
+        let [quote, backslash, opens, closes] = C::masks(block, open, close);
         let escaped = carry.escaped(backslash);
-        let in_string = carry.in_string(quote & !escaped);
+        let in_string = carry.in_string(C::prefix_xor(quote & !escaped));
         let (opens, closes) = (opens & !in_string, closes & !in_string);
         if closes.count_ones() < depth {
             depth = depth + opens.count_ones() - closes.count_ones();
@@ -93,7 +153,7 @@ pub(super) fn string_stop(b: &[u8], mut i: usize) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     while let Some(lane) = b.get(i..i + 16) {
         // SAFETY: SSE2 is part of the x86_64 baseline, so every x86_64 CPU has it.
-        let stops = unsafe { sse2::string_stops(lane) };
+        let stops = unsafe { x86::string_stops(lane) };
         if stops != 0 {
             return Some(i + stops.trailing_zeros() as usize);
         }
@@ -110,19 +170,6 @@ fn string_stop_scalar(b: &[u8], i: usize) -> Option<usize> {
     Some(i + k)
 }
 
-/// The block's bitmasks of `"`, `\`, `open` and `close` (bit i for byte i).
-#[cfg(target_arch = "x86_64")]
-fn masks(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
-    // SAFETY: SSE2 is part of the x86_64 baseline, so every x86_64 CPU has it.
-    unsafe { sse2::masks(block, open, close) }
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn masks(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
-    masks_scalar(block, open, close)
-}
-
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))] // the reference the SSE2 path is tested by
 fn masks_scalar(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
     let mut m = [0u64; 4];
     for (i, &c) in block.iter().enumerate() {
@@ -134,10 +181,13 @@ fn masks_scalar(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod sse2 {
+mod x86 {
+    use super::{Classify, Scalar, skip_with};
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
-        _mm_set1_epi8,
+        __m128i, __m256i, __m512i, _mm_clmulepi64_si128, _mm_cmpeq_epi8, _mm_cvtsi128_si64,
+        _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x, _mm_set1_epi8,
+        _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
+        _mm512_cmpeq_epi8_mask, _mm512_loadu_si512, _mm512_set1_epi8,
     };
 
     /// Bit i set when byte i of the 16 is `"`, `\\` or below 0x20 (unsigned: `min(c, 0x1f) == c`).
@@ -151,18 +201,6 @@ mod sse2 {
         _mm_movemask_epi8(any).cast_unsigned() & 0xffff
     }
 
-    #[target_feature(enable = "sse2")]
-    pub(super) fn masks(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
-        let mut m = [0u64; 4];
-        for (k, lane) in block.chunks_exact(16).enumerate() {
-            let v = load(lane);
-            for (slot, want) in m.iter_mut().zip([b'"', b'\\', open, close]) {
-                *slot |= eq(v, want) << (16 * k);
-            }
-        }
-        m
-    }
-
     /// 16 bytes into a register (the compiler makes it one unaligned load).
     #[target_feature(enable = "sse2")]
     fn load(lane: &[u8]) -> __m128i {
@@ -171,10 +209,113 @@ mod sse2 {
         _mm_set_epi64x(half(8..16), half(0..8))
     }
 
+    pub(super) struct Sse2;
+
+    impl Classify for Sse2 {
+        #[inline(always)]
+        fn masks(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
+            // SAFETY: SSE2 is part of the x86_64 baseline, so every x86_64 CPU has it.
+            unsafe { sse2_masks(block, open, close) }
+        }
+        #[inline(always)]
+        fn prefix_xor(x: u64) -> u64 {
+            Scalar::prefix_xor(x)
+        }
+    }
+
     #[target_feature(enable = "sse2")]
-    fn eq(v: __m128i, want: u8) -> u64 {
-        let hits = _mm_cmpeq_epi8(v, _mm_set1_epi8(want.cast_signed()));
-        u64::from(_mm_movemask_epi8(hits).cast_unsigned() & 0xffff)
+    fn sse2_masks(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
+        let mut m = [0u64; 4];
+        for (k, lane) in block.chunks_exact(16).enumerate() {
+            let v = load(lane);
+            for (slot, want) in m.iter_mut().zip([b'"', b'\\', open, close]) {
+                let hits = _mm_cmpeq_epi8(v, _mm_set1_epi8(want.cast_signed()));
+                *slot |= u64::from(_mm_movemask_epi8(hits).cast_unsigned() & 0xffff) << (16 * k);
+            }
+        }
+        m
+    }
+
+    /// Used only where the CPU has been checked for AVX2 and PCLMULQDQ.
+    pub(super) struct Avx2;
+
+    impl Classify for Avx2 {
+        #[inline(always)]
+        fn masks(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
+            // SAFETY: only reached through `skip_avx2`, whose callers have checked the CPU.
+            unsafe { avx2_masks(block, open, close) }
+        }
+        #[inline(always)]
+        fn prefix_xor(x: u64) -> u64 {
+            // SAFETY: as above; `Avx2` is used only where PCLMULQDQ was found too.
+            unsafe { clmul_prefix_xor(x) }
+        }
+    }
+
+    #[target_feature(enable = "avx2")]
+    fn avx2_masks(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
+        // SAFETY: the block is 64 bytes, so both 32-byte unaligned loads are in bounds.
+        #[allow(
+            clippy::cast_ptr_alignment,
+            reason = "`_mm256_loadu_si256` loads from any alignment"
+        )]
+        let (lo, hi) = unsafe {
+            let p = block.as_ptr().cast::<__m256i>();
+            (_mm256_loadu_si256(p), _mm256_loadu_si256(p.add(1)))
+        };
+        [b'"', b'\\', open, close].map(|want| {
+            let w = _mm256_set1_epi8(want.cast_signed());
+            let low = _mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, w)).cast_unsigned();
+            let high = _mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, w)).cast_unsigned();
+            u64::from(low) | (u64::from(high) << 32)
+        })
+    }
+
+    /// Used only where the CPU has been checked for AVX-512BW and PCLMULQDQ.
+    pub(super) struct Avx512;
+
+    impl Classify for Avx512 {
+        #[inline(always)]
+        fn masks(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
+            // SAFETY: only reached through `skip_avx512`, whose callers have checked the CPU.
+            unsafe { avx512_masks(block, open, close) }
+        }
+        #[inline(always)]
+        fn prefix_xor(x: u64) -> u64 {
+            // SAFETY: as above; `Avx512` is used only where PCLMULQDQ was found too.
+            unsafe { clmul_prefix_xor(x) }
+        }
+    }
+
+    #[target_feature(enable = "avx512bw")]
+    fn avx512_masks(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
+        // SAFETY: the block is 64 bytes, one unaligned 64-byte load.
+        let v: __m512i = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
+        [b'"', b'\\', open, close]
+            .map(|want| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(want.cast_signed())))
+    }
+
+    /// The prefix XOR as a carry-less multiply by all ones (simdjson's `prefix_xor`).
+    #[target_feature(enable = "pclmulqdq")]
+    fn clmul_prefix_xor(x: u64) -> u64 {
+        let product =
+            _mm_clmulepi64_si128(_mm_set_epi64x(0, x.cast_signed()), _mm_set1_epi8(-1), 0);
+        _mm_cvtsi128_si64(product).cast_unsigned()
+    }
+
+    #[target_feature(enable = "sse2")]
+    pub(super) fn skip_sse2(b: &[u8], start: usize, open: u8, close: u8) -> Option<usize> {
+        skip_with::<Sse2>(b, start, open, close)
+    }
+
+    #[target_feature(enable = "avx2,pclmulqdq")]
+    pub(super) fn skip_avx2(b: &[u8], start: usize, open: u8, close: u8) -> Option<usize> {
+        skip_with::<Avx2>(b, start, open, close)
+    }
+
+    #[target_feature(enable = "avx512bw,pclmulqdq")]
+    pub(super) fn skip_avx512(b: &[u8], start: usize, open: u8, close: u8) -> Option<usize> {
+        skip_with::<Avx512>(b, start, open, close)
     }
 }
 
@@ -270,6 +411,7 @@ mod tests {
 
     #[test]
     fn bodies_end_where_serde_json_says() {
+        let skippers = skippers();
         let mut r = Rng(0x9e37_79b9_7f4a_7c15);
         let mut checked = 0;
         for _ in 0..3000 {
@@ -289,14 +431,13 @@ mod tests {
             };
             let want = serde_end(b, start);
             assert!(want.is_some(), "the generator writes JSON: {text}");
-            assert_eq!(skip_nested(b, start, open, close), want, "{text}");
             // Cut short anywhere inside, the value has no end.
             let cut = start + 1 + r.below((want.unwrap() - start - 1) as u64) as usize;
-            assert_eq!(
-                skip_nested(&b[..cut], start, open, close),
-                None,
-                "{text} cut at {cut}"
-            );
+            for (name, skip) in &skippers {
+                assert_eq!(skip(b, start, open, close), want, "{name}: {text}");
+                let short = skip(&b[..cut], start, open, close);
+                assert_eq!(short, None, "{name}: {text} cut at {cut}");
+            }
             checked += 1;
         }
         assert!(checked > 1500, "{checked}");
@@ -305,6 +446,7 @@ mod tests {
     #[test]
     fn backslash_runs_across_block_edges() {
         // A string whose backslash run ends exactly at a block's last byte, for every run length.
+        let skippers = skippers();
         for run in 0..130 {
             for pad in 0..66 {
                 let mut text = format!("{{\"{}", "x".repeat(pad));
@@ -315,8 +457,10 @@ mod tests {
                 }
                 text.push_str("\":1}tail");
                 let want = serde_end(text.as_bytes(), 0);
-                assert_eq!(skip_nested(text.as_bytes(), 0, b'{', b'}'), want, "{text}");
                 assert!(want.is_some(), "{text}");
+                for (name, skip) in &skippers {
+                    assert_eq!(skip(text.as_bytes(), 0, b'{', b'}'), want, "{name}: {text}");
+                }
             }
         }
     }
@@ -325,9 +469,15 @@ mod tests {
     fn deep_nesting_is_counted_past_whole_blocks() {
         for depth in [1, 63, 64, 65, 500, 5000] {
             let text = format!("{}{}x", "[".repeat(depth), "]".repeat(depth));
-            assert_eq!(skip_nested(text.as_bytes(), 0, b'[', b']'), Some(2 * depth));
             let short = &text.as_bytes()[..2 * depth - 1];
-            assert_eq!(skip_nested(short, 0, b'[', b']'), None);
+            for (name, skip) in skippers() {
+                assert_eq!(
+                    skip(text.as_bytes(), 0, b'[', b']'),
+                    Some(2 * depth),
+                    "{name}"
+                );
+                assert_eq!(skip(short, 0, b'[', b']'), None, "{name}");
+            }
         }
     }
 
@@ -361,19 +511,72 @@ mod tests {
         }
     }
 
+    type Skipper = fn(&[u8], usize, u8, u8) -> Option<usize>;
+
+    /// Every skipper this CPU can run, named: the dispatched one, the scalar reference, and
+    /// each instruction set's path the CPU has (so each is tested, not only the fastest).
+    fn skippers() -> Vec<(&'static str, Skipper)> {
+        let mut all: Vec<(&'static str, Skipper)> = vec![
+            ("dispatched", skip_nested),
+            ("scalar", |b, s, o, c| skip_with::<Scalar>(b, s, o, c)),
+        ];
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: SSE2 is part of the x86_64 baseline.
+            all.push(("sse2", |b, s, o, c| unsafe { x86::skip_sse2(b, s, o, c) }));
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("pclmulqdq")
+            {
+                // SAFETY: the CPU has both features, checked just above.
+                all.push(("avx2", |b, s, o, c| unsafe { x86::skip_avx2(b, s, o, c) }));
+            }
+            if std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("pclmulqdq")
+            {
+                // SAFETY: the CPU has both features, checked just above.
+                all.push(("avx512", |b, s, o, c| unsafe {
+                    x86::skip_avx512(b, s, o, c)
+                }));
+            }
+        }
+        all
+    }
+
     #[test]
-    fn sse2_masks_are_the_scalar_masks() {
+    #[cfg(target_arch = "x86_64")]
+    fn every_instruction_sets_masks_are_the_scalar_masks() {
+        let avx2 = std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("pclmulqdq");
+        let avx512 = std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("pclmulqdq");
         let mut r = Rng(7);
         for _ in 0..2000 {
             let mut block = [0u8; 64];
             for c in &mut block {
                 *c = b"\"\\{}[]a \x00\xff"[r.below(10) as usize];
             }
+            let x = r.next();
             for (open, close) in [(b'{', b'}'), (b'[', b']')] {
-                assert_eq!(
-                    masks(&block, open, close),
-                    masks_scalar(&block, open, close)
-                );
+                let want = Scalar::masks(&block, open, close);
+                assert_eq!(x86::Sse2::masks(&block, open, close), want);
+                if avx2 {
+                    assert_eq!(x86::Avx2::masks(&block, open, close), want);
+                }
+                if avx512 {
+                    assert_eq!(x86::Avx512::masks(&block, open, close), want);
+                }
+            }
+            let want = (0..64).fold((0u64, 0u64), |(acc, out), i| {
+                let acc = acc ^ ((x >> i) & 1);
+                (acc, out | (acc << i))
+            });
+            assert_eq!(Scalar::prefix_xor(x), want.1, "{x:#x}");
+            assert_eq!(x86::Sse2::prefix_xor(x), want.1, "{x:#x}");
+            if avx2 {
+                assert_eq!(x86::Avx2::prefix_xor(x), want.1, "{x:#x}");
+            }
+            if avx512 {
+                assert_eq!(x86::Avx512::prefix_xor(x), want.1, "{x:#x}");
             }
         }
     }
