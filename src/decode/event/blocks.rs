@@ -67,7 +67,13 @@ struct Scalar;
 impl Classify for Scalar {
     #[inline(always)]
     fn masks(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
-        masks_scalar(block, open, close)
+        let mut m = [0u64; 4];
+        for (i, &c) in block.iter().enumerate() {
+            for (slot, want) in m.iter_mut().zip([b'"', b'\\', open, close]) {
+                *slot |= u64::from(c == want) << i;
+            }
+        }
+        m
     }
     #[inline(always)]
     fn prefix_xor(mut x: u64) -> u64 {
@@ -85,16 +91,12 @@ pub(super) fn skip_nested(b: &[u8], start: usize, open: u8, close: u8) -> Option
     #[cfg(target_arch = "x86_64")]
     {
         // The detection is cached by std: one load of a static per call.
-        if std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("pclmulqdq")
-        {
-            // SAFETY: the CPU has both features, checked just above.
+        if x86::has_avx512() {
+            // SAFETY: the CPU has what `skip_avx512` needs, checked just above.
             return unsafe { x86::skip_avx512(b, start, open, close) };
         }
-        if std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("pclmulqdq")
-        {
-            // SAFETY: the CPU has both features, checked just above.
+        if x86::has_avx2() {
+            // SAFETY: the CPU has what `skip_avx2` needs, checked just above.
             return unsafe { x86::skip_avx2(b, start, open, close) };
         }
         // SAFETY: SSE2 is part of the x86_64 baseline, so every x86_64 CPU has it.
@@ -170,16 +172,6 @@ fn string_stop_scalar(b: &[u8], i: usize) -> Option<usize> {
     Some(i + k)
 }
 
-fn masks_scalar(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
-    let mut m = [0u64; 4];
-    for (i, &c) in block.iter().enumerate() {
-        for (slot, want) in m.iter_mut().zip([b'"', b'\\', open, close]) {
-            *slot |= u64::from(c == want) << i;
-        }
-    }
-    m
-}
-
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::{Classify, Scalar, skip_with};
@@ -189,6 +181,18 @@ mod x86 {
         _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_set1_epi8,
         _mm512_cmpeq_epi8_mask, _mm512_loadu_si512, _mm512_set1_epi8,
     };
+
+    /// Whether the CPU has what [`skip_avx512`] and [`Avx512`] need.
+    pub(super) fn has_avx512() -> bool {
+        std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("pclmulqdq")
+    }
+
+    /// Whether the CPU has what [`skip_avx2`] and [`Avx2`] need.
+    pub(super) fn has_avx2() -> bool {
+        std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("pclmulqdq")
+    }
 
     /// Bit i set when byte i of the 16 is `"`, `\\` or below 0x20 (unsigned: `min(c, 0x1f) == c`).
     #[target_feature(enable = "sse2")]
@@ -236,18 +240,18 @@ mod x86 {
         m
     }
 
-    /// Used only where the CPU has been checked for AVX2 and PCLMULQDQ.
+    /// Used only where [`has_avx2`] holds.
     pub(super) struct Avx2;
 
     impl Classify for Avx2 {
         #[inline(always)]
         fn masks(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
-            // SAFETY: only reached through `skip_avx2`, whose callers have checked the CPU.
+            // SAFETY: `Avx2` is used only where `has_avx2` holds.
             unsafe { avx2_masks(block, open, close) }
         }
         #[inline(always)]
         fn prefix_xor(x: u64) -> u64 {
-            // SAFETY: as above; `Avx2` is used only where PCLMULQDQ was found too.
+            // SAFETY: as above (`has_avx2` includes PCLMULQDQ).
             unsafe { clmul_prefix_xor(x) }
         }
     }
@@ -271,18 +275,18 @@ mod x86 {
         })
     }
 
-    /// Used only where the CPU has been checked for AVX-512BW and PCLMULQDQ.
+    /// Used only where [`has_avx512`] holds.
     pub(super) struct Avx512;
 
     impl Classify for Avx512 {
         #[inline(always)]
         fn masks(block: &[u8; 64], open: u8, close: u8) -> [u64; 4] {
-            // SAFETY: only reached through `skip_avx512`, whose callers have checked the CPU.
+            // SAFETY: `Avx512` is used only where `has_avx512` holds.
             unsafe { avx512_masks(block, open, close) }
         }
         #[inline(always)]
         fn prefix_xor(x: u64) -> u64 {
-            // SAFETY: as above; `Avx512` is used only where PCLMULQDQ was found too.
+            // SAFETY: as above (`has_avx512` includes PCLMULQDQ).
             unsafe { clmul_prefix_xor(x) }
         }
     }
@@ -524,16 +528,12 @@ mod tests {
         {
             // SAFETY: SSE2 is part of the x86_64 baseline.
             all.push(("sse2", |b, s, o, c| unsafe { x86::skip_sse2(b, s, o, c) }));
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("pclmulqdq")
-            {
-                // SAFETY: the CPU has both features, checked just above.
+            if x86::has_avx2() {
+                // SAFETY: the CPU has what it needs, checked just above.
                 all.push(("avx2", |b, s, o, c| unsafe { x86::skip_avx2(b, s, o, c) }));
             }
-            if std::arch::is_x86_feature_detected!("avx512bw")
-                && std::arch::is_x86_feature_detected!("pclmulqdq")
-            {
-                // SAFETY: the CPU has both features, checked just above.
+            if x86::has_avx512() {
+                // SAFETY: the CPU has what it needs, checked just above.
                 all.push(("avx512", |b, s, o, c| unsafe {
                     x86::skip_avx512(b, s, o, c)
                 }));
@@ -542,13 +542,32 @@ mod tests {
         all
     }
 
+    /// An instruction set's name, masks and prefix XOR.
+    #[cfg(target_arch = "x86_64")]
+    type Classifier = (
+        &'static str,
+        fn(&[u8; 64], u8, u8) -> [u64; 4],
+        fn(u64) -> u64,
+    );
+
+    /// Each instruction set's masks and prefix XOR that this CPU can run, named.
+    #[cfg(target_arch = "x86_64")]
+    fn classifiers() -> Vec<Classifier> {
+        use x86::{Avx2, Avx512, Sse2};
+        let mut all: Vec<Classifier> = vec![("sse2", Sse2::masks, Sse2::prefix_xor)];
+        if x86::has_avx2() {
+            all.push(("avx2", Avx2::masks, Avx2::prefix_xor));
+        }
+        if x86::has_avx512() {
+            all.push(("avx512", Avx512::masks, Avx512::prefix_xor));
+        }
+        all
+    }
+
     #[test]
     #[cfg(target_arch = "x86_64")]
     fn every_instruction_sets_masks_are_the_scalar_masks() {
-        let avx2 = std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("pclmulqdq");
-        let avx512 = std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("pclmulqdq");
+        let classifiers = classifiers();
         let mut r = Rng(7);
         for _ in 0..2000 {
             let mut block = [0u8; 64];
@@ -556,27 +575,18 @@ mod tests {
                 *c = b"\"\\{}[]a \x00\xff"[r.below(10) as usize];
             }
             let x = r.next();
-            for (open, close) in [(b'{', b'}'), (b'[', b']')] {
-                let want = Scalar::masks(&block, open, close);
-                assert_eq!(x86::Sse2::masks(&block, open, close), want);
-                if avx2 {
-                    assert_eq!(x86::Avx2::masks(&block, open, close), want);
-                }
-                if avx512 {
-                    assert_eq!(x86::Avx512::masks(&block, open, close), want);
-                }
-            }
-            let want = (0..64).fold((0u64, 0u64), |(acc, out), i| {
+            // The prefix XOR bit by bit: an independent reference for the scalar one too.
+            let (_, want_xor) = (0..64).fold((0u64, 0u64), |(acc, out), i| {
                 let acc = acc ^ ((x >> i) & 1);
                 (acc, out | (acc << i))
             });
-            assert_eq!(Scalar::prefix_xor(x), want.1, "{x:#x}");
-            assert_eq!(x86::Sse2::prefix_xor(x), want.1, "{x:#x}");
-            if avx2 {
-                assert_eq!(x86::Avx2::prefix_xor(x), want.1, "{x:#x}");
-            }
-            if avx512 {
-                assert_eq!(x86::Avx512::prefix_xor(x), want.1, "{x:#x}");
+            assert_eq!(Scalar::prefix_xor(x), want_xor, "{x:#x}");
+            for (name, masks, prefix_xor) in &classifiers {
+                for (open, close) in [(b'{', b'}'), (b'[', b']')] {
+                    let want = Scalar::masks(&block, open, close);
+                    assert_eq!(masks(&block, open, close), want, "{name}");
+                }
+                assert_eq!(prefix_xor(x), want_xor, "{name}: {x:#x}");
             }
         }
     }
