@@ -34,6 +34,12 @@ fn digits(b: &[u8]) -> Option<i64> {
     Some(v)
 }
 
+/// Two ASCII digits as a number.
+fn two(tens: u8, ones: u8) -> Option<i64> {
+    let (t, o) = (tens.wrapping_sub(b'0'), ones.wrapping_sub(b'0'));
+    (t < 10 && o < 10).then(|| i64::from(t * 10 + o))
+}
+
 fn fast_utc(b: &[u8]) -> Option<Micros> {
     if b.len() < 20
         || b[4] != b'-'
@@ -48,17 +54,15 @@ fn fast_utc(b: &[u8]) -> Option<Micros> {
         return None;
     }
     let days = day_number(b[..10].try_into().ok()?)?;
-    let (h, mi, s) = (
-        digits(&b[11..13])?,
-        digits(&b[14..16])?,
-        digits(&b[17..19])?,
-    );
+    let (h, mi, s) = (two(b[11], b[12])?, two(b[14], b[15])?, two(b[17], b[18])?);
     if h > 23 || mi > 59 || s > 60 {
         return None;
     }
     let frac = &b[19..b.len() - 1];
     let micros = match frac {
         [] => 0,
+        // The apiserver's own form: microseconds as they are, no scaling.
+        [b'.', rest @ ..] if rest.len() == 6 => digits(rest)?,
         [b'.', rest @ ..] if !rest.is_empty() && rest.len() <= 9 => {
             let v = digits(rest)?;
             let scale = 10i64.pow(u32::try_from(rest.len()).ok()?);
@@ -282,6 +286,35 @@ mod tests {
         ] {
             let slow = DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros();
             assert_eq!(fast_utc(s.as_bytes()), Some(slow), "{s}");
+        }
+    }
+
+    #[test]
+    fn the_apiservers_form_agrees_with_chrono_across_every_field() {
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for _ in 0..5000 {
+            let (y, mo) = (1970 + next(130), 1 + next(12));
+            let (d, h, mi, s) = (1 + next(28), next(24), next(60), next(60));
+            let t = format!(
+                "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:06}Z",
+                next(1_000_000)
+            );
+            let slow = DateTime::parse_from_rfc3339(&t).unwrap().timestamp_micros();
+            assert_eq!(parse_rfc3339(&t), Some(slow), "{t}");
+        }
+        for bad in [
+            "2024-01-01T1a:00:00.000000Z",
+            "2024-01-01T00:0/:00.000000Z",
+            "2024-01-01T00:00:00.00000aZ",
+            "2024-01-01T00:00:6:.000000Z",
+        ] {
+            assert_eq!(fast_utc(bad.as_bytes()), None, "{bad}");
         }
     }
 

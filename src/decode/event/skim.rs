@@ -271,7 +271,17 @@ fn once(seen: &mut u32, bit: u32) -> Option<()> {
     Some(())
 }
 
-fn ws(b: &[u8], mut i: usize) -> usize {
+/// The index of the first byte at or past `i` that is not JSON whitespace. The API server
+/// writes none between tokens, so the first byte decides nearly always.
+#[inline]
+fn ws(b: &[u8], i: usize) -> usize {
+    match b.get(i) {
+        Some(&c) if c > b' ' => i,
+        _ => ws_run(b, i),
+    }
+}
+
+fn ws_run(b: &[u8], mut i: usize) -> usize {
     while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
         i += 1;
     }
@@ -313,14 +323,36 @@ fn string_end(b: &[u8], mut i: usize) -> Option<(usize, Content)> {
 fn skip_value(b: &[u8], i: usize) -> Option<usize> {
     match *b.get(i)? {
         b'"' => Some(string_end(b, i + 1)?.0 + 1),
+        b'{' if b.get(i + 1) == Some(&b'}') => Some(i + 2),
         b'{' => blocks::skip_nested(b, i, b'{', b'}'),
-        b'[' => blocks::skip_nested(b, i, b'[', b']'),
+        b'[' => string_array_end(b, i).or_else(|| blocks::skip_nested(b, i, b'[', b']')),
         _ => {
             let n = b[i..]
                 .iter()
                 .position(|c| matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
                 .unwrap_or(b.len() - i);
             (n > 0).then_some(i + n)
+        }
+    }
+}
+
+/// Past the array at `i` when it holds strings alone, written compactly (`groups`, `sourceIPs`,
+/// the values of `user.extra`): a walk from string to string, cheaper for a few short strings
+/// than the block skipper's setup. `None` for anything else, which the block skipper takes.
+fn string_array_end(b: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    if b.get(j) == Some(&b']') {
+        return Some(j + 1);
+    }
+    loop {
+        if b.get(j) != Some(&b'"') {
+            return None;
+        }
+        j = string_end(b, j + 1)?.0 + 1;
+        match b.get(j)? {
+            b',' => j += 1,
+            b']' => return Some(j + 1),
+            _ => return None,
         }
     }
 }
