@@ -18,7 +18,7 @@ mod event;
 mod heartbeat;
 mod plant;
 mod req;
-mod rng;
+pub(crate) mod rng;
 
 use background::{log_bodies, request};
 use event::write_event;

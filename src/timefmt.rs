@@ -291,13 +291,8 @@ mod tests {
 
     #[test]
     fn the_apiservers_form_agrees_with_chrono_across_every_field() {
-        let mut x = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rng = crate::synth::rng::Rng::new(7);
+        let mut next = |n: u64| rng.below(n);
         for _ in 0..5000 {
             let (y, mo) = (1970 + next(130), 1 + next(12));
             let (d, h, mi, s) = (1 + next(28), next(24), next(60), next(60));

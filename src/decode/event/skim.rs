@@ -722,6 +722,30 @@ mod tests {
     }
 
     #[test]
+    fn arrays_of_strings_end_where_the_block_skipper_says() {
+        for a in [
+            r#"[]"#,
+            r#"["a"]"#,
+            r#"["system:nodes","system:authenticated"]"#,
+            r#"["x\"]","y"]"#,
+            r#"["a",["b"]]"#,
+            r#"["a", "b"]"#,
+            r#"["a",1]"#,
+            r#"[{"a":"]"}]"#,
+        ] {
+            let b = format!("{a},\"next\":1");
+            let want = blocks::skip_nested(b.as_bytes(), 0, b'[', b']');
+            assert_eq!(want, Some(a.len()), "{a}");
+            assert_eq!(skip_value(b.as_bytes(), 0), want, "{a}");
+        }
+        // Only the plain, compact ones take the walk; the rest go to the block skipper.
+        assert_eq!(string_array_end(br#"["a","b"]"#, 0), Some(9));
+        assert_eq!(string_array_end(br#"["a", "b"]"#, 0), None);
+        assert_eq!(string_array_end(br#"["a",1]"#, 0), None);
+        assert_eq!(skip_value(b"{},", 0), Some(2));
+    }
+
+    #[test]
     fn a_body_cut_short_is_left_to_simd_json() {
         let line =
             r#"{"kind":"Event","stage":"ResponseComplete","verb":"update","requestObject":{"a":"}"#;
