@@ -192,14 +192,54 @@ pub const SLO_CLASSES: [(&str, f64); 4] = [
     ("list-cluster", 30.0),
 ];
 
+/// The standard verbs, told apart once per request: every fact that depends on the verb
+/// compares these, not the string.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Verb {
+    Get,
+    List,
+    Watch,
+    Create,
+    Update,
+    Patch,
+    Delete,
+    DeleteCollection,
+    /// Any other verb (`proxy`, `impersonate`, a custom one).
+    Other,
+}
+
+impl Verb {
+    fn of(verb: &str) -> Self {
+        match verb {
+            "get" => Self::Get,
+            "list" => Self::List,
+            "watch" => Self::Watch,
+            "create" => Self::Create,
+            "update" => Self::Update,
+            "patch" => Self::Patch,
+            "delete" => Self::Delete,
+            "deletecollection" => Self::DeleteCollection,
+            _ => Self::Other,
+        }
+    }
+
+    /// [`is_write_verb`].
+    fn writes(self) -> bool {
+        matches!(
+            self,
+            Self::Create | Self::Update | Self::Patch | Self::Delete | Self::DeleteCollection
+        )
+    }
+}
+
 /// The SLO class of a short request, if it has one.
-fn slo_class(verb: &str, ev: &AuditEvent, is_list: bool) -> Option<u8> {
+fn slo_class(verb: Verb, ev: &AuditEvent, is_list: bool) -> Option<u8> {
     if ev.resource.is_empty() {
         return None; // non-resource URLs (/healthz, /metrics) are outside the SLI
     }
     match verb {
-        "create" | "update" | "patch" | "delete" => Some(0),
-        "get" => Some(1),
+        Verb::Create | Verb::Update | Verb::Patch | Verb::Delete => Some(0),
+        Verb::Get => Some(1),
         _ if is_list && !ev.namespace.is_empty() => Some(2),
         _ if is_list => Some(3),
         _ => None,
@@ -338,21 +378,14 @@ impl Aggregates {
         self.strings.id(sub)
     }
 
-    /// Interned id of a verb; the standard verbs skip the hash lookup.
-    fn verb_id(&mut self, verb: &str) -> u32 {
-        let slot = match verb {
-            "get" => 0,
-            "list" => 1,
-            "watch" => 2,
-            "create" => 3,
-            "update" => 4,
-            "patch" => 5,
-            "delete" => 6,
-            "deletecollection" => 7,
-            _ => return self.strings.id(verb),
-        };
+    /// Interned id of a verb (`kind` is [`Verb::of`] it); the standard verbs skip the hash
+    /// lookup.
+    fn verb_id(&mut self, verb: &str, kind: Verb) -> u32 {
+        if kind == Verb::Other {
+            return self.strings.id(verb);
+        }
         let strings = &mut self.strings;
-        *self.verb_ids[slot].get_or_insert_with(|| strings.id(verb))
+        *self.verb_ids[kind as usize].get_or_insert_with(|| strings.id(verb))
     }
 
     /// Folds one decoded event in: into the cluster scope when it falls in the window, and into
@@ -416,9 +449,9 @@ impl Aggregates {
         time: Option<Micros>,
         stage: Stage,
     ) -> RequestFacts {
-        let verb = ev.verb;
-        let is_watch = verb == "watch" || (verb == "list" && q.watch);
-        let is_list = verb == "list" && !is_watch;
+        let verb = Verb::of(ev.verb);
+        let is_watch = verb == Verb::Watch || (verb == Verb::List && q.watch);
+        let is_list = verb == Verb::List && !is_watch;
         let long_running = is_watch
             || is_streaming_subresource(ev.subresource)
             || (ev.subresource == "log" && q.follow);
@@ -427,7 +460,7 @@ impl Aggregates {
             .code
             .unwrap_or(if stage == Stage::Panic { 500 } else { 0 });
         // Dry runs and virtual creates (TokenRequest, the reviews) store nothing.
-        let is_write = is_write_verb(verb)
+        let is_write = verb.writes()
             && is_success(code)
             && !q.dry_run
             && !is_virtual_create(ev.api_group, ev.resource, ev.subresource);
@@ -476,22 +509,22 @@ impl Aggregates {
             binding: is_write
                 && ev.resource == "pods"
                 && ev.subresource == "binding"
-                && verb == "create",
+                && verb == Verb::Create,
             system: who.system,
             minute: time.map(|t| t.div_euclid(MINUTE_US)),
-            is_read: matches!(verb, "get" | "list" | "watch"),
+            is_read: matches!(verb, Verb::Get | Verb::List | Verb::Watch),
             failed: code >= 400,
             client: who.client,
             user: who.user,
             user_agent: who.user_agent,
             resource: self.resource_id(ev.resource, ev.api_group),
             subresource: self.sub_id(ev.subresource),
-            verb: self.verb_id(verb),
+            verb: self.verb_id(ev.verb, verb),
             no_user_agent: ev.user_agent.is_none_or(str::is_empty),
             growth: match verb {
                 _ if !is_write || !ev.subresource.is_empty() => 0,
-                "create" => 1,
-                "delete" | "deletecollection" => -1,
+                Verb::Create => 1,
+                Verb::Delete | Verb::DeleteCollection => -1,
                 _ => 0,
             },
             response_bytes: ev.response_bytes,
@@ -729,6 +762,37 @@ impl Aggregates {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn verbs_are_told_apart_as_their_strings_are() {
+        let standard = [
+            "get",
+            "list",
+            "watch",
+            "create",
+            "update",
+            "patch",
+            "delete",
+            "deletecollection",
+        ];
+        for (slot, v) in standard.iter().enumerate() {
+            // The slot is the verb's place in `verb_ids`.
+            assert_eq!(Verb::of(v) as usize, slot, "{v}");
+            assert_eq!(Verb::of(v).writes(), is_write_verb(v), "{v}");
+        }
+        for v in [
+            "proxy",
+            "impersonate",
+            "Get",
+            "LIST",
+            "",
+            "create ",
+            "escalate",
+        ] {
+            assert_eq!(Verb::of(v), Verb::Other, "{v}");
+            assert_eq!(Verb::of(v).writes(), is_write_verb(v), "{v}");
+        }
+    }
 
     #[test]
     fn version_from_control_plane_agents_only() {

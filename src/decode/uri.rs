@@ -44,15 +44,18 @@ impl<'a> Query<'a> {
     /// Splits a request URI into its path and the parameters of interest.
     #[must_use]
     pub fn parse(uri: &'a str) -> Self {
-        let (path, query) = match memchr::memchr(b'?', uri.as_bytes()) {
-            Some(i) => (&uri[..i], &uri[i + 1..]),
-            None => (uri, ""),
+        let Some(at) = memchr::memchr(b'?', uri.as_bytes()) else {
+            // Most requests (GETs, writes) carry no query: nothing to split.
+            return Query {
+                path: uri,
+                ..Query::default()
+            };
         };
         let mut q = Query {
-            path,
+            path: &uri[..at],
             ..Query::default()
         };
-        for pair in query.split('&') {
+        for pair in uri[at + 1..].split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             match k {
                 "resourceVersion" => q.resource_version = Some(v),
@@ -159,6 +162,27 @@ mod tests {
         assert_eq!(q.timeout_seconds, Some(336));
         assert_eq!(q.resource_version, Some("8930952"));
         assert_eq!(q.path, "/api/v1/namespaces/openshift-x/secrets");
+    }
+
+    #[test]
+    fn a_uri_without_a_query_is_all_path() {
+        for uri in [
+            "/api/v1/namespaces/n/pods/p",
+            "",
+            "/healthz",
+            "/api/v1/pods?",
+        ] {
+            let q = Query::parse(uri);
+            let want = Query {
+                path: uri.trim_end_matches('?'),
+                ..Query::default()
+            };
+            assert_eq!(q, want, "{uri}");
+        }
+        // A `?` ends the path even when a parameter-like text comes before it.
+        let q = Query::parse("/api/v1/pods/watch=true?limit=5");
+        assert_eq!(q.path, "/api/v1/pods/watch=true");
+        assert_eq!((q.watch, q.limit), (false, Some("5")));
     }
 
     #[test]

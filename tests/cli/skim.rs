@@ -96,6 +96,50 @@ fn the_fast_path_reads_every_sample_line_as_simd_json_does() {
     }
 }
 
+/// `line` with JSON whitespace (a space, a tab, `\r`, cycling) after every `{ [ : ,` and before
+/// every `} ]` outside strings: valid JSON the API server never writes, so each of the fast
+/// path's "no whitespace here" shortcuts takes its slow branch.
+fn spaced(line: &[u8]) -> Vec<u8> {
+    let (mut out, mut in_string, mut escaped, mut n) = (Vec::new(), false, false, 0usize);
+    let mut pad = |out: &mut Vec<u8>| {
+        out.push([b' ', b'\t', b'\r'][n % 3]);
+        n += 1;
+    };
+    for &c in line {
+        if in_string {
+            out.push(c);
+            (in_string, escaped) = (escaped || c != b'"', !escaped && c == b'\\');
+            continue;
+        }
+        if matches!(c, b'}' | b']') {
+            pad(&mut out);
+        }
+        out.push(c);
+        match c {
+            b'"' => in_string = true,
+            b'{' | b'[' | b':' | b',' => pad(&mut out),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn whitespace_between_tokens_is_read_as_simd_json_reads_it() {
+    let text = generated(true, 400_000);
+    let mut lines = 0;
+    for line in text.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
+        let wide = spaced(line);
+        assert!(serde_json::from_slice::<Value>(&wide).is_ok(), "still JSON");
+        let (fast, slow) = both(&wide);
+        let fast = fast
+            .unwrap_or_else(|| panic!("the fast path reads {}", String::from_utf8_lossy(&wide)));
+        assert_eq!(fast, slow, "{}", String::from_utf8_lossy(&wide));
+        lines += 1;
+    }
+    assert!(lines > 100, "{lines} lines");
+}
+
 /// The compact JSON length of a parsed body: the generator writes bodies the way serde_json
 /// does (keys, numbers, `\"` and `\n` escapes), so this is the logged length, found without
 /// the decoder.
