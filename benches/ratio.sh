@@ -49,7 +49,7 @@ done
 
 for shape in metadata bodies writes; do
   f="$dir/$shape-$size.jsonl"
-  bytes=$(stat -c %s "$f")
+  bytes=$(stat -L -c %s "$f") # -L: a log may be linked in from elsewhere
   for n in "${names[@]}"; do : >"$dir/$n.times"; : >"$dir/$n.rss"; done
   timed $bin "$f" --threads "$threads" --format json -o /dev/null --no-progress >/dev/null # warm-up
   for _ in $(seq "$runs"); do

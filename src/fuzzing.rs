@@ -33,7 +33,7 @@ pub fn decode_lines(data: &[u8]) -> usize {
                 &line,
                 &mut scratch,
                 &mut buffers,
-                |ev| agg.observe(&ev, &scope),
+                |ev| agg.observe(ev, &scope),
             )
         {
             events += d.events;
@@ -51,7 +51,7 @@ pub fn decode_whole(data: &[u8]) -> usize {
     let mut buffers = simd_json::Buffers::new(data.len());
     let mut agg = Aggregates::default();
     let scope = Scope::default();
-    let n = decode_document(&mut doc, &mut buffers, |ev| agg.observe(&ev, &scope))
+    let n = decode_document(&mut doc, &mut buffers, |ev| agg.observe(ev, &scope))
         .map_or(0, |d| d.events);
     report(&agg);
     n

@@ -132,7 +132,7 @@ impl Worker {
         if chunk.document {
             pos.line = 1;
             agg.summary.lines += 1;
-            let r = decode_document(data, buffers, |ev| observe(agg, &ev));
+            let r = decode_document(data, buffers, |ev| observe(agg, ev));
             settle(agg, pos, r);
             agg.summary.chunk_lines.push((
                 chunk.origin,
@@ -166,7 +166,7 @@ impl Worker {
                 &line,
                 scratch,
                 buffers,
-                |ev| observe(agg, &ev),
+                |ev| observe(agg, ev),
             );
             settle(agg, pos, result);
         }

@@ -72,10 +72,10 @@ pub fn decode_framed(
     line: &Framed,
     scratch: &mut Vec<u8>,
     buffers: &mut simd_json::Buffers,
-    mut sink: impl FnMut(AuditEvent<'_>),
+    mut sink: impl FnMut(&mut AuditEvent<'_>),
 ) -> Result<Decoded, DecodeFailure> {
     let (s, e) = (line.start, line.end);
-    let mut with_time = |mut ev: AuditEvent<'_>| {
+    let mut with_time = |ev: &mut AuditEvent<'_>| {
         ev.record_time = line.record_time;
         sink(ev);
     };

@@ -54,7 +54,7 @@ pub fn salvage<'s>(
     line: &[u8],
     scratch: &'s mut Vec<u8>,
     buffers: &mut simd_json::Buffers,
-    sink: impl FnMut(AuditEvent<'s>),
+    sink: impl FnMut(&mut AuditEvent<'s>),
 ) -> Result<Decoded, DecodeFailure> {
     let end = complete_prefix(line).ok_or(DecodeFailure::NotAnEvent)?;
     scratch.clear();

@@ -22,7 +22,7 @@ fn aggregate_in(lines: &[Vec<u8>], scope: &Scope) -> Aggregates {
     for line in lines {
         let mut buf = line.clone();
         buf.resize(line.len() + LINE_PADDING, b' ');
-        let _ = dec.decode(&mut buf, line.len(), |ev| agg.observe(&ev, scope));
+        let _ = dec.decode(&mut buf, line.len(), |ev| agg.observe(ev, scope));
     }
     agg
 }
