@@ -373,33 +373,17 @@ fn members(b: &[u8], i: usize, mut f: impl FnMut(&[u8], usize) -> Option<usize>)
             return None;
         }
         let key = &b[i + 1..key_end];
-        i = past(b, key_end + 1, b':')?;
-        let end = f(key, ws(b, i))?;
-        // The API server writes no whitespace: the byte after a value is `,` or `}`.
-        let (at, c) = match b.get(end)? {
-            &c @ (b',' | b'}') => (end, c),
-            _ => {
-                let at = ws(b, end);
-                (at, *b.get(at)?)
-            }
-        };
-        match c {
-            b',' => i = ws(b, at + 1),
-            b'}' => return Some(at + 1),
+        i = ws(b, key_end + 1);
+        if b.get(i) != Some(&b':') {
+            return None;
+        }
+        i = ws(b, f(key, ws(b, i + 1))?);
+        match b.get(i)? {
+            b',' => i = ws(b, i + 1),
+            b'}' => return Some(i + 1),
             _ => return None,
         }
     }
-}
-
-/// Past the `want` byte at `i`, or after whitespace there; `None` for anything else. The
-/// API server writes no whitespace, so the first byte decides without a whitespace test.
-#[inline]
-fn past(b: &[u8], i: usize, want: u8) -> Option<usize> {
-    if b.get(i) == Some(&want) {
-        return Some(i + 1);
-    }
-    let i = ws(b, i);
-    (b.get(i) == Some(&want)).then_some(i + 1)
 }
 
 /// A string or `null` (an `Option<&str>` member), with the index past it.
