@@ -5,9 +5,13 @@
 //! independent of thread count; once pruning happens, which objects survive can depend on the
 //! order in which the workers' batches reached the table ([`super::shared_objects`]).
 
-use rustc_hash::FxHashMap;
+use std::hash::BuildHasher;
 
-use super::interner::{Key, KeyBuf};
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
+use smallvec::SmallVec;
+
+use super::interner::same;
 use super::sketch::{Samples, Span};
 use super::tables::BodyBytes;
 use crate::timefmt::Micros;
@@ -99,8 +103,10 @@ impl Folded {
     }
 }
 
-/// Writes to one object.
+/// Writes to one object. `repr(C)`, in the order a write touches them: a write reads the
+/// first ~220 bytes, so the lines it misses on are adjacent (the cold fields come last).
 #[derive(Debug, Clone, Default)]
+#[repr(C)]
 pub struct ObjectStats {
     /// Successful writes.
     pub count: u64,
@@ -108,20 +114,25 @@ pub struct ObjectStats {
     pub status_writes: u64,
     /// Of which no-op updates (RequestResponse level).
     pub noop: u64,
-    /// Writes to it answered 409 Conflict (optimistic-concurrency failures).
-    pub conflicts: u64,
-    /// Writers (interned client ids) with their counts, in order of first sight.
-    pub writers: Vec<(u32, u64)>,
-    /// Writes per active minute, sorted by minute (the most recent [`MAX_MINUTES_PER_OBJECT`]).
-    pub minutes: Vec<MinuteWrites>,
-    /// Minutes folded out of `minutes`.
-    pub folded: Folded,
+    /// Bytes of the bodies logged with its writes.
+    pub bodies: BodyBytes,
+    /// Writers (interned client ids) with their counts, in order of first sight. Most objects
+    /// have one or two, kept inline: a heap list was a cache miss per write.
+    pub writers: SmallVec<[(u32, u64); 2]>,
+    /// The newest active minute, apart: writes come in time order, so they land here and the
+    /// list is touched once a minute, not once a write (a cache miss each).
+    newest: Option<MinuteWrites>,
     /// First and last time.
     pub span: Span,
     /// Sample auditIDs.
     pub samples: Samples,
-    /// Bytes of the bodies logged with its writes.
-    pub bodies: BodyBytes,
+    /// Writes to it answered 409 Conflict (optimistic-concurrency failures).
+    pub conflicts: u64,
+    /// Writes per active minute before the newest, sorted by minute (with `newest`, the most
+    /// recent [`MAX_MINUTES_PER_OBJECT`]); an object written in a few minutes keeps them inline.
+    earlier: SmallVec<[MinuteWrites; 4]>,
+    /// Minutes folded out of the list.
+    pub folded: Folded,
 }
 
 impl ObjectStats {
@@ -142,14 +153,13 @@ impl ObjectStats {
         if self.folded.last.is_some_and(|l| minute <= l) {
             self.folded.approximate = true;
         }
-        // Events arrive roughly in time order: check the last slot first.
-        let at = match self.minutes.last() {
-            Some(last) if last.minute == minute => self.minutes.len() - 1,
-            Some(last) if last.minute > minute => {
-                match self.minutes.binary_search_by_key(&minute, |m| m.minute) {
+        match self.newest.map(|n| n.minute) {
+            Some(newest) if newest == minute => {}
+            Some(newest) if newest > minute => {
+                let at = match self.earlier.binary_search_by_key(&minute, |m| m.minute) {
                     Ok(i) => i,
                     Err(i) => {
-                        self.minutes.insert(
+                        self.earlier.insert(
                             i,
                             MinuteWrites {
                                 minute,
@@ -158,18 +168,34 @@ impl ObjectStats {
                         );
                         i
                     }
-                }
+                };
+                self.earlier[at].absorb(count, writer, multi);
+                self.fold_if_long();
+                return;
             }
             _ => {
-                self.minutes.push(MinuteWrites {
+                let new = MinuteWrites {
                     minute,
                     ..MinuteWrites::default()
-                });
-                self.minutes.len() - 1
+                };
+                if let Some(done) = self.newest.replace(new) {
+                    self.earlier.push(done);
+                }
             }
-        };
-        self.minutes[at].absorb(count, writer, multi);
-        if self.minutes.len() > MAX_MINUTES_PER_OBJECT {
+        }
+        if let Some(newest) = &mut self.newest {
+            newest.absorb(count, writer, multi);
+        }
+        self.fold_if_long();
+    }
+
+    /// Every active minute not folded, in order.
+    pub fn minutes(&self) -> impl Iterator<Item = &MinuteWrites> {
+        self.earlier.iter().chain(&self.newest)
+    }
+
+    fn fold_if_long(&mut self) {
+        if self.earlier.len() + usize::from(self.newest.is_some()) > MAX_MINUTES_PER_OBJECT {
             self.fold_oldest();
         }
     }
@@ -177,8 +203,9 @@ impl ObjectStats {
     /// Folds the oldest half of the minute list into the summary counters: a heartbeat object
     /// written every minute of a 7-day window would otherwise keep 10,080 entries.
     fn fold_oldest(&mut self) {
-        let n = self.minutes.len() / 2;
-        for m in self.minutes.drain(..n) {
+        // Half of all the minutes, the newest included (never among the oldest half).
+        let n = self.earlier.len().div_ceil(2);
+        for m in self.earlier.drain(..n) {
             let f = &mut self.folded;
             f.last = f.last.max(Some(m.minute));
             f.active += 1;
@@ -192,15 +219,14 @@ impl ObjectStats {
         }
         // The push past the limit doubled the list's capacity; give that back, or each
         // recurring object would hold twice the limit for the rest of the run.
-        self.minutes.shrink_to(MAX_MINUTES_PER_OBJECT);
+        self.earlier.shrink_to_fit();
     }
 
     /// The busiest minute: (epoch minute, writes); the earliest of equals.
     #[must_use]
     pub fn peak_minute(&self) -> Option<(i64, u32)> {
         let folded = (self.folded.peak.1 > 0).then_some(self.folded.peak);
-        self.minutes
-            .iter()
+        self.minutes()
             .map(|m| (i64::from(m.minute), m.count))
             .chain(folded)
             .max_by_key(|&(m, c)| (c, std::cmp::Reverse(m)))
@@ -210,31 +236,55 @@ impl ObjectStats {
     /// (fighting writers).
     #[must_use]
     pub fn multi_writer_minutes(&self) -> u64 {
-        self.folded.multi + self.minutes.iter().filter(|m| m.multi).count() as u64
+        self.folded.multi + self.minutes().filter(|m| m.multi).count() as u64
     }
 
     /// Minutes with at least one write.
     #[must_use]
     pub fn active_minutes(&self) -> u64 {
-        self.folded.active + self.minutes.len() as u64
+        self.folded.active + self.minutes().count() as u64
     }
 
     /// Minutes with at least `BUSY_LEVELS[level]` writes.
     #[must_use]
     pub fn busy_minutes(&self, level: usize) -> u64 {
         let n = BUSY_LEVELS[level];
-        self.folded.busy[level] + self.minutes.iter().filter(|m| m.count >= n).count() as u64
+        self.folded.busy[level] + self.minutes().filter(|m| m.count >= n).count() as u64
     }
+}
+
+/// The longest key kept inside its object; a longer one goes to the heap. EKS node leases
+/// (`coordination.k8s.io`, `leases`, `kube-node-lease`, an EC2 host name) are ~90 bytes.
+const KEY_INLINE: usize = 112;
+
+/// An object's key and stats in one allocation: a write reads both, and a key on the heap of
+/// its own was a second cache miss per write (the probe's key comparison).
+#[derive(Debug, Clone, Default)]
+#[repr(C)]
+struct Object {
+    key: SmallVec<[u8; KEY_INLINE]>,
+    stats: ObjectStats,
+}
+
+impl Object {
+    fn key(&self) -> &str {
+        // Keys are only ever copied from a `&str`.
+        std::str::from_utf8(self.key.as_slice()).unwrap_or_default()
+    }
+}
+
+fn hash(key: &[u8]) -> u64 {
+    FxBuildHasher.hash_one(key)
 }
 
 /// Object key → stats, bounded.
 #[derive(Debug, Clone, Default)]
 pub struct ObjectTable {
-    /// Objects keyed by `group \x1f resource \x1f namespace \x1f name`. The stats are boxed:
-    /// inline, a bucket is ~400 bytes, and the tombstones pruning leaves make hashbrown double
-    /// the table once it has pruned (32,768 to 65,536 buckets: 13 to 27 MB a worker, a peak RSS
-    /// that grew with the log's length). Boxed, a bucket is 24 bytes and doubling costs 1.5 MB.
-    pub objects: FxHashMap<KeyBuf, Box<ObjectStats>>,
+    /// Objects keyed by `group \x1f resource \x1f namespace \x1f name`. Boxed: inline, a
+    /// bucket is ~500 bytes, and the tombstones pruning leaves make hashbrown double the table
+    /// once it has pruned (32,768 to 65,536 buckets: a peak RSS that grew with the log's
+    /// length). Boxed, a bucket is 8 bytes (and a tag byte): doubling costs ~300 KB.
+    objects: HashTable<Box<Object>>,
     /// Entries dropped by pruning (an object dropped twice counts twice).
     pub pruned: u64,
     /// The sum, over every prune, of the largest count it dropped: an object that was dropped
@@ -280,40 +330,73 @@ pub fn split_key(key: &str) -> (&str, &str, &str, &str) {
 }
 
 impl ObjectTable {
+    /// Objects tracked.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// Whether no object is tracked.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// The stats of `key`.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&ObjectStats> {
+        let k = key.as_bytes();
+        self.objects
+            .find(hash(k), |o| same(o.key.as_slice(), k))
+            .map(|o| &o.stats)
+    }
+
+    /// Every object: (key, stats), in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ObjectStats)> {
+        self.objects.iter().map(|o| (o.key(), &o.stats))
+    }
+
+    /// The stats of `key`, a new entry if it has none. One probe in the common case; the key is
+    /// copied only for a new object.
+    fn entry(&mut self, key: &str) -> &mut ObjectStats {
+        let k = key.as_bytes();
+        let h = hash(k);
+        let entry =
+            self.objects
+                .entry(h, |o| same(o.key.as_slice(), k), |o| hash(o.key.as_slice()));
+        &mut entry
+            .or_insert_with(|| {
+                Box::new(Object {
+                    key: SmallVec::from_slice(k),
+                    stats: ObjectStats::default(),
+                })
+            })
+            .into_mut()
+            .stats
+    }
+
     /// Records one write.
     pub fn observe(&mut self, w: &ObjectWrite) {
-        // One lookup in the common case; the key is copied only for a new object.
-        let o = if let Some(o) = self.objects.get_mut(Key::new(w.key)) {
-            Some(o)
-        } else {
-            self.objects.insert(w.key.into(), Box::default());
-            self.objects.get_mut(Key::new(w.key))
-        };
-        if let Some(o) = o {
-            o.count += 1;
-            o.status_writes += u64::from(w.status);
-            o.noop += u64::from(w.noop);
-            o.bodies.add(w.bodies);
-            let writer = o.writer_index(w.client, 1);
-            if let Some(t) = w.time {
-                let minute = u32::try_from(t.div_euclid(crate::timefmt::MINUTE_US)).unwrap_or(0);
-                o.add_minute(minute, 1, (!w.status).then_some(writer), false);
-            }
-            o.span.observe(w.time);
-            o.samples.offer(w.time, w.audit_id);
+        let o = self.entry(w.key);
+        o.count += 1;
+        o.status_writes += u64::from(w.status);
+        o.noop += u64::from(w.noop);
+        o.bodies.add(w.bodies);
+        let writer = o.writer_index(w.client, 1);
+        if let Some(t) = w.time {
+            let minute = u32::try_from(t.div_euclid(crate::timefmt::MINUTE_US)).unwrap_or(0);
+            o.add_minute(minute, 1, (!w.status).then_some(writer), false);
         }
+        o.span.observe(w.time);
+        o.samples.offer(w.time, w.audit_id);
         self.prune_if_full();
     }
 
     /// Records a write to `key` answered 409 Conflict.
     pub fn conflict(&mut self, key: &str, time: Option<Micros>) {
-        if !self.objects.contains_key(Key::new(key)) {
-            self.objects.insert(key.into(), Box::default());
-        }
-        if let Some(o) = self.objects.get_mut(Key::new(key)) {
-            o.conflicts += 1;
-            o.span.observe(time);
-        }
+        let o = self.entry(key);
+        o.conflicts += 1;
+        o.span.observe(time);
         self.prune_if_full();
     }
 
@@ -323,15 +406,16 @@ impl ObjectTable {
         }
         let mut counts: Vec<u64> = self
             .objects
-            .values()
-            .map(|o| o.count + o.conflicts)
+            .iter()
+            .map(|o| o.stats.count + o.stats.conflicts)
             .collect();
         let keep = MAX_OBJECTS / 2;
         counts.select_nth_unstable_by(keep, |a, b| b.cmp(a));
         let cut = counts[keep];
         let before = self.objects.len();
         let mut max_dropped = 0;
-        self.objects.retain(|_, o| {
+        self.objects.retain(|o| {
+            let o = &o.stats;
             let k = o.count + o.conflicts > cut;
             if !k {
                 max_dropped = max_dropped.max(o.count + o.conflicts);
@@ -344,8 +428,8 @@ impl ObjectTable {
 
     /// Makes every writer id `c` the id `remap[c]` (of another interner).
     pub fn remap_writers(&mut self, remap: &[u32]) {
-        for o in self.objects.values_mut() {
-            for (c, _) in &mut o.writers {
+        for o in &mut self.objects {
+            for (c, _) in &mut o.stats.writers {
                 *c = remap[*c as usize];
             }
         }
@@ -353,8 +437,9 @@ impl ObjectTable {
 
     /// Merges another table in, remapping writer ids.
     pub fn merge(&mut self, other: &ObjectTable, remap: &[u32]) {
-        for (k, o) in &other.objects {
-            let dst = self.objects.entry(k.clone()).or_default();
+        for o in &other.objects {
+            let (key, o) = (o.key(), &o.stats);
+            let dst = self.entry(key);
             dst.count += o.count;
             dst.status_writes += o.status_writes;
             dst.noop += o.noop;
@@ -363,7 +448,7 @@ impl ObjectTable {
             // `o` folded: a minute split between the two tables may now be in both.
             // (A minute of `o`'s list that lands on `dst`'s folded minutes is caught by
             // `add_minute`.)
-            if o.folded.active > 0 && (!dst.minutes.is_empty() || dst.folded.active > 0) {
+            if o.folded.active > 0 && (dst.newest.is_some() || dst.folded.active > 0) {
                 dst.folded.approximate = true;
             }
             let index: Vec<u8> = o
@@ -371,7 +456,7 @@ impl ObjectTable {
                 .iter()
                 .map(|(c, n)| dst.writer_index(remap[*c as usize], *n))
                 .collect();
-            for m in &o.minutes {
+            for m in o.minutes() {
                 let writer = index.get(usize::from(m.writer)).copied().unwrap_or(u8::MAX);
                 dst.add_minute(m.minute, m.count, m.spec.then_some(writer), m.multi);
             }
@@ -411,11 +496,11 @@ mod tests {
         write(&mut b, "k", 0, 1); // b's client 0 is a different client: remapped to 1
         write(&mut b, "k", 0, 2);
         a.merge(&b, &[1]);
-        let o = &a.objects[Key::new("k")];
+        let o = a.get("k").unwrap();
         assert_eq!(o.count, 3);
         assert_eq!(o.multi_writer_minutes(), 1);
         assert_eq!(o.peak_minute(), Some((1, 2)));
-        assert_eq!(o.writers, vec![(0, 1), (1, 2)]);
+        assert_eq!(o.writers.as_slice(), [(0, 1), (1, 2)]);
     }
 
     #[test]
@@ -435,15 +520,15 @@ mod tests {
         status(&mut a, 1, 1); // the status owner first in the minute
         write(&mut a, "k", 0, 1);
         status(&mut a, 1, 1);
-        assert_eq!(a.objects[Key::new("k")].multi_writer_minutes(), 0);
+        assert_eq!(a.get("k").unwrap().multi_writer_minutes(), 0);
         write(&mut a, "k", 2, 1); // a second spec writer
-        assert_eq!(a.objects[Key::new("k")].multi_writer_minutes(), 1);
+        assert_eq!(a.get("k").unwrap().multi_writer_minutes(), 1);
         // Across a merge: b's minute 2 holds only a status write, a's a spec write.
         let mut b = ObjectTable::default();
         status(&mut b, 0, 2);
         write(&mut a, "k", 0, 2);
         a.merge(&b, &[1]);
-        let o = &a.objects[Key::new("k")];
+        let o = a.get("k").unwrap();
         assert_eq!(o.multi_writer_minutes(), 1, "minute 2 has one spec writer");
         assert_eq!(o.count, 6);
         assert_eq!(o.status_writes, 3);
@@ -459,13 +544,13 @@ mod tests {
             }
         }
         assert!(
-            !t.objects[Key::new("lease")].folded.approximate,
+            !t.get("lease").unwrap().folded.approximate,
             "in time order, one table: exact"
         );
         write(&mut t, "lease", 0, 3); // a late write to a folded minute
-        let o = &t.objects[Key::new("lease")];
+        let o = t.get("lease").unwrap();
         assert!(o.folded.approximate);
-        assert!(o.minutes.len() <= MAX_MINUTES_PER_OBJECT);
+        assert!(o.minutes().count() <= MAX_MINUTES_PER_OBJECT);
         assert_eq!(o.count, 60_481);
         assert_eq!(
             o.active_minutes(),
@@ -478,6 +563,48 @@ mod tests {
     }
 
     #[test]
+    fn writes_to_earlier_minutes_land_in_their_minute() {
+        let mut t = ObjectTable::default();
+        let order = [1, 2, 3, 2, 1, 4, 3, 1];
+        for m in order {
+            write(&mut t, "k", 0, m);
+        }
+        let mut want = std::collections::BTreeMap::new();
+        for m in order {
+            *want.entry(m as u32).or_insert(0u32) += 1;
+        }
+        let o = t.get("k").unwrap();
+        let got: Vec<(u32, u32)> = o.minutes().map(|m| (m.minute, m.count)).collect();
+        assert_eq!(got, want.into_iter().collect::<Vec<_>>());
+        assert_eq!(o.active_minutes(), 4);
+        assert_eq!(o.peak_minute(), Some((1, 3)));
+        assert!(!o.folded.approximate, "nothing folded");
+    }
+
+    #[test]
+    fn keys_longer_than_the_inline_buffer_are_kept_whole() {
+        let mut t = ObjectTable::default();
+        let long = format!(
+            "apps\x1fdeployments\x1fteam\x1f{}",
+            "n".repeat(2 * KEY_INLINE)
+        );
+        let short = &long[..KEY_INLINE];
+        write(&mut t, &long, 0, 0);
+        write(&mut t, &long, 1, 0);
+        write(&mut t, short, 0, 0);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.get(&long).unwrap().count, 2);
+        assert_eq!(t.get(short).unwrap().count, 1);
+        let mut keys: Vec<&str> = t.iter().map(|(k, _)| k).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [short, &long[..]],
+            "the short key is a prefix of the long"
+        );
+    }
+
+    #[test]
     fn pruning_bounds_size_and_reports_error() {
         let mut t = ObjectTable::default();
         write(&mut t, "hot", 0, 0);
@@ -486,7 +613,7 @@ mod tests {
             write(&mut t, &format!("o{i}"), 0, 0);
         }
         assert!(t.objects.len() <= MAX_OBJECTS);
-        assert_eq!(t.objects[Key::new("hot")].count, 2);
+        assert_eq!(t.get("hot").unwrap().count, 2);
         assert_eq!(t.max_pruned_count, 1);
         assert!(t.pruned > 0);
     }

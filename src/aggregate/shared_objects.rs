@@ -57,7 +57,7 @@ struct Queued {
 
 /// One worker's object writes not yet applied: the keys and auditIDs back to back in one
 /// string, reused from chunk to chunk.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ObjectBatch {
     text: String,
     items: Vec<Queued>,
@@ -234,7 +234,6 @@ impl SharedObjects {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::interner::Key;
     use crate::timefmt::MINUTE_US;
 
     fn write(
@@ -276,14 +275,14 @@ mod tests {
         let mut merged = Interner::default();
         merged.id("unrelated");
         let table = shared.into_table(&mut merged);
-        let o = &table.objects[Key::new("k")];
+        let o = table.get("k").unwrap();
         assert_eq!(o.count, 6);
         assert_eq!(o.conflicts, 1);
         assert_eq!(o.active_minutes(), 1);
         // 6 writes in the minute: busy at level 5 (which neither half of 3 is).
         assert_eq!(o.busy_minutes(0), 1);
         assert_eq!(o.multi_writer_minutes(), 0);
-        assert_eq!(o.writers, vec![(merged.get("ctrl").unwrap(), 6)]);
+        assert_eq!(o.writers.as_slice(), [(merged.get("ctrl").unwrap(), 6)]);
         assert_eq!(o.samples.ids(), ["a", "b", "c"]);
     }
 
@@ -299,9 +298,9 @@ mod tests {
         assert_eq!(batch.len(), 1);
         shared.apply(0, 1, &mut batch, &names);
         let table = shared.into_table(&mut names);
-        assert_eq!(table.objects[Key::new("first")].count, 1);
-        assert_eq!(table.objects[Key::new("second")].count, 1);
-        assert_eq!(table.objects.len(), 2);
+        assert_eq!(table.get("first").unwrap().count, 1);
+        assert_eq!(table.get("second").unwrap().count, 1);
+        assert_eq!(table.len(), 2);
     }
 
     #[test]
@@ -322,9 +321,9 @@ mod tests {
         let table = shared.into_table(&mut names);
         // Writers are listed in order of first sight: the input's order, not the arrival's.
         assert_eq!(
-            table.objects[Key::new("k")].writers,
-            vec![(early, 1), (late, 1)]
+            table.get("k").unwrap().writers.as_slice(),
+            [(early, 1), (late, 1)]
         );
-        assert_eq!(table.objects[Key::new("lost")].count, 1);
+        assert_eq!(table.get("lost").unwrap().count, 1);
     }
 }

@@ -3,6 +3,7 @@
 //! report.
 
 use sketches_ddsketch::{Config, DDSketch};
+use smallvec::SmallVec;
 
 use crate::timefmt::Micros;
 
@@ -145,7 +146,7 @@ pub const SAMPLES: usize = 3;
 /// The earliest few auditIDs of a key (by event time, then id), so the choice does not depend
 /// on which thread saw what.
 #[derive(Debug, Clone, Default)]
-pub struct Samples(Vec<(Micros, Box<str>)>);
+pub struct Samples(SmallVec<[(Micros, Box<str>); SAMPLES]>);
 
 impl Samples {
     /// Offers an auditID; allocates only when it is kept.
@@ -163,9 +164,13 @@ impl Samples {
         if self.0.iter().any(|(_, s)| &**s == id) {
             return;
         }
+        // Inline, never on the heap: make room before the insert (the one dropped is the
+        // latest, which the new id precedes).
+        if self.0.len() == SAMPLES {
+            self.0.pop();
+        }
         let at = self.0.partition_point(|(st, sid)| (*st, &**sid) < (t, id));
         self.0.insert(at, (t, id.into()));
-        self.0.truncate(SAMPLES);
     }
 
     /// Merges another set in.
@@ -218,5 +223,9 @@ mod tests {
             s.offer(Some(t), id);
         }
         assert_eq!(s.ids(), ["a", "b", "c"]);
+        assert!(
+            !s.0.spilled(),
+            "room is made before an insert: never on the heap"
+        );
     }
 }

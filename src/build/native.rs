@@ -221,7 +221,7 @@ fn summary(inp: &Inputs, span_s: f64) -> Summary {
             .map(|(ma, mi)| format!("{ma}.{mi}")),
         consistent_list_from_cache: a.consistent_list_from_cache(),
         object_table: ObjectTableRow {
-            tracked: a.objects.objects.len() as u64,
+            tracked: a.objects.len() as u64,
             pruned: a.objects.pruned,
             max_count_error: a.objects.max_pruned_count,
         },
@@ -625,12 +625,12 @@ fn write_rows(a: &Aggregates, span_s: f64) -> Vec<WriteRow> {
 }
 
 fn object_rows(a: &Aggregates) -> Vec<ObjectRow> {
-    let mut objs: Vec<_> = a.objects.objects.iter().collect();
+    let mut objs: Vec<_> = a.objects.iter().collect();
     objs.sort_by(|(ka, x), (kb, y)| y.count.cmp(&x.count).then_with(|| ka.cmp(kb)));
     objs.truncate(MAX_OBJECT_ROWS);
     objs.into_iter()
         .map(|(k, o)| {
-            let (group, resource, namespace, name) = split_key(k.as_str());
+            let (group, resource, namespace, name) = split_key(k);
             let mut writers: Vec<NameCount> = o
                 .writers
                 .iter()
