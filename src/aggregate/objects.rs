@@ -153,51 +153,41 @@ impl ObjectStats {
         if self.folded.last.is_some_and(|l| minute <= l) {
             self.folded.approximate = true;
         }
-        match self.newest.map(|n| n.minute) {
-            Some(newest) if newest == minute => {}
+        let fresh = MinuteWrites {
+            minute,
+            ..MinuteWrites::default()
+        };
+        let slot = match self.newest.map(|n| n.minute) {
+            // An older minute: the log is in order of completion, and inputs of one time
+            // range may be read at once.
             Some(newest) if newest > minute => {
-                let at = match self.earlier.binary_search_by_key(&minute, |m| m.minute) {
-                    Ok(i) => i,
-                    Err(i) => {
-                        self.earlier.insert(
-                            i,
-                            MinuteWrites {
-                                minute,
-                                ..MinuteWrites::default()
-                            },
-                        );
+                let at = self
+                    .earlier
+                    .binary_search_by_key(&minute, |m| m.minute)
+                    .unwrap_or_else(|i| {
+                        self.earlier.insert(i, fresh);
                         i
-                    }
-                };
-                self.earlier[at].absorb(count, writer, multi);
-                self.fold_if_long();
-                return;
+                    });
+                &mut self.earlier[at]
             }
-            _ => {
-                let new = MinuteWrites {
-                    minute,
-                    ..MinuteWrites::default()
-                };
-                if let Some(done) = self.newest.replace(new) {
+            newest => {
+                if newest != Some(minute)
+                    && let Some(done) = self.newest.take()
+                {
                     self.earlier.push(done);
                 }
+                self.newest.get_or_insert(fresh)
             }
+        };
+        slot.absorb(count, writer, multi);
+        if self.earlier.len() + usize::from(self.newest.is_some()) > MAX_MINUTES_PER_OBJECT {
+            self.fold_oldest();
         }
-        if let Some(newest) = &mut self.newest {
-            newest.absorb(count, writer, multi);
-        }
-        self.fold_if_long();
     }
 
     /// Every active minute not folded, in order.
     pub fn minutes(&self) -> impl Iterator<Item = &MinuteWrites> {
         self.earlier.iter().chain(&self.newest)
-    }
-
-    fn fold_if_long(&mut self) {
-        if self.earlier.len() + usize::from(self.newest.is_some()) > MAX_MINUTES_PER_OBJECT {
-            self.fold_oldest();
-        }
     }
 
     /// Folds the oldest half of the minute list into the summary counters: a heartbeat object
