@@ -237,7 +237,7 @@ pub enum Source<'a> {
 }
 
 /// What the reader thread hands back.
-type ReadResult = std::result::Result<(Vec<InputRow>, Option<CloudWatchSummary>), String>;
+type ReadResult = std::result::Result<(Vec<read::Row>, Option<CloudWatchSummary>), String>;
 
 /// The CloudWatch download's summary (absent without the feature).
 #[cfg(feature = "cloudwatch")]
@@ -289,6 +289,7 @@ pub fn run_source(source: Source, scope: &Scope, opts: &Options) -> Result<Outpu
                 chunk_size: opts.chunk_size,
                 halt,
                 pb,
+                split: threads > 1,
             };
             // The channel closes when this thread's sender goes, after every reader is done.
             read::read_source(source, threads, &feed)
@@ -297,9 +298,10 @@ pub fn run_source(source: Source, scope: &Scope, opts: &Options) -> Result<Outpu
         (agg, reader.join())
     });
     pb.finish_and_clear();
-    let (mut inputs_stats, cloudwatch) = inputs_stats
+    let (rows, cloudwatch) = inputs_stats
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?
         .map_err(|m| anyhow::Error::new(crate::error::Failure { message: m }))?;
+    let mut inputs_stats = read::settle(rows);
     credit_requests(&mut inputs_stats, &aggregates);
     Ok(Output {
         aggregates,
@@ -340,6 +342,9 @@ fn fold(
                 w
             },
             |mut w, mut chunk| {
+                if let Some(range) = chunk.range.take() {
+                    range.fill(&mut chunk.data);
+                }
                 if halt.skips(chunk.origin, chunk.seq) {
                     // Not read, but its lines still count, so later line numbers stay exact.
                     let d = &chunk.data;

@@ -97,6 +97,7 @@ fn feeder<'a>(
             seq: lines.seq,
             data: lines.data,
             document: false,
+            range: None,
         };
         worker.process(&mut chunk, strict, stop, &mut |agg, ev| {
             agg.observe(ev, scope);

@@ -1,7 +1,8 @@
 //! Pipeline: the reader side — inputs (or a CloudWatch download) into chunks for the workers.
 //! Several inputs are read by up to one thread per worker, each taking the next input in turn,
 //! so a directory of `.gz` exports decompresses on every core; one stream cannot be split, so a
-//! single input keeps one reader. Input order is kept where it shows: each row lands at its
+//! single compressed input keeps one reader. A plain file is handed out as ranges that the
+//! workers read themselves ([`crate::source::split`]), so its copy runs on every core. Input order is kept where it shows: each row lands at its
 //! input's index and chunks carry their input's index, so the report does not depend on which
 //! reader finished first.
 
@@ -15,6 +16,7 @@ use super::halt::Halt;
 use super::{ReadResult, Source};
 use crate::model::report::InputRow;
 use crate::source::chunk::ReadOutcome;
+use crate::source::split::SplitFile;
 use crate::source::{BufferPool, Chunk, Input, InputKind, open_input, read_chunks};
 
 /// What every reader thread shares: where chunks go, where buffers come from, when to stop.
@@ -29,6 +31,36 @@ pub(super) struct Feed<'a> {
     pub(super) halt: &'a Halt,
     /// Raw bytes read, for the progress bar.
     pub(super) pb: &'a ProgressBar,
+    /// Plain files are split into ranges the workers read themselves (with two workers or
+    /// more: one worker reading its own ranges would no longer read beside its parse).
+    pub(super) split: bool,
+}
+
+/// An input's row, and the file the workers read when it was split: its bytes and its error
+/// are known once they are done.
+#[derive(Debug)]
+pub(super) struct Row {
+    row: InputRow,
+    split: Option<Arc<SplitFile>>,
+}
+
+impl From<InputRow> for Row {
+    fn from(row: InputRow) -> Self {
+        Self { row, split: None }
+    }
+}
+
+/// The rows, once every chunk is read: a split file's bytes and first read error filled in.
+pub(super) fn settle(rows: Vec<Row>) -> Vec<InputRow> {
+    rows.into_iter()
+        .map(|Row { mut row, split }| {
+            if let Some(f) = split {
+                row.bytes = f.bytes();
+                row.error = f.error();
+            }
+            row
+        })
+        .collect()
 }
 
 /// Reads `source` into the feed with up to `readers` reader threads.
@@ -43,11 +75,13 @@ pub(super) fn read_source(source: Source, readers: usize, feed: &Feed) -> ReadRe
                 .streams
                 .iter()
                 .zip(&out.bytes)
-                .map(|(s, b)| InputRow {
-                    name: crate::source::cloudwatch::input_name(&spec.log_group, &s.name),
-                    raw_bytes: *b,
-                    bytes: *b,
-                    ..InputRow::default()
+                .map(|(s, b)| {
+                    Row::from(InputRow {
+                        name: crate::source::cloudwatch::input_name(&spec.log_group, &s.name),
+                        raw_bytes: *b,
+                        bytes: *b,
+                        ..InputRow::default()
+                    })
                 })
                 .collect();
             Ok((stats, Some(out.summary)))
@@ -67,7 +101,7 @@ fn reader_count(inputs: &[Input], readers: usize) -> usize {
 }
 
 /// Reads every input, each on whichever reader takes it next; the rows come back in input order.
-fn read_all(inputs: &[Input], readers: usize, feed: &Feed) -> Vec<InputRow> {
+fn read_all(inputs: &[Input], readers: usize, feed: &Feed) -> Vec<Row> {
     let next = AtomicUsize::new(0);
     let take_turns = || {
         let mut done = Vec::new();
@@ -79,7 +113,7 @@ fn read_all(inputs: &[Input], readers: usize, feed: &Feed) -> Vec<InputRow> {
             done.push((i, read_one(i, input, feed)));
         }
     };
-    let mut rows: Vec<(usize, InputRow)> = std::thread::scope(|s| {
+    let mut rows: Vec<(usize, Row)> = std::thread::scope(|s| {
         // This thread is one of the readers, so a single input is read on no new thread.
         let others: Vec<_> = (1..reader_count(inputs, readers))
             .map(|_| s.spawn(take_turns))
@@ -96,14 +130,34 @@ fn read_all(inputs: &[Input], readers: usize, feed: &Feed) -> Vec<InputRow> {
 
 /// Reads input `i` into the feed: its row, unread (name only) when a `--strict` run had already
 /// stopped before it.
-fn read_one(i: usize, input: &Input, feed: &Feed) -> InputRow {
+fn read_one(i: usize, input: &Input, feed: &Feed) -> Row {
     let origin = u32::try_from(i).unwrap_or(u32::MAX);
     let mut st = InputRow {
         name: input.name.clone(),
         ..InputRow::default()
     };
     if feed.halt.skips(origin, 0) {
-        return st;
+        return st.into();
+    }
+    if let Some(file) = split(input, feed) {
+        st.raw_bytes = file.raw_bytes();
+        for (seq, range) in (0u64..).zip(file.ranges(feed.chunk_size as u64)) {
+            let chunk = Chunk {
+                origin,
+                seq,
+                data: feed.pool.take(),
+                document: false,
+                range: Some(range),
+            };
+            if feed.halt.skips(origin, seq) || feed.tx.send(chunk).is_err() {
+                break;
+            }
+        }
+        feed.pb.inc(st.raw_bytes);
+        return Row {
+            row: st,
+            split: Some(file),
+        };
     }
     let raw = Arc::new(AtomicU64::new(0));
     match open_input(input, raw.clone()) {
@@ -128,7 +182,15 @@ fn read_one(i: usize, input: &Input, feed: &Feed) -> InputRow {
     }
     st.raw_bytes = raw.load(Ordering::Relaxed);
     feed.pb.inc(st.raw_bytes);
-    st
+    st.into()
+}
+
+/// The input as a file for the workers to read in ranges, when it is one to split.
+fn split(input: &Input, feed: &Feed) -> Option<Arc<SplitFile>> {
+    match &input.kind {
+        InputKind::File(path) if feed.split => SplitFile::open(path, feed.chunk_size as u64),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -160,8 +222,9 @@ mod tests {
                 chunk_size: 64,
                 halt,
                 pb: &pb,
+                split: false,
             };
-            let rows = read_all(inputs, readers, &feed);
+            let rows = settle(read_all(inputs, readers, &feed));
             drop(tx);
             let mut bytes = vec![Vec::new(); inputs.len()];
             for ((origin, _), data) in worker.join().unwrap() {

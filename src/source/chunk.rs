@@ -23,6 +23,9 @@ pub struct Chunk {
     pub data: Vec<u8>,
     /// The bytes are one JSON document, not JSON lines.
     pub document: bool,
+    /// A range of a plain file the worker reads into `data` itself (`data` is then a buffer to
+    /// read over).
+    pub range: Option<super::split::Range>,
 }
 
 /// The buffers the workers hand back, shared by every reader thread. A reader takes one per
@@ -62,7 +65,7 @@ pub struct ReadOutcome {
 }
 
 /// Whether the stream starts like a multi-line JSON document rather than JSON lines.
-fn looks_like_document(head: &[u8]) -> bool {
+pub(crate) fn looks_like_document(head: &[u8]) -> bool {
     let start = head.iter().position(|b| !b.is_ascii_whitespace());
     let Some(start) = start else { return false };
     match head[start] {
@@ -153,6 +156,7 @@ pub fn read_chunks(
                 seq,
                 data: buf,
                 document: true,
+                range: None,
             });
             return out;
         }
@@ -165,6 +169,7 @@ pub fn read_chunks(
                     seq,
                     data: buf,
                     document: false,
+                    range: None,
                 });
             }
             return out;
@@ -192,6 +197,7 @@ pub fn read_chunks(
                 seq,
                 data: full,
                 document: false,
+                range: None,
             })
             .is_err()
         {

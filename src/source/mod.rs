@@ -10,6 +10,7 @@ pub mod input;
 pub mod inputs;
 pub mod open;
 pub mod sniff;
+pub mod split;
 
 pub use chunk::{BufferPool, Chunk, read_chunks};
 pub use input::{Input, InputKind};

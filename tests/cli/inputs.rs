@@ -262,3 +262,65 @@ fn cloudwatch_exports_to_s3_are_read_line_by_line() {
     assert_eq!(r["summary"]["untimed"], 0);
     assert_eq!(r["lists"], plain["lists"]);
 }
+
+/// With two workers or more a plain file is read by the workers, a byte range each; the lines
+/// are the same as one reader's: a byte-order mark, a blank line, a line longer than a range,
+/// a bad line and no final newline, at ranges of a few KB.
+#[test]
+fn a_plain_file_read_in_ranges_equals_one_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::fs::read_to_string(generated(dir.path(), 400_000, 21)).unwrap();
+    let mut lines: Vec<String> = log.lines().map(str::to_owned).collect();
+    let n = lines.len();
+    lines.insert(n / 3, String::new());
+    lines.insert(n / 2, "{not json".to_owned());
+    let long = event_line(
+        "long",
+        "2024-05-01T10:00:00.000000Z",
+        "2024-05-01T10:00:00.010000Z",
+        "update",
+        &format!(
+            r#","requestObject":{{"data":{{"k":"{}"}}}}"#,
+            "v".repeat(20_000)
+        ),
+    );
+    lines.insert(2 * n / 3, long);
+    let bad_line = lines.iter().position(|l| l == "{not json").unwrap() as u64 + 1;
+    let mut text = b"\xEF\xBB\xBF".to_vec();
+    text.extend(lines.join("\n").into_bytes());
+    let path = dir.path().join("ranges.jsonl");
+    std::fs::write(&path, &text).unwrap();
+    let name = path.to_str().unwrap();
+
+    let scan = |threads: &str, extra: &[&str]| {
+        let mut args = vec!["--format", "json", "--no-progress", "--chunk-size", "4096"];
+        args.extend(["--threads", threads]);
+        args.extend_from_slice(extra);
+        args.push(name);
+        run(&args)
+    };
+    let one = ok_json(&scan("1", &[]), "one reader");
+    let row = &one["summary"]["inputs"][0];
+    assert_eq!(row["raw_bytes"], text.len() as u64);
+    assert_eq!(
+        row["bytes"],
+        text.len() as u64 - 3,
+        "the BOM is not content"
+    );
+    assert!(row["error"].is_null());
+    assert_eq!(one["summary"]["skipped"]["total"], 1);
+    assert_eq!(one["summary"]["skipped"]["examples"][0]["line"], bad_line);
+    assert_eq!(
+        one["summary"]["lines"],
+        lines.len() as u64 - 1,
+        "all but the blank"
+    );
+    for threads in ["2", "3"] {
+        let r = ok_json(&scan(threads, &[]), threads);
+        assert_eq!(r, one, "--threads {threads}");
+        let out = scan(threads, &["--strict"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(&format!("{name}:{bad_line}: ")), "{stderr}");
+    }
+}

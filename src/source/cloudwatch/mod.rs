@@ -228,6 +228,7 @@ async fn fetch(sh: &Shared<'_>, slice: Slice, group: &[Stream]) -> Result<(), Do
                     seq,
                     data,
                     document: false,
+                    range: None,
                 })
                 .is_err()
             {
