@@ -2,9 +2,9 @@
 //! Several inputs are read by up to one thread per worker, each taking the next input in turn,
 //! so a directory of `.gz` exports decompresses on every core; one stream cannot be split, so a
 //! single compressed input keeps one reader. A plain file is handed out as ranges that the
-//! workers read themselves ([`crate::source::split`]), so its copy runs on every core. Input order is kept where it shows: each row lands at its
-//! input's index and chunks carry their input's index, so the report does not depend on which
-//! reader finished first.
+//! workers read themselves ([`crate::source::split`]), so its copy runs on every core. Input
+//! order is kept where it shows: each row lands at its input's index and chunks carry their
+//! input's index, so the report does not depend on which reader finished first.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -141,7 +141,11 @@ fn read_one(i: usize, input: &Input, feed: &Feed) -> Row {
     }
     if let Some(file) = split(input, feed) {
         st.raw_bytes = file.raw_bytes();
+        // The bar moves as ranges are handed out, a range's raw bytes at a time.
+        let mut shown = 0;
         for (seq, range) in (0u64..).zip(file.ranges(feed.chunk_size as u64)) {
+            feed.pb.inc(range.end() - shown);
+            shown = range.end();
             let chunk = Chunk {
                 origin,
                 seq,
@@ -153,7 +157,6 @@ fn read_one(i: usize, input: &Input, feed: &Feed) -> Row {
                 break;
             }
         }
-        feed.pb.inc(st.raw_bytes);
         return Row {
             row: st,
             split: Some(file),

@@ -53,16 +53,14 @@ impl SplitFile {
     /// it as a stream, which also reports what made it unreadable.
     #[must_use]
     pub fn open(path: &Path, range: u64) -> Option<Arc<Self>> {
-        // Asked before opening: opening a FIFO waits for its writer, and a stream reader then
-        // opens it again.
+        // Asked of the path before opening: opening a FIFO waits for its writer, and a stream
+        // reader then opens it again. Asked again of the open file, which is what is read (the
+        // path may name another by then).
         if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
             return None;
         }
         let file = File::open(path).ok()?;
-        let meta = file.metadata().ok()?;
-        if !meta.is_file() {
-            return None;
-        }
+        let meta = file.metadata().ok().filter(std::fs::Metadata::is_file)?;
         let len = meta.len();
         let mut head = vec![0u8; (range as usize).saturating_add(BOM.len()).min(len as usize)];
         let n = read_full_at(&file, &mut head, 0).ok()?;
@@ -129,10 +127,6 @@ impl SplitFile {
             *slot = Some((at, e));
         }
     }
-
-    fn read_at(&self, buf: &mut [u8], at: u64) -> io::Result<usize> {
-        read_full_at(&self.file, buf, at)
-    }
 }
 
 /// Reads up to `buf.len()` bytes of `file` at `at`, fewer only at its end.
@@ -164,6 +158,12 @@ fn positional_read(file: &File, buf: &mut [u8], at: u64) -> io::Result<usize> {
 }
 
 impl Range {
+    /// Where the range ends in the file, in raw bytes (a byte-order mark included).
+    #[must_use]
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
     /// Reads the range's lines into `buf` (its old bytes are read over), whole lines in file
     /// order; empty when no line starts in the range. A read error keeps what came before it
     /// and is the file's to report.
@@ -193,7 +193,7 @@ impl Range {
         let mut at = self.start - 1;
         while at < self.end - 1 {
             let want = (self.end - 1 - at).min(PROBE as u64) as usize;
-            let n = f.read_at(&mut probe[..want], at).map_err(|e| (at, e))?;
+            let n = read_full_at(&f.file, &mut probe[..want], at).map_err(|e| (at, e))?;
             if let Some(i) = memchr::memchr(b'\n', &probe[..n]) {
                 return Ok(Some(at + i as u64 + 1));
             }
@@ -213,10 +213,11 @@ impl Range {
         if buf.len() < len {
             buf.resize(len, 0);
         }
-        let read = f.read_at(&mut buf[..len], first);
-        let n = *read.as_ref().unwrap_or(&0);
+        let n = read_full_at(&f.file, &mut buf[..len], first).map_err(|e| {
+            buf.clear();
+            (first, e)
+        })?;
         buf.truncate(n);
-        read.map_err(|e| (first, e))?;
         if n < len || buf.last() == Some(&b'\n') {
             return Ok(());
         }
@@ -224,14 +225,15 @@ impl Range {
         loop {
             let old = buf.len();
             buf.resize(old + EXTEND, 0);
-            let read = f.read_at(&mut buf[old..], at);
-            let n = *read.as_ref().unwrap_or(&0);
+            let n = read_full_at(&f.file, &mut buf[old..], at).map_err(|e| {
+                buf.truncate(old);
+                (at, e)
+            })?;
             if let Some(i) = memchr::memchr(b'\n', &buf[old..old + n]) {
                 buf.truncate(old + i + 1);
                 return Ok(());
             }
             buf.truncate(old + n);
-            read.map_err(|e| (at, e))?;
             if n < EXTEND {
                 return Ok(());
             }
